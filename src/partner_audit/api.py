@@ -1,0 +1,41 @@
+"""What every JSON API shares: strict input structs, constrained strings, and pages of results."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+import msgspec
+from litestar.params import Parameter
+
+T = TypeVar("T")
+
+
+class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Request bodies: an unknown field is an error naming it, never silently dropped."""
+
+
+class Output(msgspec.Struct, kw_only=True):
+    """Response bodies."""
+
+
+def text(max_length: int, min_length: int = 1) -> type[str]:
+    return Annotated[str, msgspec.Meta(min_length=min_length, max_length=max_length)]  # type: ignore[return-value]
+
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class Page(Output, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+
+PageNumber = Annotated[int, Parameter(ge=1, le=1_000_000, description="Page number, from 1")]
+PageSize = Annotated[int, Parameter(ge=1, le=200, description="Rows per page, at most 200")]
+
+
+def window(page: int, page_size: int) -> tuple[int, int]:
+    """(offset, limit) for a page number and size."""
+    return (page - 1) * page_size, page_size

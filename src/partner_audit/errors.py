@@ -1,0 +1,142 @@
+"""The one way errors leave the service: ``application/problem+json`` (RFC 9457).
+
+Services raise the domain errors below (no HTTP in them); ``problem_details_plugin()`` turns those, and every
+framework error, into a problem document. Field-level detail goes in ``errors: [{field, message}]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status_code = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    """Also the answer for a record the caller may not see: its existence is not revealed."""
+
+    status_code = 404
+    title = "Not found"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    title = "Forbidden"
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    title = "Not signed in"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    title = "Conflict"
+
+
+class Invalid(DomainError):
+    """Input that parsed but breaks a rule (a bad NZBN, a duplicate, a missing required answer)."""
+
+    status_code = 422
+    title = "Invalid input"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> Invalid:
+        return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    title = "Too many attempts"
+
+
+class Unavailable(DomainError):
+    status_code = 503
+    title = "Service unavailable"
+
+
+def _from_domain(exc: DomainError) -> ProblemDetailsException:
+    extra: dict[str, Any] = dict(exc.extra)
+    if exc.errors:
+        extra["errors"] = exc.errors
+    headers = {"Retry-After": str(extra.pop("retry_after"))} if "retry_after" in extra else None
+    return ProblemDetailsException(
+        status_code=exc.status_code, title=exc.title, detail=exc.detail, extra=extra or None, headers=headers
+    )
+
+
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+
+
+def _field_name(key: str | None, source: str | None, message: str) -> str:
+    """msgspec reports body errors against ``data``; name the field a person actually sent."""
+    if key and key != "data":
+        field = key.removeprefix("data.")
+    else:
+        field = "body" if source == "body" or key == "data" else (source or "body")
+    unknown = _UNKNOWN_FIELD.search(message)
+    if unknown:
+        field = unknown.group(1) if field == "body" else f"{field}.{unknown.group(1)}"
+    return field
+
+
+def _from_http(exc: HTTPException) -> ProblemDetailsException:
+    """Framework errors: 400 validation (msgspec names the field), 404 routes, 405, 413 ..."""
+    if isinstance(exc, ValidationException):
+        errors = []
+        for item in exc.extra if isinstance(exc.extra, list) else []:
+            if isinstance(item, dict):
+                message = str(item.get("message", "is invalid"))
+                errors.append({"field": _field_name(item.get("key"), item.get("source"), message),
+                               "message": message})
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail)
+        return ProblemDetailsException(
+            status_code=400,
+            title="Invalid request",
+            detail=detail,
+            extra={"errors": errors} if errors else None,
+        )
+    detail = str(exc.detail)
+    if detail.startswith("JSON is malformed"):
+        return ProblemDetailsException(
+            status_code=400, title="Malformed JSON", detail=f"The request body is not valid JSON: {detail}",
+            extra={"errors": [{"field": "body", "message": detail}]},
+        )
+    return ProblemDetailsException(status_code=exc.status_code, title=detail, detail=detail, headers=exc.headers)
+
+
+def _from_unexpected(exc: Exception) -> ProblemDetailsException:
+    log.exception("unhandled error", exc_info=exc)
+    return ProblemDetailsException(
+        status_code=500,
+        title="Internal error",
+        detail="Something went wrong on our side and nothing was saved. Please try again; if it persists, "
+        "tell the system owner the time it happened.",
+    )
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            exception_to_problem_detail_map={
+                DomainError: _from_domain,
+                HTTPException: _from_http,
+                Exception: _from_unexpected,
+            }
+        )
+    )

@@ -1,0 +1,78 @@
+"""HTTP for the providers registry: thin, the rules are in ``service``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get, patch, post
+from litestar.params import Parameter
+
+from partner_audit.api import Page, PageNumber, PageSize, window
+from partner_audit.providers import service
+from partner_audit.providers.schemas import (
+    ProviderCreate,
+    ProviderKind,
+    ProviderOut,
+    ProviderSort,
+    ProviderStatus,
+    ProviderUpdate,
+    Region,
+    StatusChange,
+)
+from partner_audit.security.caller import Caller, Role
+from partner_audit.security.controller import CALLER
+from partner_audit.security.guards import allow
+
+READERS = allow(Role.admin, Role.partnerships, Role.auditor, Role.provider_admin, Role.provider_user)
+EDITORS = allow(Role.admin, Role.partnerships)
+
+
+def _out(row: dict) -> ProviderOut:
+    return msgspec.convert(row, ProviderOut)
+
+
+class ProviderController(Controller):
+    path = "/api/v1/providers"
+    tags = ["Providers"]
+    dependencies = CALLER
+
+    @get("/", guards=[READERS])
+    async def list_providers(
+        self,
+        caller: Caller,
+        risk_tier: Annotated[int | None, Parameter(ge=1, le=3)] = None,
+        region: Region | None = None,
+        kind: ProviderKind | None = None,
+        status: ProviderStatus | None = None,
+        q: Annotated[str | None, Parameter(max_length=100, description="Text in the provider's name")] = None,
+        sort: ProviderSort = ProviderSort.name,
+        page: PageNumber = 1,
+        page_size: PageSize = 50,
+    ) -> Page[ProviderOut]:
+        """A provider's own people see only their organisation."""
+        offset, limit = window(page, page_size)
+        flt = service.ProviderFilter(risk_tier, region, kind, status, q)
+        rows, total = await service.search(caller, flt, sort, offset, limit)
+        return Page(items=[_out(r) for r in rows], total=total, page=page, page_size=page_size)
+
+    @post("/", guards=[EDITORS], status_code=201)
+    async def register_provider(self, caller: Caller, data: ProviderCreate) -> ProviderOut:
+        return _out(await service.register(caller, data))
+
+    @get("/{provider_id:uuid}", guards=[READERS])
+    async def get_provider(self, caller: Caller, provider_id: UUID) -> ProviderOut:
+        return _out(await service.get(caller, provider_id))
+
+    @patch("/{provider_id:uuid}", guards=[EDITORS])
+    async def update_provider(self, caller: Caller, provider_id: UUID, data: ProviderUpdate) -> ProviderOut:
+        return _out(await service.update(caller, provider_id, data))
+
+    @post("/{provider_id:uuid}/status", guards=[EDITORS], status_code=200)
+    async def change_status(self, caller: Caller, provider_id: UUID, data: StatusChange) -> ProviderOut:
+        """Suspended or exited: the provider's people lose access on their next request."""
+        return _out(await service.change_status(caller, provider_id, data.status, data.reason))
+
+
+ROUTERS = [ProviderController]

@@ -1,0 +1,106 @@
+"""Request and response bodies for the providers registry."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+from partner_audit.api import Input, Output, text
+
+
+class ProviderKind(str, Enum):
+    iwi_maori = "iwi_maori"
+    ngo = "ngo"
+    contractor = "contractor"
+    other = "other"
+
+
+class ProviderStatus(str, Enum):
+    onboarding = "onboarding"
+    active = "active"
+    suspended = "suspended"
+    exited = "exited"
+
+
+class Region(str, Enum):
+    northland = "Northland"
+    auckland = "Auckland"
+    waikato = "Waikato"
+    bay_of_plenty = "Bay of Plenty"
+    gisborne = "Gisborne"
+    hawkes_bay = "Hawke's Bay"
+    taranaki = "Taranaki"
+    manawatu_whanganui = "Manawatū-Whanganui"
+    wellington = "Wellington"
+    tasman = "Tasman"
+    nelson = "Nelson"
+    marlborough = "Marlborough"
+    west_coast = "West Coast"
+    canterbury = "Canterbury"
+    otago = "Otago"
+    southland = "Southland"
+    national = "National"
+
+
+RiskTier = Annotated[int, msgspec.Meta(ge=1, le=3, description="1 = highest risk, assessed most often")]
+Nzbn = Annotated[str, msgspec.Meta(min_length=1, max_length=20, description="13-digit New Zealand Business Number")]
+
+
+class ProviderCreate(Input):
+    name: text(200)
+    nzbn: Nzbn
+    kind: ProviderKind
+    region: Region
+    risk_tier: RiskTier
+    contract_reference: text(60) | None = None
+    contract_start: date | None = None
+    contract_end: date | None = None
+
+
+class ProviderUpdate(Input):
+    name: text(200) | msgspec.UnsetType = msgspec.UNSET
+    nzbn: Nzbn | msgspec.UnsetType = msgspec.UNSET
+    kind: ProviderKind | msgspec.UnsetType = msgspec.UNSET
+    region: Region | msgspec.UnsetType = msgspec.UNSET
+    risk_tier: RiskTier | msgspec.UnsetType = msgspec.UNSET
+    contract_reference: text(60) | None | msgspec.UnsetType = msgspec.UNSET
+    contract_start: date | None | msgspec.UnsetType = msgspec.UNSET
+    contract_end: date | None | msgspec.UnsetType = msgspec.UNSET
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
+
+
+class StatusChange(Input):
+    status: ProviderStatus
+    reason: text(500)
+
+
+class ProviderOut(Output):
+    id: UUID
+    name: str
+    nzbn: str
+    kind: ProviderKind
+    region: Region
+    risk_tier: int
+    contract_reference: str | None
+    contract_start: date | None
+    contract_end: date | None
+    status: ProviderStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProviderSort(str, Enum):
+    name = "name"
+    name_desc = "-name"
+    risk_tier = "risk_tier"
+    risk_tier_desc = "-risk_tier"
+    region = "region"
+    status = "status"
+    created_at = "created_at"
+    created_at_desc = "-created_at"

@@ -1,0 +1,173 @@
+"""HTTP for signing in and out, the caller's own account and tokens, users, and the access log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import Cookie
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from partner_audit.api import Page, PageNumber, PageSize, window
+from partner_audit.security import access_log, service
+from partner_audit.security.caller import Caller, Role
+from partner_audit.security.guards import EVERYONE, allow
+from partner_audit.security.middleware import SESSION_COOKIE, anonymous_caller
+from partner_audit.security.schemas import (
+    AccessLogEntryOut,
+    LoginRequest,
+    SessionOut,
+    TokenCreate,
+    TokenCreated,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+    VerificationOut,
+)
+from partner_audit.settings import Settings
+
+
+def _caller(request: Request) -> Caller:
+    return request.user
+
+
+CALLER = {"caller": Provide(_caller, sync_to_thread=False)}
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["Signing in"]
+
+    @post("/login", opt={"exclude_from_auth": True}, status_code=200)
+    async def login(self, request: Request, data: LoginRequest, settings: Settings) -> Response[SessionOut]:
+        """Sign in with email and password; sets an HTTP-only session cookie."""
+        session = await service.login(settings, anonymous_caller(request), data.email, data.password)
+        body = SessionOut(user=UserOut.from_row(session.user), expires_at=session.expires_at)
+        cookie = Cookie(
+            key=SESSION_COOKIE, value=session.secret, httponly=True, secure=settings.secure_cookies,
+            samesite="strict", path="/", max_age=settings.session_hours * 3600,
+        )
+        return Response(body, cookies=[cookie])
+
+    @post("/logout", status_code=204, dependencies=CALLER, guards=[allow(*EVERYONE)])
+    async def logout(self, caller: Caller) -> Response[None]:
+        """End this session (or, with a bearer token, nothing but the log entry: revoke tokens at /me/tokens)."""
+        await service.logout(caller)
+        return Response(None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ["My account"]
+    dependencies = CALLER
+    guards = [allow(*EVERYONE)]
+
+    @get("/")
+    async def me(self, caller: Caller) -> UserOut:
+        return UserOut.from_row(await service.me(caller))
+
+    @get("/tokens")
+    async def list_tokens(self, caller: Caller) -> list[TokenOut]:
+        return [msgspec.convert(r, TokenOut) for r in await service.list_api_tokens(caller)]
+
+    @post("/tokens", status_code=201)
+    async def create_token(self, caller: Caller, data: TokenCreate) -> TokenCreated:
+        """Make an API token for scripts. The token is in this response only; only its hash is kept."""
+        secret, row = await service.create_api_token(caller, data.name, data.expires_in_days)
+        return TokenCreated(token=secret, details=msgspec.convert(row, TokenOut))
+
+    @delete("/tokens/{token_id:uuid}", status_code=204)
+    async def revoke_token(self, caller: Caller, token_id: UUID) -> None:
+        await service.revoke_api_token(caller, token_id)
+
+
+class UserController(Controller):
+    path = "/api/v1/users"
+    tags = ["Users"]
+    dependencies = CALLER
+    guards = [allow(Role.admin, Role.partnerships, Role.provider_admin)]
+
+    @get("/")
+    async def list_users(
+        self,
+        caller: Caller,
+        provider_id: UUID | None = None,
+        role: Role | None = None,
+        active: bool | None = None,
+        q: str | None = Parameter(default=None, max_length=100),
+        page: PageNumber = 1,
+        page_size: PageSize = 50,
+    ) -> Page[UserOut]:
+        offset, limit = window(page, page_size)
+        rows, total = await service.list_users(
+            caller, provider_id=provider_id, role=role, active=active, q=q, offset=offset, limit=limit
+        )
+        return Page(items=[UserOut.from_row(r) for r in rows], total=total, page=page, page_size=page_size)
+
+    @post("/", status_code=201)
+    async def create_user(self, caller: Caller, data: UserCreate) -> UserOut:
+        row = await service.create_user(
+            caller, email=data.email, full_name=data.full_name, role=data.role, password=data.password,
+            provider_id=data.provider_id,
+        )
+        return UserOut.from_row(row)
+
+    @get("/{user_id:uuid}")
+    async def get_user(self, caller: Caller, user_id: UUID) -> UserOut:
+        return UserOut.from_row(await service.get_user(caller, user_id))
+
+    @patch("/{user_id:uuid}")
+    async def update_user(self, caller: Caller, user_id: UUID, data: UserUpdate) -> UserOut:
+        """Rename, change role, deactivate or reset a password. Takes effect on the person's next request."""
+        changes: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        if "role" in changes:
+            changes["role"] = changes["role"].value
+        return UserOut.from_row(await service.update_user(caller, user_id, changes))
+
+
+class AccessLogController(Controller):
+    path = "/api/v1/access-log"
+    tags = ["Access log"]
+    dependencies = CALLER
+    guards = [allow(Role.admin)]
+
+    @get("/")
+    async def search(
+        self,
+        caller: Caller,
+        user_id: UUID | None = None,
+        email: str | None = Parameter(default=None, max_length=254),
+        action: str | None = Parameter(default=None, max_length=60),
+        record_type: str | None = Parameter(default=None, max_length=40),
+        record_id: str | None = Parameter(default=None, max_length=64),
+        provider_id: UUID | None = None,
+        outcome: str | None = Parameter(default=None, max_length=20),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page: PageNumber = 1,
+        page_size: PageSize = 50,
+    ) -> Page[AccessLogEntryOut]:
+        """Newest first. Reading the log is itself logged."""
+        offset, limit = window(page, page_size)
+        flt = access_log.LogFilter(user_id, email, action, record_type, record_id, provider_id, outcome, since, until)
+        async with access_log.audited(caller, "access_log.search", "access_log"):
+            rows, total = await access_log.search(flt, offset, limit)
+        return Page(
+            items=[msgspec.convert(r, AccessLogEntryOut, strict=False) for r in rows],
+            total=total, page=page, page_size=page_size,
+        )
+
+    @get("/verify")
+    async def verify(self, caller: Caller) -> VerificationOut:
+        """Check the whole hash chain; names the first entry that was tampered with."""
+        async with access_log.audited(caller, "access_log.verify", "access_log"):
+            result = await access_log.verify()
+        return VerificationOut(ok=result.ok, entries=result.entries, broken_seq=result.broken_seq, reason=result.reason)
+
+
+ROUTERS = [AuthController, MeController, UserController, AccessLogController]

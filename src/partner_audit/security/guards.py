@@ -1,0 +1,28 @@
+"""Role guards for routes: ``guards=[allow(Role.admin, Role.partnerships)]``."""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from partner_audit.errors import Forbidden, NotAuthenticated
+from partner_audit.security.caller import Caller, Role
+
+
+def allow(*roles: Role):
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        caller = connection.user
+        if not isinstance(caller, Caller) or caller.role is None:
+            raise NotAuthenticated("Sign in first.")
+        if caller.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(f"This needs one of these roles: {names}. You are signed in as {caller.role.value}.")
+
+    guard.roles = allowed  # type: ignore[attr-defined]  # read by the route-table tests
+    return guard
+
+
+EVERYONE = tuple(Role)
+AGENCY = (Role.auditor, Role.partnerships, Role.governance, Role.admin)

@@ -1,0 +1,73 @@
+"""Every request gets an id and, unless its route is public, a signed-in caller.
+
+The caller is looked up in the database on every request (token, user, provider status), so a logout, a
+deactivation, a role change or a suspended provider takes effect on the next request in every process.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from partner_audit.errors import NotAuthenticated
+from partner_audit.security import service
+from partner_audit.security.caller import Caller
+
+SESSION_COOKIE = "pa_session"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Take the caller's X-Request-ID when it is sane, else make one; echo it on the response."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+        request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware
+
+
+def request_id(connection: ASGIConnection) -> str | None:
+    return connection.scope.get("state", {}).get("request_id")
+
+
+def client_ip(connection: ASGIConnection) -> str | None:
+    return connection.client.host if connection.client else None
+
+
+def anonymous_caller(connection: ASGIConnection) -> Caller:
+    return Caller.anonymous(request_id(connection), client_ip(connection))
+
+
+class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        secret = None
+        authorization = connection.headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            secret = authorization[7:].strip()
+        elif SESSION_COOKIE in connection.cookies:
+            secret = connection.cookies[SESSION_COOKIE]
+        if not secret:
+            raise NotAuthenticated(
+                "Sign in first: POST /api/v1/auth/login, or send an API token as 'Authorization: Bearer …'."
+            )
+        caller = await service.caller_for_token(
+            secret, request_id=request_id(connection), client_ip=client_ip(connection)
+        )
+        return AuthenticationResult(user=caller, auth=caller.token_id)

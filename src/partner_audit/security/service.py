@@ -1,0 +1,344 @@
+"""Signing in and out, API tokens, and managing the people who may use the service."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from partner_audit import db
+from partner_audit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
+from partner_audit.security import access_log
+from partner_audit.security.caller import PROVIDER_ROLES, Caller, Role
+from partner_audit.security.passwords import MIN_LENGTH, hash_password, verify_password
+from partner_audit.security.tables import AccessToken, LoginAttempt, User
+from partner_audit.security.tenancy import require_row, scoped
+from partner_audit.settings import Settings
+
+SESSION = "session"
+API = "api"
+TOKEN_PREFIX = "pa_"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A provider whose access is paused or over: its people are turned away on their next request.
+BLOCKED_PROVIDER_STATUSES = frozenset({"suspended", "exited"})
+_TOUCH_EVERY = timedelta(minutes=10)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+# --- who is calling ---------------------------------------------------------------------------------
+
+
+async def caller_for_token(secret: str, *, request_id: str | None, client_ip: str | None) -> Caller:
+    """Resolve a session cookie or bearer token, checking everything that can have changed since."""
+    t = AccessToken
+    row = await (
+        t.select(
+            t.id,
+            t.kind,
+            t.expires_at,
+            t.revoked_at,
+            t.last_used_at,
+            t.user.id.as_alias("user_id"),
+            t.user.email.as_alias("email"),
+            t.user.role.as_alias("role"),
+            t.user.active.as_alias("active"),
+            t.user.provider.id.as_alias("provider_id"),
+            t.user.provider.status.as_alias("provider_status"),
+        )
+        .where(t.token_hash == token_hash(secret))
+        .first()
+        .run()
+    )
+    now = _now()
+    if row is None or row["revoked_at"] is not None:
+        raise NotAuthenticated("Your sign-in is not valid or has ended. Sign in again.")
+    if row["expires_at"] is not None and row["expires_at"] <= now:
+        raise NotAuthenticated("Your sign-in has expired. Sign in again.")
+    if not row["active"]:
+        raise NotAuthenticated("This account has been deactivated.")
+    role = Role(row["role"])
+    if role in PROVIDER_ROLES and row["provider_status"] in BLOCKED_PROVIDER_STATUSES:
+        raise NotAuthenticated(f"Your organisation's access is {row['provider_status']}.")
+    if row["last_used_at"] is None or now - row["last_used_at"] > _TOUCH_EVERY:
+        await t.update({t.last_used_at: now}).where(t.id == row["id"]).run()
+    return Caller(
+        user_id=row["user_id"],
+        email=row["email"],
+        role=role,
+        provider_id=row["provider_id"],
+        token_id=row["id"],
+        request_id=request_id,
+        client_ip=client_ip,
+    )
+
+
+# --- signing in and out ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    secret: str
+    expires_at: datetime
+    user: dict[str, Any]
+
+
+async def _recent_failures(key: str, since: datetime) -> int:
+    return await LoginAttempt.count().where(LoginAttempt.key == key, LoginAttempt.at > since).run()
+
+
+async def login(settings: Settings, anonymous: Caller, email: str, password: str) -> Session:
+    """Throttled per account and per client address; the counts live in the database, so every
+    process sees the same ones."""
+    email = email.strip().lower()
+    window = timedelta(minutes=settings.login_window_minutes)
+    since = _now() - window
+    keys = [f"email:{email}"] + ([f"ip:{anonymous.client_ip}"] if anonymous.client_ip else [])
+    limits = {keys[0]: settings.login_max_failures}
+    if len(keys) > 1:
+        # One office can sit behind one address, so the address gets more room than an account.
+        limits[keys[1]] = settings.login_max_failures * 4
+    for key, limit in limits.items():
+        if await _recent_failures(key, since) >= limit:
+            async with db.transaction():
+                await access_log.append(
+                    anonymous, action="auth.login", record_type="user", outcome="throttled", detail=email
+                )
+            raise TooManyRequests(
+                f"Too many failed sign-ins. Try again in {settings.login_window_minutes} minutes.",
+                retry_after=int(window.total_seconds()),
+            )
+
+    user = await User.select().where(User.email == email).first().run()
+    ok = verify_password(user["password_hash"] if user else None, password)
+    if not ok or not user["active"]:
+        async with db.transaction():
+            await LoginAttempt.insert(*[LoginAttempt(key=k) for k in keys]).run()
+            await access_log.append(
+                anonymous, action="auth.login", record_type="user", record_id=user["id"] if user else None,
+                outcome="denied", detail=email,
+            )
+        raise NotAuthenticated("That email and password do not match an active account.")
+
+    caller = Caller(user["id"], email, Role(user["role"]), user["provider"], None, anonymous.request_id,
+                    anonymous.client_ip)
+    secret = new_secret()
+    expires = _now() + timedelta(hours=settings.session_hours)
+    async with access_log.audited(caller, "auth.login", "user", user["id"], user["provider"]):
+        await caller_is_allowed_in(caller)
+        await LoginAttempt.delete().where(LoginAttempt.key == keys[0]).run()
+        await AccessToken.insert(
+            AccessToken(kind=SESSION, token_hash=token_hash(secret), user=user["id"], expires_at=expires)
+        ).run()
+    return Session(secret, expires, _public_user(user))
+
+
+async def caller_is_allowed_in(caller: Caller) -> None:
+    if caller.is_provider_role:
+        row = await User.select(User.provider.status.as_alias("status")).where(
+            User.id == caller.user_id
+        ).first().run()
+        if row and row["status"] in BLOCKED_PROVIDER_STATUSES:
+            raise NotAuthenticated(f"Your organisation's access is {row['status']}.")
+
+
+async def logout(caller: Caller) -> None:
+    async with access_log.audited(caller, "auth.logout", "user", caller.user_id, caller.provider_id):
+        await AccessToken.update({AccessToken.revoked_at: _now()}).where(AccessToken.id == caller.token_id).run()
+
+
+# --- API tokens ------------------------------------------------------------------------------------
+
+
+async def create_api_token(caller: Caller, name: str, expires_in_days: int | None) -> tuple[str, dict[str, Any]]:
+    secret = new_secret()
+    expires = _now() + timedelta(days=expires_in_days) if expires_in_days else None
+    async with access_log.audited(caller, "token.create", "access_token", provider_id=caller.provider_id) as audit:
+        token = AccessToken(kind=API, token_hash=token_hash(secret), user=caller.user_id, name=name,
+                            expires_at=expires)
+        await token.save().run()
+        audit.record_id = token.id
+    return secret, await _token_row(caller, token.id)
+
+
+_TOKEN_COLUMNS = (AccessToken.id, AccessToken.name, AccessToken.created_at, AccessToken.expires_at,
+                  AccessToken.revoked_at, AccessToken.last_used_at)
+
+
+async def _token_row(caller: Caller, token_id: UUID) -> dict[str, Any] | None:
+    return await AccessToken.select(*_TOKEN_COLUMNS).where(
+        AccessToken.id == token_id, AccessToken.user == caller.user_id, AccessToken.kind == API
+    ).first().run()
+
+
+async def list_api_tokens(caller: Caller) -> list[dict[str, Any]]:
+    return await AccessToken.select(*_TOKEN_COLUMNS).where(
+        AccessToken.user == caller.user_id, AccessToken.kind == API
+    ).order_by(AccessToken.created_at).run()
+
+
+async def revoke_api_token(caller: Caller, token_id: UUID) -> None:
+    async with access_log.audited(caller, "token.revoke", "access_token", token_id, caller.provider_id):
+        require_row(await _token_row(caller, token_id), "API token", token_id)
+        await AccessToken.update({AccessToken.revoked_at: _now()}).where(
+            AccessToken.id == token_id, AccessToken.revoked_at.is_null()
+        ).run()
+
+
+# --- people ----------------------------------------------------------------------------------------
+
+_USER_COLUMNS = (User.id, User.email, User.full_name, User.role, User.provider, User.active, User.created_at,
+                 User.updated_at)
+
+
+def _public_user(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("id", "email", "full_name", "role", "provider", "active", "created_at", "updated_at")}
+
+
+def _check_may_grant(caller: Caller, role: Role, provider_id: UUID | None) -> UUID | None:
+    """Which roles a caller may hand out, and to which provider. Returns the provider the user belongs to."""
+    if role in PROVIDER_ROLES:
+        if caller.is_provider_role:
+            if caller.role is not Role.provider_admin:
+                raise Forbidden("Only a provider admin manages their organisation's users.")
+            if provider_id is not None and provider_id != caller.provider_id:
+                raise NotFound(f"No provider with id {provider_id}.")
+            return caller.provider_id
+        if caller.role not in (Role.admin, Role.partnerships):
+            raise Forbidden("Only admins and the partnerships team manage provider users.")
+        if provider_id is None:
+            raise Invalid.field("provider_id", f"is required for the {role.value} role")
+        return provider_id
+    if caller.role is not Role.admin:
+        raise Forbidden(f"Only an admin can give the {role.value} role.")
+    if provider_id is not None:
+        raise Invalid.field("provider_id", f"must be empty for the agency role {role.value}")
+    return None
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise Invalid.field("password", f"must be at least {MIN_LENGTH} characters")
+
+
+async def _visible_user(caller: Caller, user_id: UUID) -> dict[str, Any]:
+    query = User.select(*_USER_COLUMNS).where(User.id == user_id)
+    if caller.role is Role.partnerships:
+        # The partnerships team looks after provider people, not agency staff accounts.
+        query = query.where(User.role.is_in([r.value for r in PROVIDER_ROLES]))
+    row = await scoped(query, User.provider, caller).first().run()
+    return require_row(row, "user", user_id)
+
+
+async def _provider_exists(provider_id: UUID) -> None:
+    # Reached through the user's foreign key, so the core does not import the providers domain.
+    provider = User.provider._foreign_key_meta.resolved_references
+    if not await provider.exists().where(provider._meta.primary_key == provider_id).run():
+        raise NotFound(f"No provider with id {provider_id}.")
+
+
+async def create_user(caller: Caller, *, email: str, full_name: str, role: Role, password: str,
+                      provider_id: UUID | None) -> dict[str, Any]:
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise Invalid.field("email", "is not an email address")
+    _check_password(password)
+    async with access_log.audited(caller, "user.create", "user") as audit:
+        provider = _check_may_grant(caller, role, provider_id)
+        if provider is not None:
+            await _provider_exists(provider)
+        if await User.exists().where(User.email == email).run():
+            raise Conflict(f"A user with email {email} already exists.",
+                           errors=[{"field": "email", "message": "is already in use"}])
+        user = User(email=email, full_name=full_name.strip(), role=role.value, provider=provider,
+                    password_hash=hash_password(password))
+        await user.save().run()
+        audit.record_id, audit.provider_id = user.id, provider
+        audit.details.append(f"role={role.value}")
+    return await _visible_user(Caller.system(), user.id)
+
+
+async def list_users(caller: Caller, *, provider_id: UUID | None, role: Role | None, active: bool | None,
+                     q: str | None, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    clauses = []
+    if provider_id:
+        clauses.append(User.provider == provider_id)
+    if role:
+        clauses.append(User.role == role.value)
+    if active is not None:
+        clauses.append(User.active == active)
+    if q:
+        clauses.append((User.email.ilike(f"%{q}%")) | (User.full_name.ilike(f"%{q}%")))
+    if caller.role is Role.partnerships:
+        clauses.append(User.role.is_in([r.value for r in PROVIDER_ROLES]))
+    async with access_log.audited(caller, "user.list", "user", provider_id=provider_id or caller.provider_id):
+        rows_q = scoped(User.select(*_USER_COLUMNS), User.provider, caller)
+        count_q = scoped(User.count(), User.provider, caller)
+        if clauses:
+            rows_q, count_q = rows_q.where(*clauses), count_q.where(*clauses)
+        rows = await rows_q.order_by(User.email).offset(offset).limit(limit).run()
+        total = await count_q.run()
+    return rows, total
+
+
+async def get_user(caller: Caller, user_id: UUID) -> dict[str, Any]:
+    async with access_log.audited(caller, "user.read", "user", user_id) as audit:
+        row = await _visible_user(caller, user_id)
+        audit.provider_id = row["provider"]
+    return row
+
+
+async def update_user(caller: Caller, user_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    async with access_log.audited(caller, "user.update", "user", user_id) as audit:
+        row = await _visible_user(caller, user_id)
+        audit.provider_id = row["provider"]
+        values: dict[Any, Any] = {}
+        if "full_name" in changes:
+            values[User.full_name] = changes["full_name"].strip()
+        if "role" in changes and changes["role"] != row["role"]:
+            if user_id == caller.user_id:
+                raise Forbidden("You cannot change your own role; ask another admin.")
+            new_role = Role(changes["role"])
+            # Moving between provider and agency roles changes who the person is; make a new account.
+            provider = _check_may_grant(caller, new_role, row["provider"])
+            _check_may_grant(caller, Role(row["role"]), row["provider"])
+            values[User.role] = new_role.value
+            values[User.provider] = provider
+            audit.details.append(f"role {row['role']} -> {new_role.value}")
+        if "active" in changes and changes["active"] != row["active"]:
+            if user_id == caller.user_id:
+                raise Forbidden("You cannot deactivate yourself.")
+            _check_may_grant(caller, Role(row["role"]), row["provider"])
+            values[User.active] = changes["active"]
+            audit.details.append("activated" if changes["active"] else "deactivated")
+        if "password" in changes:
+            _check_password(changes["password"])
+            values[User.password_hash] = hash_password(changes["password"])
+            audit.details.append("password reset")
+        if values:
+            values[User.updated_at] = _now()
+            await User.update(values).where(User.id == user_id).run()
+            if User.active in values or User.role in values or User.password_hash in values:
+                # Sessions end at once; the middleware would refuse them anyway, this makes it explicit.
+                await AccessToken.update({AccessToken.revoked_at: _now()}).where(
+                    AccessToken.user == user_id, AccessToken.kind == SESSION, AccessToken.revoked_at.is_null()
+                ).run()
+    return await _visible_user(Caller.system(), user_id)
+
+
+async def me(caller: Caller) -> dict[str, Any]:
+    return await _visible_user(Caller.system(), caller.user_id)

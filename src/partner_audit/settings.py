@@ -1,0 +1,134 @@
+"""Every setting, read from ``PA_*`` environment variables, with defaults that work on a laptop.
+
+A bad value stops start-up with one line naming the variable and the reason (``SettingsError``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database_url: str
+    evidence_store: str
+    s3_endpoint_url: str | None
+    s3_region: str
+    s3_access_key_id: str | None
+    s3_secret_access_key: str | None
+    secret_key: str
+    host: str
+    port: int
+    session_hours: int
+    login_max_failures: int
+    login_window_minutes: int
+    max_upload_bytes: int
+    secure_cookies: bool
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def is_s3(self) -> bool:
+        return self.evidence_store.startswith("s3://")
+
+
+def _int(env: dict[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: must be a whole number") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise SettingsError(f"{name}={raw!r}: must be {bounds}")
+    return value
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}={raw!r}: must be true or false")
+
+
+def _database_url(env: dict[str, str], var_dir: Path) -> str:
+    url = env.get("PA_DATABASE_URL") or f"sqlite:///{var_dir / 'partner-audit.sqlite3'}"
+    scheme = urlparse(url).scheme
+    if scheme not in {"sqlite", "postgres", "postgresql"}:
+        raise SettingsError(
+            f"PA_DATABASE_URL={url!r}: must start with sqlite:/// or postgresql://"
+        )
+    if scheme == "sqlite" and not url.startswith("sqlite:///"):
+        raise SettingsError(f"PA_DATABASE_URL={url!r}: a SQLite URL is sqlite:///path/to/file")
+    return url
+
+
+def _evidence_store(env: dict[str, str], var_dir: Path) -> str:
+    store = env.get("PA_EVIDENCE_STORE") or str(var_dir / "evidence")
+    if store.startswith("s3://"):
+        if not urlparse(store).netloc:
+            raise SettingsError(f"PA_EVIDENCE_STORE={store!r}: an S3 store is s3://bucket/optional/prefix")
+    elif "://" in store:
+        raise SettingsError(f"PA_EVIDENCE_STORE={store!r}: must be a folder path or s3://bucket/prefix")
+    return store
+
+
+def _secret_key(env: dict[str, str], var_dir: Path) -> str:
+    """The key signing tokens. Never hard-coded: when unset, made once and kept under var/."""
+    key = env.get("PA_SECRET_KEY")
+    if key:
+        if len(key) < 32:
+            raise SettingsError("PA_SECRET_KEY: must be at least 32 characters")
+        return key
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Create with owner-only permissions so other local users cannot read it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    var_dir = Path(env.get("PA_VAR_DIR") or "var").resolve()
+    settings = Settings(
+        var_dir=var_dir,
+        database_url=_database_url(env, var_dir),
+        evidence_store=_evidence_store(env, var_dir),
+        s3_endpoint_url=env.get("PA_S3_ENDPOINT_URL") or None,
+        s3_region=env.get("PA_S3_REGION") or "us-east-1",
+        s3_access_key_id=env.get("PA_S3_ACCESS_KEY_ID") or None,
+        s3_secret_access_key=env.get("PA_S3_SECRET_ACCESS_KEY") or None,
+        secret_key=_secret_key(env, var_dir),
+        host=env.get("PA_HOST") or "127.0.0.1",
+        port=_int(env, "PA_PORT", 8000, minimum=1, maximum=65535),
+        session_hours=_int(env, "PA_SESSION_HOURS", 12, minimum=1),
+        login_max_failures=_int(env, "PA_LOGIN_MAX_FAILURES", 5, minimum=1),
+        login_window_minutes=_int(env, "PA_LOGIN_WINDOW_MINUTES", 15, minimum=1),
+        max_upload_bytes=_int(env, "PA_MAX_UPLOAD_MB", 250, minimum=1) * 1024 * 1024,
+        secure_cookies=_bool(env, "PA_SECURE_COOKIES", False),
+    )
+    if settings.s3_endpoint_url and urlparse(settings.s3_endpoint_url).scheme not in {"http", "https"}:
+        raise SettingsError(f"PA_S3_ENDPOINT_URL={settings.s3_endpoint_url!r}: must be an http(s) URL")
+    return settings
