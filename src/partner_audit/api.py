@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 T = TypeVar("T")
 
@@ -32,10 +32,15 @@ class Page(Output, Generic[T]):
     page_size: int
 
 
-PageNumber = Annotated[int, Parameter(ge=1, le=1_000_000, description="Page number, from 1")]
-PageSize = Annotated[int, Parameter(ge=1, le=200, description="Rows per page, at most 200")]
+PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="Page number, from 1")]
+PageSize = Annotated[int, QueryParameter(ge=1, le=200, description="Rows per page, at most 200")]
 
 
 def window(page: int, page_size: int) -> tuple[int, int]:
     """(offset, limit) for a page number and size."""
     return (page - 1) * page_size, page_size
+
+
+def query_text(max_length: int, description: str | None = None) -> Any:
+    """An optional free-text query parameter with a length limit."""
+    return Annotated[str | None, QueryParameter(max_length=max_length, description=description)]

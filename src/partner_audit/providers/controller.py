@@ -7,9 +7,10 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from partner_audit.api import Page, PageNumber, PageSize, window
+from partner_audit.api import Page, PageNumber, PageSize, query_text, window
 from partner_audit.providers import service
 from partner_audit.providers.schemas import (
     ProviderCreate,
@@ -41,13 +42,13 @@ class ProviderController(Controller):
     @get("/", guards=[READERS])
     async def list_providers(
         self,
-        caller: Caller,
-        risk_tier: Annotated[int | None, Parameter(ge=1, le=3)] = None,
-        region: Region | None = None,
-        kind: ProviderKind | None = None,
-        status: ProviderStatus | None = None,
-        q: Annotated[str | None, Parameter(max_length=100, description="Text in the provider's name")] = None,
-        sort: ProviderSort = ProviderSort.name,
+        caller: NamedDependency[Caller],
+        risk_tier: Annotated[int | None, QueryParameter(ge=1, le=3)] = None,
+        region: FromQuery[Region | None] = None,
+        kind: FromQuery[ProviderKind | None] = None,
+        status: FromQuery[ProviderStatus | None] = None,
+        q: query_text(100, "Text in the provider's name") = None,
+        sort: FromQuery[ProviderSort] = ProviderSort.name,
         page: PageNumber = 1,
         page_size: PageSize = 50,
     ) -> Page[ProviderOut]:
@@ -58,19 +59,19 @@ class ProviderController(Controller):
         return Page(items=[_out(r) for r in rows], total=total, page=page, page_size=page_size)
 
     @post("/", guards=[EDITORS], status_code=201)
-    async def register_provider(self, caller: Caller, data: ProviderCreate) -> ProviderOut:
+    async def register_provider(self, caller: NamedDependency[Caller], data: JSONBody[ProviderCreate]) -> ProviderOut:
         return _out(await service.register(caller, data))
 
     @get("/{provider_id:uuid}", guards=[READERS])
-    async def get_provider(self, caller: Caller, provider_id: UUID) -> ProviderOut:
+    async def get_provider(self, caller: NamedDependency[Caller], provider_id: FromPath[UUID]) -> ProviderOut:
         return _out(await service.get(caller, provider_id))
 
     @patch("/{provider_id:uuid}", guards=[EDITORS])
-    async def update_provider(self, caller: Caller, provider_id: UUID, data: ProviderUpdate) -> ProviderOut:
+    async def update_provider(self, caller: NamedDependency[Caller], provider_id: FromPath[UUID], data: JSONBody[ProviderUpdate]) -> ProviderOut:
         return _out(await service.update(caller, provider_id, data))
 
     @post("/{provider_id:uuid}/status", guards=[EDITORS], status_code=200)
-    async def change_status(self, caller: Caller, provider_id: UUID, data: StatusChange) -> ProviderOut:
+    async def change_status(self, caller: NamedDependency[Caller], provider_id: FromPath[UUID], data: JSONBody[StatusChange]) -> ProviderOut:
         """Suspended or exited: the provider's people lose access on their next request."""
         return _out(await service.change_status(caller, provider_id, data.status, data.reason))
 

@@ -9,10 +9,10 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from partner_audit.api import Page, PageNumber, PageSize, window
+from partner_audit.api import Page, PageNumber, PageSize, query_text, window
 from partner_audit.security import access_log, service
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.guards import EVERYONE, allow
@@ -44,7 +44,7 @@ class AuthController(Controller):
     tags = ["Signing in"]
 
     @post("/login", opt={"exclude_from_auth": True}, status_code=200)
-    async def login(self, request: Request, data: LoginRequest, settings: Settings) -> Response[SessionOut]:
+    async def login(self, request: Request, data: JSONBody[LoginRequest], settings: NamedDependency[Settings]) -> Response[SessionOut]:
         """Sign in with email and password; sets an HTTP-only session cookie."""
         session = await service.login(settings, anonymous_caller(request), data.email, data.password)
         body = SessionOut(user=UserOut.from_row(session.user), expires_at=session.expires_at)
@@ -55,7 +55,7 @@ class AuthController(Controller):
         return Response(body, cookies=[cookie])
 
     @post("/logout", status_code=204, dependencies=CALLER, guards=[allow(*EVERYONE)])
-    async def logout(self, caller: Caller) -> Response[None]:
+    async def logout(self, caller: NamedDependency[Caller]) -> Response[None]:
         """End this session (or, with a bearer token, nothing but the log entry: revoke tokens at /me/tokens)."""
         await service.logout(caller)
         return Response(None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
@@ -68,21 +68,21 @@ class MeController(Controller):
     guards = [allow(*EVERYONE)]
 
     @get("/")
-    async def me(self, caller: Caller) -> UserOut:
+    async def me(self, caller: NamedDependency[Caller]) -> UserOut:
         return UserOut.from_row(await service.me(caller))
 
     @get("/tokens")
-    async def list_tokens(self, caller: Caller) -> list[TokenOut]:
+    async def list_tokens(self, caller: NamedDependency[Caller]) -> list[TokenOut]:
         return [msgspec.convert(r, TokenOut) for r in await service.list_api_tokens(caller)]
 
     @post("/tokens", status_code=201)
-    async def create_token(self, caller: Caller, data: TokenCreate) -> TokenCreated:
+    async def create_token(self, caller: NamedDependency[Caller], data: JSONBody[TokenCreate]) -> TokenCreated:
         """Make an API token for scripts. The token is in this response only; only its hash is kept."""
         secret, row = await service.create_api_token(caller, data.name, data.expires_in_days)
         return TokenCreated(token=secret, details=msgspec.convert(row, TokenOut))
 
     @delete("/tokens/{token_id:uuid}", status_code=204)
-    async def revoke_token(self, caller: Caller, token_id: UUID) -> None:
+    async def revoke_token(self, caller: NamedDependency[Caller], token_id: FromPath[UUID]) -> None:
         await service.revoke_api_token(caller, token_id)
 
 
@@ -95,11 +95,11 @@ class UserController(Controller):
     @get("/")
     async def list_users(
         self,
-        caller: Caller,
-        provider_id: UUID | None = None,
-        role: Role | None = None,
-        active: bool | None = None,
-        q: str | None = Parameter(default=None, max_length=100),
+        caller: NamedDependency[Caller],
+        provider_id: FromQuery[UUID | None] = None,
+        role: FromQuery[Role | None] = None,
+        active: FromQuery[bool | None] = None,
+        q: query_text(100, "Text in the email or name") = None,
         page: PageNumber = 1,
         page_size: PageSize = 50,
     ) -> Page[UserOut]:
@@ -110,7 +110,7 @@ class UserController(Controller):
         return Page(items=[UserOut.from_row(r) for r in rows], total=total, page=page, page_size=page_size)
 
     @post("/", status_code=201)
-    async def create_user(self, caller: Caller, data: UserCreate) -> UserOut:
+    async def create_user(self, caller: NamedDependency[Caller], data: JSONBody[UserCreate]) -> UserOut:
         row = await service.create_user(
             caller, email=data.email, full_name=data.full_name, role=data.role, password=data.password,
             provider_id=data.provider_id,
@@ -118,11 +118,11 @@ class UserController(Controller):
         return UserOut.from_row(row)
 
     @get("/{user_id:uuid}")
-    async def get_user(self, caller: Caller, user_id: UUID) -> UserOut:
+    async def get_user(self, caller: NamedDependency[Caller], user_id: FromPath[UUID]) -> UserOut:
         return UserOut.from_row(await service.get_user(caller, user_id))
 
     @patch("/{user_id:uuid}")
-    async def update_user(self, caller: Caller, user_id: UUID, data: UserUpdate) -> UserOut:
+    async def update_user(self, caller: NamedDependency[Caller], user_id: FromPath[UUID], data: JSONBody[UserUpdate]) -> UserOut:
         """Rename, change role, deactivate or reset a password. Takes effect on the person's next request."""
         changes: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         if "role" in changes:
@@ -139,16 +139,16 @@ class AccessLogController(Controller):
     @get("/")
     async def search(
         self,
-        caller: Caller,
-        user_id: UUID | None = None,
-        email: str | None = Parameter(default=None, max_length=254),
-        action: str | None = Parameter(default=None, max_length=60),
-        record_type: str | None = Parameter(default=None, max_length=40),
-        record_id: str | None = Parameter(default=None, max_length=64),
-        provider_id: UUID | None = None,
-        outcome: str | None = Parameter(default=None, max_length=20),
-        since: datetime | None = None,
-        until: datetime | None = None,
+        caller: NamedDependency[Caller],
+        user_id: FromQuery[UUID | None] = None,
+        email: query_text(254) = None,
+        action: query_text(60) = None,
+        record_type: query_text(40) = None,
+        record_id: query_text(64) = None,
+        provider_id: FromQuery[UUID | None] = None,
+        outcome: query_text(20) = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
         page: PageNumber = 1,
         page_size: PageSize = 50,
     ) -> Page[AccessLogEntryOut]:
@@ -163,7 +163,7 @@ class AccessLogController(Controller):
         )
 
     @get("/verify")
-    async def verify(self, caller: Caller) -> VerificationOut:
+    async def verify(self, caller: NamedDependency[Caller]) -> VerificationOut:
         """Check the whole hash chain; names the first entry that was tampered with."""
         async with access_log.audited(caller, "access_log.verify", "access_log"):
             result = await access_log.verify()
