@@ -190,6 +190,9 @@ class Api:
     def patch(self, url: str, **kw: Any):
         return self.request("PATCH", url, **kw)
 
+    def put(self, url: str, **kw: Any):
+        return self.request("PUT", url, **kw)
+
     def delete(self, url: str, **kw: Any):
         return self.request("DELETE", url, **kw)
 
@@ -249,3 +252,21 @@ def world(client: TestClient, run: Callable[..., Any]) -> World:
     w.add_person("b_admin", Role.provider_admin, w.provider_b["id"])
     w.add_person("b_user", Role.provider_user, w.provider_b["id"])
     return w
+
+
+# --- S3: a real SeaweedFS server for the session -----------------------------------------------------
+
+from fixtures_s3 import S3Server, WeedMissing, start_weed  # noqa: E402  (kept with the fixture it serves)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """``weed server -s3`` on free loopback ports with a bucket and signed credentials; see fixtures_s3.py."""
+    try:
+        server = start_weed(tmp_path_factory.mktemp("weed"))
+    except WeedMissing as exc:
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()

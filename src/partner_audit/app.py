@@ -15,6 +15,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from partner_audit import db, health
+from partner_audit.assessments import controller as assessments
+from partner_audit.controls import controller as controls
 from partner_audit.errors import problem_details_plugin
 from partner_audit.piccolo_app import TABLES
 from partner_audit.providers import controller as providers
@@ -46,6 +48,8 @@ def _openapi() -> OpenAPIConfig:
                 js_url="/static/swagger/swagger-ui-bundle.js",
                 css_url="/static/swagger/swagger-ui.css",
                 standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+                # Litestar's default favicon is on a CDN; the page must work with no internet access.
+                favicon="<link rel='icon' type='image/png' href='/static/swagger/favicon-32x32.png'>",
             )
         ],
         components=Components(
@@ -76,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health.HealthController,
             *security.ROUTERS,
             *providers.ROUTERS,
+            *controls.ROUTERS,
+            *assessments.ROUTERS,
             *pages.ROUTERS,
             create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], opt={
                 "exclude_from_auth": True}, include_in_schema=False),

@@ -1,4 +1,4 @@
-"""The ``partner-audit`` command: serve, migrate, create-user, demo, access-log verify."""
+"""The ``partner-audit`` command: serve, migrate, create-user, demo, access-log verify, templates."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from partner_audit import db
-from partner_audit.errors import DomainError
+from partner_audit.errors import DomainError, Invalid
 from partner_audit.settings import Settings, SettingsError, load_settings
 
 
@@ -94,6 +95,75 @@ def cmd_access_log_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_templates_check(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit.controls import service
+
+    failed = False
+    for path in args.files:
+        try:
+            text = service.read_file(path)
+            problems = service.check_text(text)
+        except DomainError as exc:
+            problems = [service.Problem("", exc.detail)]
+        except OSError as exc:
+            problems = [service.Problem("", f"cannot read the file: {exc.strerror}")]
+        if not problems:
+            template = service.parse(text)
+            print(f"{path}: ok ({template.key} {template.version}: {len(template.areas)} focus areas, "
+                  f"{sum(len(a.controls) for a in template.areas)} controls, {len(template.questions())} questions)")
+            continue
+        failed = True
+        for problem in problems:
+            print(f"{path}: {problem}")
+        print(f"{path}: {len(problems)} problem(s)")
+    return 1 if failed else 0
+
+
+def cmd_templates_load(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit.controls import service
+    from partner_audit.progress import progress
+
+    files = args.files or sorted(service.TEMPLATES_DIR.glob("*.yaml"))
+    if not files:
+        return _fail(f"no *.yaml templates in {service.TEMPLATES_DIR}")
+
+    async def load_all() -> tuple[list[str], int]:
+        report, failures = [], 0
+        for path in progress(files, "loading templates"):
+            try:
+                row, created = await service.load_file(path)
+            except (DomainError, OSError) as exc:
+                failures += 1
+                if isinstance(exc, OSError):
+                    reason = f"cannot read the file: {exc.strerror}"
+                else:  # a broken template's problems are listed one a line below
+                    reason = f"{len(exc.errors)} problem(s)" if isinstance(exc, Invalid) else exc.detail
+                report.append(f"{path}: NOT loaded: {reason}")
+                report.extend(f"{path}:   {e['field']}: {e['message']}"
+                              for e in getattr(exc, "errors", []) if e["field"])
+                continue
+            what = "loaded new version" if created else "unchanged, already loaded as"
+            report.append(f"{path}: {what} {row['key']} {row['version']} ({row['id']})")
+        return report, failures
+
+    report, failures = asyncio.run(_with_db(settings, load_all))
+    print("\n".join(report))
+    return 1 if failures else 0
+
+
+def cmd_templates_list(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit.controls import service
+
+    rows = asyncio.run(_with_db(settings, service.list_versions))
+    if not rows:
+        print("no templates loaded yet: run `partner-audit templates load`")
+    for row in rows:
+        questions = len(service.template_of(row).questions())
+        print(f"{row['id']}  {row['key']:<20} {row['version']:<10} {questions:>3} questions  "
+              f"loaded {row['loaded_at']:%Y-%m-%d %H:%M}  {row['title']}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="partner-audit", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -118,6 +188,16 @@ def parser() -> argparse.ArgumentParser:
     a_sub = a.add_subparsers(dest="access_log_command", required=True)
     a_sub.add_parser("verify", help="check the hash chain; names the first broken entry").set_defaults(
         func=cmd_access_log_verify)
+
+    t = sub.add_parser("templates", help="the control library: questionnaire templates in audit_templates/")
+    t_sub = t.add_subparsers(dest="templates_command", required=True)
+    tc = t_sub.add_parser("check", help="report every problem in template files, with its place in the file")
+    tc.add_argument("files", nargs="+", metavar="FILE", type=Path)
+    tc.set_defaults(func=cmd_templates_check)
+    tl = t_sub.add_parser("load", help="load new template versions (unchanged content is skipped)")
+    tl.add_argument("files", nargs="*", metavar="FILE", type=Path, help="default: every *.yaml in audit_templates/")
+    tl.set_defaults(func=cmd_templates_load)
+    t_sub.add_parser("list", help="loaded template versions, newest first").set_defaults(func=cmd_templates_list)
     return p
 
 

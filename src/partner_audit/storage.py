@@ -115,7 +115,10 @@ class S3Store(EvidenceStore):
             region_name=settings.s3_region,
             aws_access_key_id=settings.s3_access_key_id,
             aws_secret_access_key=settings.s3_secret_access_key,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+            # SigV4 for presigned links too: boto3 otherwise presigns with legacy SigV2, which newer AWS regions
+            # and SeaweedFS reject once response-content-disposition is in the link.
+            config=Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"},
+                          connect_timeout=5, read_timeout=30),
         )
 
     def _key(self, key: str) -> str:

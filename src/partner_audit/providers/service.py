@@ -90,17 +90,14 @@ async def register(caller: Caller, data: ProviderCreate) -> dict[str, Any]:
 
 
 async def get(caller: Caller, provider_id: UUID) -> dict[str, Any]:
-    async with access_log.audited(caller, "provider.read", "provider", provider_id) as audit:
-        row = await _visible(caller, provider_id)
-        audit.provider_id = provider_id
-        return row
+    async with access_log.audited(caller, "provider.read", "provider", provider_id, provider_id):
+        return await _visible(caller, provider_id)
 
 
 async def update(caller: Caller, provider_id: UUID, data: ProviderUpdate) -> dict[str, Any]:
     changes = data.changes()
-    async with access_log.audited(caller, "provider.update", "provider", provider_id) as audit:
+    async with access_log.audited(caller, "provider.update", "provider", provider_id, provider_id) as audit:
         current = await _visible(caller, provider_id)
-        audit.provider_id = provider_id
         values: dict[Any, Any] = {}
         for field, value in changes.items():
             if field == "nzbn":
@@ -123,9 +120,8 @@ async def update(caller: Caller, provider_id: UUID, data: ProviderUpdate) -> dic
 
 async def change_status(caller: Caller, provider_id: UUID, status: ProviderStatus, reason: str) -> dict[str, Any]:
     """Suspending or exiting a provider turns its people away on their next request (see security)."""
-    async with access_log.audited(caller, "provider.status", "provider", provider_id) as audit:
+    async with access_log.audited(caller, "provider.status", "provider", provider_id, provider_id) as audit:
         current = await _visible(caller, provider_id)
-        audit.provider_id = provider_id
         old = ProviderStatus(current["status"])
         if status == old:
             return current

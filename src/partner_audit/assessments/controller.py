@@ -1,0 +1,136 @@
+"""HTTP for rollouts and assessments: thin, the rules are in ``service``."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from partner_audit.api import Page, PageNumber, PageSize, window
+from partner_audit.assessments import service
+from partner_audit.assessments.schemas import (
+    AcceptIn,
+    AnswerOut,
+    AnswersIn,
+    AssessmentDetail,
+    AssessmentOut,
+    AssessmentStatus,
+    CommentIn,
+    CommentOut,
+    DecisionIn,
+    LaunchOut,
+    Period,
+    RolloutCreate,
+    RolloutOut,
+)
+from partner_audit.security.caller import Caller, Role
+from partner_audit.security.controller import CALLER
+from partner_audit.security.guards import allow
+
+ROLLOUT_EDITORS = allow(Role.admin, Role.partnerships)
+ROLLOUT_READERS = allow(Role.admin, Role.partnerships, Role.auditor)
+ASSESSMENT_READERS = allow(Role.admin, Role.partnerships, Role.auditor, Role.provider_admin, Role.provider_user)
+PROVIDER_SIDE = allow(Role.provider_admin, Role.provider_user)
+REVIEWERS = allow(Role.admin, Role.auditor)
+
+
+def _to(struct: type, row: dict[str, Any]) -> Any:
+    return msgspec.convert(row, struct, from_attributes=False, strict=False)
+
+
+class RolloutController(Controller):
+    path = "/api/v1/rollouts"
+    tags = ["Rollouts"]
+    dependencies = CALLER
+
+    @get("/", guards=[ROLLOUT_READERS])
+    async def list_rollouts(self, caller: NamedDependency[Caller], page: PageNumber = 1,
+                            page_size: PageSize = 50) -> Page[RolloutOut]:
+        offset, limit = window(page, page_size)
+        rows, total = await service.list_rollouts(caller, offset, limit)
+        return Page(items=[_to(RolloutOut, r) for r in rows], total=total, page=page, page_size=page_size)
+
+    @post("/", guards=[ROLLOUT_EDITORS], status_code=201)
+    async def create_rollout(self, caller: NamedDependency[Caller], data: JSONBody[RolloutCreate]) -> RolloutOut:
+        """Plan a rollout: a template version, a period, dates, and which providers. Nothing is sent until launch."""
+        return _to(RolloutOut, await service.create_rollout(caller, data))
+
+    @get("/{rollout_id:uuid}", guards=[ROLLOUT_READERS])
+    async def get_rollout(self, caller: NamedDependency[Caller], rollout_id: FromPath[UUID]) -> RolloutOut:
+        """With progress: counts by status, overdue, percent accepted."""
+        return _to(RolloutOut, await service.get_rollout(caller, rollout_id))
+
+    @post("/{rollout_id:uuid}/launch", guards=[ROLLOUT_EDITORS], status_code=200)
+    async def launch(self, caller: NamedDependency[Caller], rollout_id: FromPath[UUID]) -> LaunchOut:
+        """Create an assessment for each matching provider. Safe to repeat: only new matches are added."""
+        return _to(LaunchOut, await service.launch(caller, rollout_id))
+
+
+class AssessmentController(Controller):
+    path = "/api/v1/assessments"
+    tags = ["Assessments"]
+    dependencies = CALLER
+
+    @get("/", guards=[ASSESSMENT_READERS])
+    async def list_assessments(
+        self,
+        caller: NamedDependency[Caller],
+        rollout_id: FromQuery[UUID | None] = None,
+        provider_id: FromQuery[UUID | None] = None,
+        status: FromQuery[AssessmentStatus | None] = None,
+        period: FromQuery[Period | None] = None,
+        overdue: FromQuery[bool | None] = None,
+        page: PageNumber = 1,
+        page_size: PageSize = 50,
+    ) -> Page[AssessmentOut]:
+        offset, limit = window(page, page_size)
+        flt = service.AssessmentFilter(rollout_id, provider_id, status, period, overdue)
+        rows, total = await service.list_assessments(caller, flt, offset, limit)
+        return Page(items=[_to(AssessmentOut, r) for r in rows], total=total, page=page, page_size=page_size)
+
+    @get("/{assessment_id:uuid}", guards=[ASSESSMENT_READERS])
+    async def get_assessment(self, caller: NamedDependency[Caller],
+                             assessment_id: FromPath[UUID]) -> AssessmentDetail:
+        """The assessment with its answers, reviewer comments and evidence list."""
+        return _to(AssessmentDetail, await service.get_assessment(caller, assessment_id))
+
+    @put("/{assessment_id:uuid}/answers", guards=[PROVIDER_SIDE])
+    async def save_answers(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
+                           data: JSONBody[AnswersIn]) -> list[AnswerOut]:
+        """Save one or many answers, all or none. Send the `version` you edited (0 for a new answer): if someone
+        saved in between, the answer is 409 with their current value and nothing is saved."""
+        return [_to(AnswerOut, r) for r in await service.save_answers(caller, assessment_id, data.answers)]
+
+    @post("/{assessment_id:uuid}/submit", guards=[allow(Role.provider_admin)], status_code=200)
+    async def submit(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID]) -> AssessmentOut:
+        """422 lists every missing answer and missing piece of evidence."""
+        return _to(AssessmentOut, await service.submit(caller, assessment_id))
+
+    @post("/{assessment_id:uuid}/return", guards=[REVIEWERS], status_code=200)
+    async def return_to_provider(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
+                                 data: JSONBody[DecisionIn]) -> AssessmentOut:
+        return _to(AssessmentOut, await service.return_to_provider(caller, assessment_id, data.reason))
+
+    @post("/{assessment_id:uuid}/accept", guards=[REVIEWERS], status_code=200)
+    async def accept(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
+                     data: JSONBody[AcceptIn]) -> AssessmentOut:
+        """Accepted locks the assessment."""
+        return _to(AssessmentOut, await service.accept(caller, assessment_id, data.note))
+
+    @post("/{assessment_id:uuid}/reopen", guards=[REVIEWERS], status_code=200)
+    async def reopen(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
+                     data: JSONBody[DecisionIn]) -> AssessmentOut:
+        return _to(AssessmentOut, await service.reopen(caller, assessment_id, data.reason))
+
+    @post("/{assessment_id:uuid}/comments", guards=[REVIEWERS], status_code=201)
+    async def add_comment(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
+                          data: JSONBody[CommentIn]) -> CommentOut:
+        """A reviewer's comment, on one question or on the whole assessment."""
+        return _to(CommentOut, await service.add_comment(caller, assessment_id, data.question_id, data.body))
+
+
+ROUTERS = [RolloutController, AssessmentController]

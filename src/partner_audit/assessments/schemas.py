@@ -1,0 +1,143 @@
+"""Request and response bodies for rollouts, assessments, answers and reviews."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+from partner_audit.api import Input, Output, text
+from partner_audit.providers.schemas import ProviderKind, Region
+
+Period = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(Q[1-4]|H[12]|FY)$", description="e.g. 2025-Q3, 2025-H1, 2025-FY")]
+QuestionId = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+
+
+class AssessmentStatus(str, Enum):
+    not_started = "not_started"
+    in_progress = "in_progress"
+    submitted = "submitted"
+    returned = "returned"
+    accepted = "accepted"
+
+
+class Selection(Input):
+    """Providers matching every given list; ``provider_ids`` adds named providers whatever they match."""
+
+    risk_tiers: list[Annotated[int, msgspec.Meta(ge=1, le=3)]] = []
+    regions: list[Region] = []
+    kinds: list[ProviderKind] = []
+    provider_ids: list[UUID] = []
+
+
+class RolloutCreate(Input):
+    name: text(200)
+    template_version_id: UUID
+    period: Period
+    opens_on: date
+    due_on: date
+    selection: Selection
+
+
+class RolloutProgress(Output):
+    total: int
+    by_status: dict[str, int]
+    overdue: int
+    percent_accepted: float
+
+
+class RolloutOut(Output):
+    id: UUID
+    name: str
+    template_version_id: UUID
+    period: str
+    opens_on: date
+    due_on: date
+    selection: dict[str, Any]
+    created_at: datetime
+    launched_at: datetime | None
+    progress: RolloutProgress | None = None
+
+
+class LaunchOut(Output):
+    created: int
+    already_there: int
+    progress: RolloutProgress
+
+
+class AnswerIn(Input):
+    question_id: QuestionId
+    value: Any = None
+    comment: text(5000, min_length=0) = ""
+    version: Annotated[int, msgspec.Meta(ge=0)] = 0  # 0 for a question not yet answered
+
+
+class AnswersIn(Input):
+    answers: Annotated[list[AnswerIn], msgspec.Meta(min_length=1, max_length=500)]
+
+
+class AnswerOut(Output):
+    question_id: str
+    value: Any
+    comment: str
+    version: int
+    answered_by: UUID | None
+    answered_at: datetime
+
+
+class CommentIn(Input):
+    body: text(5000)
+    question_id: QuestionId | None = None
+
+
+class CommentOut(Output):
+    id: UUID
+    question_id: str | None
+    author_id: UUID | None
+    body: str
+    created_at: datetime
+
+
+class DecisionIn(Input):
+    reason: text(2000)
+
+
+class AcceptIn(Input):
+    note: text(2000, min_length=0) = ""
+
+
+class EvidenceOut(Output):
+    id: UUID
+    question_id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: UUID | None
+    uploaded_at: datetime
+
+
+class AssessmentOut(Output):
+    id: UUID
+    rollout_id: UUID
+    provider_id: UUID
+    provider_name: str
+    template_version_id: UUID
+    period: str
+    status: AssessmentStatus
+    opens_on: date
+    due_on: date
+    overdue: bool
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    decision_note: str
+    updated_at: datetime
+
+
+class AssessmentDetail(AssessmentOut):
+    answers: list[AnswerOut] = []
+    comments: list[CommentOut] = []
+    evidence: list[EvidenceOut] = []

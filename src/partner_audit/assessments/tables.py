@@ -1,0 +1,80 @@
+"""Rollouts (the timetable), the assessments they create, and what providers answer and attach."""
+
+from piccolo.columns import JSON, UUID, BigInt, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from partner_audit.controls.tables import TemplateVersion
+from partner_audit.providers.tables import Provider
+from partner_audit.security.tables import User
+
+
+class Rollout(Table, tablename="rollout"):
+    id = UUID(primary_key=True)
+    name = Varchar(length=200)
+    template_version = ForeignKey(TemplateVersion, null=False)
+    period = Varchar(length=10, index=True)  # e.g. 2025-Q3
+    opens_on = Date()
+    due_on = Date()
+    # Which providers: {"risk_tiers": [...], "regions": [...], "kinds": [...], "provider_ids": [...]}
+    selection = JSON(default="{}")
+    created_by = ForeignKey(User, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    launched_at = Timestamptz(null=True, default=None)
+
+
+class Assessment(Table, tablename="assessment"):
+    id = UUID(primary_key=True)
+    rollout = ForeignKey(Rollout, null=False)
+    provider = ForeignKey(Provider, null=False, index=True)
+    template_version = ForeignKey(TemplateVersion, null=False)
+    period = Varchar(length=10)
+    # One assessment per provider, period and template, however often a rollout is launched.
+    dedupe_key = Varchar(length=200, unique=True)
+    status = Varchar(length=20, default="not_started", index=True)
+    opens_on = Date()
+    due_on = Date()
+    submitted_at = Timestamptz(null=True, default=None)
+    submitted_by = ForeignKey(User, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = ForeignKey(User, null=True, default=None)
+    decision_note = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Answer(Table, tablename="answer"):
+    id = UUID(primary_key=True)
+    assessment = ForeignKey(Assessment, null=False, index=True)
+    question_id = Varchar(length=80)
+    answer_key = Varchar(length=160, unique=True)  # "<assessment id>:<question id>"
+    value = JSON(null=True, default=None)
+    comment = Text(default="")
+    answered_by = ForeignKey(User, null=True, default=None)
+    answered_at = Timestamptz(default=TimestamptzNow())
+    # Optimistic concurrency: every save names the version it edits; a stale one is refused.
+    version = Integer(default=1)
+
+
+class ReviewComment(Table, tablename="review_comment"):
+    id = UUID(primary_key=True)
+    assessment = ForeignKey(Assessment, null=False, index=True)
+    question_id = Varchar(length=80, null=True, default=None)
+    author = ForeignKey(User, null=True, default=None)
+    body = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Evidence(Table, tablename="evidence"):
+    """A file attached to an answer. ``storage_key`` is ours; ``filename`` is kept only to show and download."""
+
+    id = UUID(primary_key=True)
+    assessment = ForeignKey(Assessment, null=False, index=True)
+    question_id = Varchar(length=80)
+    filename = Varchar(length=255)
+    content_type = Varchar(length=120)
+    size = BigInt()
+    sha256 = Varchar(length=64)
+    storage_key = Varchar(length=200, unique=True)
+    uploaded_by = ForeignKey(User, null=True, default=None)
+    uploaded_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,1 @@
+"""The control library: questionnaire templates from audit_templates/, loaded as immutable versions."""

@@ -1,0 +1,45 @@
+"""HTTP for the control library: thin, the rules are in ``service``.
+
+Templates are the questionnaires themselves, not any provider's data, so every signed-in role may read them:
+a provider's people need them to see what they are answering. Loading is done from the command line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, get
+from litestar.params import FromPath
+
+from partner_audit.controls import service
+from partner_audit.controls.schemas import Template, TemplateVersionDetail, TemplateVersionOut
+from partner_audit.security.guards import EVERYONE, allow
+
+
+def _summary(row: dict[str, Any], template: Template) -> dict[str, Any]:
+    return {
+        "id": row["id"], "key": row["key"], "title": row["title"], "version": row["version"],
+        "content_hash": row["content_hash"], "loaded_at": row["loaded_at"], "areas": len(template.areas),
+        "controls": sum(len(a.controls) for a in template.areas), "questions": len(template.questions()),
+    }
+
+
+class TemplateController(Controller):
+    path = "/api/v1/templates"
+    tags = ["Control library"]
+    guards = [allow(*EVERYONE)]
+
+    @get("/")
+    async def list_templates(self) -> list[TemplateVersionOut]:
+        """Every loaded template version, newest first."""
+        return [TemplateVersionOut(**_summary(row, service.template_of(row))) for row in await service.list_versions()]
+
+    @get("/{version_id:uuid}")
+    async def get_template(self, version_id: FromPath[UUID]) -> TemplateVersionDetail:
+        """One version in full: its focus areas, controls and questions, with every default filled in."""
+        row, template = await service.get_version(version_id)
+        return TemplateVersionDetail(**_summary(row, template), template=template)
+
+
+ROUTERS = [TemplateController]
