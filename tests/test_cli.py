@@ -212,7 +212,8 @@ def test_access_log_verify_finds_a_row_edited_in_the_database(target: Target) ->
 
     target.execute("UPDATE access_log SET outcome = 'denied' WHERE seq = 5")
     line = one_line_failure(cli(target.env, "access-log", "verify"), code=1)
-    assert line == "access log BROKEN at entry 5: entry 5 was changed after it was written (4 entries before it verified)"
+    assert line == ("access log BROKEN at entry 5: entry 5 was changed after it was written "
+                    "(4 entries before it verified)")
 
 
 # --- settings --------------------------------------------------------------------------------------------

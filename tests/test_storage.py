@@ -13,8 +13,10 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -262,12 +264,12 @@ def test_s3_download_url_is_presigned_and_expires(tmp_path: Path, s3_server: S3S
     data = payload(MiB + 3, seed=12)
     put(backend.store, "dl/file.bin", chunks_of(data, CHUNK), max_bytes=len(data))
 
-    url = backend.store.download_url("dl/file.bin", "Privacy policy.pdf", seconds=1)
+    url = backend.store.download_url("dl/file.bin", "privacy-policy.pdf", seconds=1)
     assert url is not None and "X-Amz-Signature=" in url
     response = httpx.get(url)
     assert response.status_code == 200, response.text
     assert response.content == data
-    assert response.headers["content-disposition"] == 'attachment; filename="Privacy policy.pdf"'
+    assert response.headers["content-disposition"] == 'attachment; filename="privacy-policy.pdf"'
 
     tampered = httpx.get(url.replace("dl/file.bin", "dl/other.bin"))
     assert tampered.status_code == 403
@@ -276,6 +278,19 @@ def test_s3_download_url_is_presigned_and_expires(tmp_path: Path, s3_server: S3S
     expired = httpx.get(url)
     assert expired.status_code == 403
     assert "expired" in expired.text
+
+
+def test_s3_download_url_keeps_a_name_with_macrons_and_quotes_intact(tmp_path: Path, s3_server: S3Server) -> None:
+    backend = s3_backend(tmp_path, s3_server)
+    put(backend.store, "dl/policy.pdf", chunks_of(b"%PDF-1.7", CHUNK), max_bytes=100)
+    name = 'Tikanga Māori "draft" v2.pdf'
+    url = backend.store.download_url("dl/policy.pdf", name)
+    assert url is not None
+    response = httpx.get(url)
+    assert response.status_code == 200, response.text
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment; filename*=utf-8''")
+    assert unquote(disposition.removeprefix("attachment; filename*=utf-8''")) == name
 
 
 # --- the disk store stays inside its folder -----------------------------------------------------------
@@ -307,17 +322,13 @@ def test_disk_store_refuses_keys_that_escape_its_root(tmp_path: Path, key: str) 
 @pytest.fixture
 def s3_app(database: Database, tmp_path: Path, s3_server: S3Server) -> Iterator[Callable[..., TestClient]]:
     """``s3_app(bucket=...)``: a running app whose evidence store is on the weed server."""
-    clients: list[TestClient] = []
+    with ExitStack() as running:
 
-    def start(bucket: str | None = None) -> TestClient:
-        settings = make_settings(database, tmp_path, **s3_server.settings_env(bucket=bucket))
-        client = TestClient(create_app(settings), raise_server_exceptions=False)
-        clients.append(client.__enter__())
-        return client
+        def start(bucket: str | None = None) -> TestClient:
+            settings = make_settings(database, tmp_path, **s3_server.settings_env(bucket=bucket))
+            return running.enter_context(TestClient(create_app(settings), raise_server_exceptions=False))
 
-    yield start
-    for client in clients:
-        client.__exit__(None, None, None)
+        yield start
 
 
 def test_ready_with_an_s3_store(s3_app: Callable[..., TestClient]) -> None:

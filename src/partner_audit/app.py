@@ -88,7 +88,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=[request_id_middleware, DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS)],
         plugins=[problem_details_plugin()],
-        dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
+        dependencies={
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "store": Provide(lambda: store, use_cache=True, sync_to_thread=False),
+        },
         state=State({"settings": settings, "store": store}),
         openapi_config=_openapi(),
         on_startup=[on_startup],

@@ -60,6 +60,11 @@ class Invalid(DomainError):
         return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
+class TooLarge(DomainError):
+    status_code = 413
+    title = "Too large"
+
+
 class TooManyRequests(DomainError):
     status_code = 429
     title = "Too many attempts"

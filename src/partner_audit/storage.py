@@ -10,13 +10,14 @@ are computed while streaming, so a large upload is never held in memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from partner_audit.settings import Settings
 
@@ -65,10 +66,10 @@ class DiskStore(EvidenceStore):
 
     async def put(self, key: str, chunks: AsyncIterable[bytes], max_bytes: int) -> Stored:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + f".{uuid.uuid4().hex}.part")
         digest, size = hashlib.sha256(), 0
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             with open(partial, "wb") as fh:
                 async for chunk in chunks:
                     size += len(chunk)
@@ -80,7 +81,8 @@ class DiskStore(EvidenceStore):
         except OSError as exc:
             raise StoreUnavailable(f"evidence folder {self.root}: {exc.strerror or exc}") from exc
         finally:
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the folder itself may be what failed
+                partial.unlink(missing_ok=True)
         return Stored(key, size, digest.hexdigest())
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
@@ -184,10 +186,14 @@ class S3Store(EvidenceStore):
             raise StoreUnavailable(f"S3 bucket {self.bucket} is not reachable: {exc}") from exc
 
     def download_url(self, key: str, filename: str, seconds: int = 300) -> str | None:
+        # Named as Litestar's File response names a file: a name that is not plain ASCII (macrons, quotes,
+        # spaces) goes in RFC 6266 ``filename*``, so it arrives intact and cannot break the header.
+        quoted = quote(filename)
+        disposition = (f'attachment; filename="{filename}"' if quoted == filename
+                       else f"attachment; filename*=utf-8''{quoted}")
         return self.client.generate_presigned_url(
             "get_object",
-            Params={"Bucket": self.bucket, "Key": self._key(key),
-                    "ResponseContentDisposition": f'attachment; filename="{filename}"'},
+            Params={"Bucket": self.bucket, "Key": self._key(key), "ResponseContentDisposition": disposition},
             ExpiresIn=seconds,
         )
 

@@ -6,7 +6,10 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get, post, put
+from urllib.parse import quote
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.response import Redirect, Stream
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -22,6 +25,7 @@ from partner_audit.assessments.schemas import (
     CommentIn,
     CommentOut,
     DecisionIn,
+    EvidenceOut,
     LaunchOut,
     Period,
     RolloutCreate,
@@ -29,7 +33,11 @@ from partner_audit.assessments.schemas import (
 )
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.controller import CALLER
+from partner_audit.errors import Invalid
 from partner_audit.security.guards import allow
+from partner_audit.settings import Settings
+from partner_audit.storage import EvidenceStore
+from partner_audit.uploads import FormUpload
 
 ROLLOUT_EDITORS = allow(Role.admin, Role.partnerships)
 ROLLOUT_READERS = allow(Role.admin, Role.partnerships, Role.auditor)
@@ -133,4 +141,43 @@ class AssessmentController(Controller):
         return _to(CommentOut, await service.add_comment(caller, assessment_id, data.question_id, data.body))
 
 
-ROUTERS = [RolloutController, AssessmentController]
+class EvidenceController(Controller):
+    path = "/api/v1"
+    tags = ["Evidence"]
+    dependencies = CALLER
+
+    @post("/assessments/{assessment_id:uuid}/evidence", guards=[PROVIDER_SIDE], status_code=201,
+          request_max_body_size=None)
+    async def attach(self, caller: NamedDependency[Caller], request: Request, settings: NamedDependency[Settings],
+                     store: NamedDependency[EvidenceStore], assessment_id: FromPath[UUID]) -> EvidenceOut:
+        """multipart/form-data: a `question_id` field, then the `file`. The file streams to the evidence store;
+        its type is checked from its bytes (PDF, images, Office documents, text, CSV)."""
+        form = FormUpload(request)
+        fields = await form.open()
+        question_id = fields.get("question_id", "").strip()
+        if not question_id:
+            raise Invalid.field("question_id", "is required, before the file in the form")
+        row = await service.attach_evidence(caller, store, assessment_id, question_id, form.filename,
+                                            form.chunks(), settings.max_upload_bytes)
+        return _to(EvidenceOut, row)
+
+    @get("/evidence/{evidence_id:uuid}/download", guards=[ASSESSMENT_READERS])
+    async def download(self, caller: NamedDependency[Caller], store: NamedDependency[EvidenceStore],
+                       evidence_id: FromPath[UUID]) -> Response:
+        """On S3, a redirect to a link valid for five minutes; otherwise the file itself."""
+        row = await service.evidence_for_download(caller, evidence_id)
+        disposition = f"attachment; filename*=UTF-8''{quote(row['filename'])}"
+        url = store.download_url(row["storage_key"], row["filename"])
+        if url:
+            return Redirect(url, status_code=307)
+        return Stream(store.read(row["storage_key"]), media_type=row["content_type"],
+                      headers={"Content-Disposition": disposition, "Content-Length": str(row["size"])})
+
+    @delete("/evidence/{evidence_id:uuid}", guards=[PROVIDER_SIDE], status_code=204)
+    async def remove(self, caller: NamedDependency[Caller], store: NamedDependency[EvidenceStore],
+                     evidence_id: FromPath[UUID]) -> None:
+        """Only while the assessment is being worked on."""
+        await service.remove_evidence(caller, store, evidence_id)
+
+
+ROUTERS = [RolloutController, AssessmentController, EvidenceController]

@@ -9,19 +9,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from collections.abc import AsyncIterator
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from partner_audit.assessments.schemas import AnswerIn, AssessmentStatus, RolloutCreate
 from partner_audit.assessments.tables import Answer, Assessment, Evidence, ReviewComment, Rollout
 from partner_audit.controls import service as controls
 from partner_audit.controls.schemas import Question, Template
-from partner_audit.errors import Conflict, Forbidden, Invalid
+from partner_audit.errors import Conflict, DomainError, Forbidden, Invalid, TooLarge, Unavailable
 from partner_audit.providers.tables import Provider
 from partner_audit.security import access_log
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.tenancy import require_row, scoped
+from partner_audit.storage import EvidenceStore, StoreUnavailable
+from partner_audit.storage import TooLarge as StoreTooLarge
+from partner_audit.uploads import typed_chunks
 
 S = AssessmentStatus
 EDITABLE = frozenset({S.not_started, S.in_progress, S.returned})
@@ -41,15 +44,15 @@ def _today() -> date:
 # --- templates ---------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=32)
-def _questions_of(content_hash: str, template: Template) -> dict[str, Question]:
-    return {q.id: q for area in template.areas for control in area.controls for q in control.questions}
+# A loaded template version never changes, so its parsed form is safe to keep for the life of the process.
+_TEMPLATES: dict[UUID, tuple[Template, dict[str, Question]]] = {}
 
 
 async def template_for(version_id: UUID) -> tuple[Template, dict[str, Question]]:
-    """A loaded template version never changes, so its parsed form is cached by content hash."""
-    row, template = await controls.get_version(version_id)
-    return template, _questions_of(row["content_hash"], template)
+    if version_id not in _TEMPLATES:
+        _, template = await controls.get_version(version_id)
+        _TEMPLATES[version_id] = (template, {q.id: q for _, _, q in template.questions()})
+    return _TEMPLATES[version_id]
 
 
 # --- rollouts ----------------------------------------------------------------------------------------
@@ -420,3 +423,81 @@ async def add_comment(caller: Caller, assessment_id: UUID, question_id: str | No
         row = await ReviewComment.select().where(ReviewComment.id == comment.id).first().run()
         return {**row, "author_id": row["author"]}
 
+
+
+# --- evidence ----------------------------------------------------------------------------------------------
+
+
+async def _evidence_target(caller: Caller, assessment_id: UUID, question_id: str) -> dict[str, Any]:
+    assessment = await _visible(caller, assessment_id)
+    if S(assessment["status"]) not in EDITABLE:
+        raise Conflict(f"This assessment is {assessment['status']}; evidence can only change while it is being "
+                       "worked on.")
+    _, questions = await template_for(assessment["template_version_id"])
+    if question_id not in questions:
+        raise Invalid.field("question_id", f"no question {question_id!r} in this template")
+    return assessment
+
+
+async def attach_evidence(caller: Caller, store: EvidenceStore, assessment_id: UUID, question_id: str,
+                          filename: str, chunks: AsyncIterator[bytes], max_bytes: int) -> dict[str, Any]:
+    """Stream a file into the evidence store, then record it. No database transaction is held while the
+    bytes flow (on SQLite that would block every writer); if recording fails, the stored file is removed,
+    and if the store fails, nothing is recorded."""
+    _require_provider_side(caller, "attach evidence")
+    try:
+        await _evidence_target(caller, assessment_id, question_id)
+    except DomainError as exc:
+        await access_log.record_refusal(caller, "evidence.upload", "assessment", assessment_id, None, exc)
+        raise
+    key = f"evidence/{assessment_id}/{uuid4().hex}"  # ours: the person's file name never reaches the store
+    found: dict[str, Any] = {}
+    try:
+        stored = await store.put(key, typed_chunks(chunks, filename, found), max_bytes)
+    except StoreTooLarge as exc:
+        raise TooLarge(f"{filename} is larger than the {max_bytes // (1024 * 1024)} MB limit.",
+                       errors=[{"field": "file", "message": "is too large"}]) from exc
+    except StoreUnavailable as exc:
+        raise Unavailable(f"The evidence store is not available, so {filename} was not saved. Try again "
+                          "shortly.") from exc
+    try:
+        async with access_log.audited(caller, "evidence.upload", "evidence") as audit:
+            assessment = await _evidence_target(caller, assessment_id, question_id)
+            audit.provider_id = assessment["provider_id"]
+            evidence = Evidence(assessment=assessment_id, question_id=question_id, filename=filename,
+                                content_type=found["content_type"], size=stored.size, sha256=stored.sha256,
+                                storage_key=key, uploaded_by=caller.user_id)
+            await evidence.save().run()
+            audit.record_id = evidence.id
+            audit.details.append(f"{question_id}: {filename} ({stored.size} bytes, sha256 {stored.sha256})")
+    except BaseException:
+        await store.delete(key)
+        raise
+    return await Evidence.select().where(Evidence.id == evidence.id).first().run()
+
+
+async def _visible_evidence(caller: Caller, evidence_id: UUID) -> dict[str, Any]:
+    query = Evidence.select(*Evidence.all_columns(), Evidence.assessment.status.as_alias("assessment_status"),
+                            Evidence.assessment.provider.as_alias("provider_id")).where(Evidence.id == evidence_id)
+    row = await scoped(query, Evidence.assessment.provider, caller).first().run()
+    return require_row(row, "evidence", evidence_id)
+
+
+async def evidence_for_download(caller: Caller, evidence_id: UUID) -> dict[str, Any]:
+    async with access_log.audited(caller, "evidence.download", "evidence", evidence_id) as audit:
+        row = await _visible_evidence(caller, evidence_id)
+        audit.provider_id = row["provider_id"]
+        return row
+
+
+async def remove_evidence(caller: Caller, store: EvidenceStore, evidence_id: UUID) -> None:
+    _require_provider_side(caller, "remove evidence")
+    async with access_log.audited(caller, "evidence.delete", "evidence", evidence_id) as audit:
+        row = await _visible_evidence(caller, evidence_id)
+        audit.provider_id = row["provider_id"]
+        if S(row["assessment_status"]) not in EDITABLE:
+            raise Conflict(f"The assessment is {row['assessment_status']}; its evidence cannot be removed now.")
+        await Evidence.delete().where(Evidence.id == evidence_id).run()
+        audit.details.append(f"{row['question_id']}: {row['filename']}")
+    # After the commit: a file left behind by a failed delete is harmless; a record without its file is not.
+    await store.delete(row["storage_key"])

@@ -60,7 +60,6 @@ QUESTION_FIELDS = {"id", "text", "help", "type", "weight", "required", "evidence
 OPTION_FIELDS = {"value", "label", "score"}
 CONDITION_FIELDS = {"question", "equals"}
 EVIDENCE = ("never", "always", "on_answers")
-_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -84,11 +83,11 @@ def _child(path: str, key: Any) -> str:
 
 
 def _index_lines(node: yaml.Node, path: str, lines: dict[str, int], problems: list[Problem],
-                 on_stack: set[int]) -> None:
+                 seen: set[int]) -> None:
     """Record the line of every path, and catch duplicate keys (PyYAML would silently keep the last)."""
-    if id(node) in on_stack:  # a recursive alias: nothing more to index
+    if id(node) in seen:  # an alias: walked once, so a recursive or nested-alias file cannot make this loop
         return
-    on_stack.add(id(node))
+    seen.add(id(node))
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         first_seen: dict[str, int] = {}
@@ -102,11 +101,10 @@ def _index_lines(node: yaml.Node, path: str, lines: dict[str, int], problems: li
                 continue
             first_seen[key_node.value] = line
             lines[key_path] = line
-            _index_lines(value_node, key_path, lines, problems, on_stack)
+            _index_lines(value_node, key_path, lines, problems, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index_lines(item, _child(path, i), lines, problems, on_stack)
-    on_stack.discard(id(node))
+            _index_lines(item, _child(path, i), lines, problems, seen)
 
 
 def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
@@ -122,8 +120,7 @@ def _read_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return None, lines, [Problem(where, f"YAML syntax error: {exc.problem or exc.context}",
-                                     None)]
+        return None, lines, [Problem(where, f"YAML syntax error: {exc.problem or exc.context}")]
     except yaml.YAMLError as exc:
         return None, lines, [Problem("", f"YAML syntax error: {exc}")]
     finally:
@@ -189,7 +186,7 @@ class _Checker:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(sorted(allowed))})"
-                self.problem(_child(path, key), f"unknown field{hint}")
+                self.problem(_child(path, str(key)), f"unknown field{hint}")
         for key in required:
             if raw.get(key) is None:
                 self.problem(_child(path, key), "is required")

@@ -126,18 +126,24 @@ async def audited(
                 detail="; ".join(audit.details),
             )
     except DomainError as exc:
-        async with db.transaction():
-            await append(
-                caller,
-                action=action,
-                record_type=record_type,
-                record_id=audit.record_id,
-                # A refused caller must not learn whose record it was, but the log may.
-                provider_id=audit.provider_id,
-                outcome=_OUTCOME_BY_STATUS.get(exc.status_code, "rejected"),
-                detail=exc.detail,
-            )
+        await record_refusal(caller, action, record_type, audit.record_id, audit.provider_id, exc)
         raise
+
+
+async def record_refusal(caller: Caller, action: str, record_type: str, record_id: Any, provider_id: Any,
+                         exc: DomainError) -> None:
+    """Log an operation that was refused, in a transaction of its own (the operation's was rolled back)."""
+    async with db.transaction():
+        await append(
+            caller,
+            action=action,
+            record_type=record_type,
+            record_id=record_id,
+            # A refused caller must not learn whose record it was, but the log may.
+            provider_id=provider_id,
+            outcome=_OUTCOME_BY_STATUS.get(exc.status_code, "rejected"),
+            detail=exc.detail,
+        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,134 @@
+"""File uploads: a multipart/form-data body streamed part by part, and a file's type told from its bytes.
+
+Litestar's own form parsing reads a whole body into memory; evidence files can be hundreds of megabytes, so
+uploads are parsed incrementally (the ``multipart`` package's push parser) straight from the request stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import filetype
+from litestar import Request
+from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
+
+from partner_audit.errors import DomainError, Invalid
+
+MAX_FIELD_BYTES = 10_000
+SNIFF_BYTES = 8192
+
+# What evidence may be: documents people actually keep as proof, never executables or archives.
+ALLOWED_BINARY = {
+    "application/pdf",
+    "image/png", "image/jpeg", "image/gif", "image/webp", "image/tiff", "image/heic",
+    "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+}
+
+
+class UnsupportedType(DomainError):
+    status_code = 415
+    title = "File type not allowed"
+
+
+def sniff_type(head: bytes, filename: str) -> str:
+    """The file's type from its first bytes; the name only tells CSV from plain text."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        if kind.mime in ALLOWED_BINARY:
+            return kind.mime
+        raise UnsupportedType(
+            f"{filename}: {kind.mime} files cannot be evidence. Upload a PDF, an image, an Office document, "
+            "text or CSV.", errors=[{"field": "file", "message": f"{kind.mime} is not allowed"}])
+    if head and b"\x00" not in head:
+        try:
+            # A multi-byte character may be cut at the end of the sample.
+            head[:-4].decode("utf-8") if len(head) >= SNIFF_BYTES else head.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return "text/csv" if filename.lower().endswith(".csv") else "text/plain"
+    raise UnsupportedType(
+        f"{filename}: the file's contents are not a PDF, image, Office document, text or CSV.",
+        errors=[{"field": "file", "message": "unrecognised file type"}])
+
+
+async def typed_chunks(chunks: AsyncIterator[bytes], filename: str, found: dict[str, Any]) -> AsyncIterator[bytes]:
+    """Pass chunks through, checking the type from the first bytes before any byte goes on; the type found is
+    put in ``found["content_type"]``."""
+    head = b""
+    async for chunk in chunks:
+        if "content_type" in found:
+            yield chunk
+            continue
+        head += chunk
+        if len(head) >= SNIFF_BYTES:
+            found["content_type"] = sniff_type(head[:SNIFF_BYTES], filename)
+            yield head
+    if "content_type" not in found:
+        found["content_type"] = sniff_type(head, filename)
+        if head:
+            yield head
+
+
+class FormUpload:
+    """A multipart form with small text fields first and then one file, read as it arrives.
+
+    ``await form.open()`` reads up to the file part and returns the text fields before it; ``form.chunks()``
+    then yields the file's bytes.
+    """
+
+    def __init__(self, request: Request, file_field: str = "file") -> None:
+        content_type, options = parse_options_header(request.headers.get("content-type", ""))
+        if content_type != "multipart/form-data" or not options.get("boundary"):
+            raise Invalid("Send the file as multipart/form-data.",
+                          errors=[{"field": "body", "message": "must be multipart/form-data"}])
+        self.request = request
+        self.file_field = file_field
+        self.filename = ""
+        self._parser = PushMultipartParser(options["boundary"], max_segment_count=20, strict=True)
+        self._events = self._parse()
+
+    async def _parse(self) -> AsyncIterator[MultipartSegment | bytes | None]:
+        try:
+            async for chunk in self.request.stream():
+                for event in self._parser.parse(chunk):
+                    yield event
+            for event in self._parser.parse(b""):
+                yield event
+        except MultipartError as exc:
+            raise Invalid(f"The upload is not a valid multipart form: {exc}",
+                          errors=[{"field": "body", "message": str(exc)}]) from exc
+
+    async def open(self) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        current: MultipartSegment | None = None
+        value = bytearray()
+        async for event in self._events:
+            if isinstance(event, MultipartSegment):
+                if event.name == self.file_field and event.filename is not None:
+                    self.filename = event.filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
+                    return fields
+                current, value = event, bytearray()
+            elif isinstance(event, (bytes, bytearray)):
+                value.extend(event)
+                if len(value) > MAX_FIELD_BYTES:
+                    raise Invalid.field(current.name if current else "body", "is too long")
+            elif current is not None:
+                fields[current.name or ""] = value.decode("utf-8", errors="replace")
+                current = None
+        raise Invalid.field(self.file_field, "is missing: send the file in a form field named 'file', after "
+                                             "the other fields")
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async for event in self._events:
+            if event is None or isinstance(event, MultipartSegment):
+                break
+            yield bytes(event)
+        async for _ in self._events:  # read the rest so the connection stays usable
+            pass
