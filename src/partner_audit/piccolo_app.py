@@ -5,12 +5,22 @@ from piccolo.conf.apps import AppConfig
 from partner_audit.assessments.tables import Answer, Assessment, Evidence, ReviewComment, Rollout
 from partner_audit.controls.tables import TemplateVersion
 from partner_audit.db import APP_NAME, MIGRATIONS_DIR
+from partner_audit.devices.tables import (
+    Assignment,
+    Attestation,
+    AttestationLink,
+    BreachAssessment,
+    Device,
+    Incident,
+)
+from partner_audit.mail import OutboxMessage
 from partner_audit.providers.tables import Provider
 from partner_audit.security.tables import AccessLogEntry, AccessToken, LoginAttempt, User
 
 TABLES = [
     Provider, User, AccessToken, LoginAttempt, AccessLogEntry, TemplateVersion,
     Rollout, Assessment, Answer, ReviewComment, Evidence,
+    Device, Assignment, Attestation, AttestationLink, Incident, BreachAssessment, OutboxMessage,
 ]
 
 APP_CONFIG = AppConfig(
