@@ -4,7 +4,10 @@ Starts a throwaway SeaweedFS S3 server (the same starter the tests use, tests/fi
 file, and uploads it
 
   (a) directly with boto3's ``upload_file`` (its transfer manager: 8 MiB parts, up to 10 threads);
-  (b) through ``S3Store.put``, streaming the file in 1 MiB chunks as the upload endpoint does.
+  (b) through ``S3Store.put``, streaming the file in 1 MiB chunks as the upload endpoint does;
+  (c) through the running service: ``partner-audit serve`` on SQLite with the S3 store, a provider user posting
+      the file as multipart/form-data to POST /api/v1/assessments/{id}/evidence; the server's peak memory is its
+      process's high-water mark (VmHWM), read before and after.
 
 Each path runs in its own Python process, so each peak RSS (``resource.getrusage``) belongs to that path alone.
 It prints figures and asserts nothing. See bench/README.md.
@@ -36,11 +39,14 @@ def peak_rss_mib() -> float:
 
 
 def write_file(path: Path, size_mib: int) -> str:
-    """``size_mib`` MiB of incompressible bytes; returns their SHA-256."""
+    """``size_mib`` MiB of incompressible bytes behind a PDF header (the service checks types from the bytes);
+    returns their SHA-256."""
     rng, digest = random.Random(2024), hashlib.sha256()
     with open(path, "wb") as fh:
-        for _ in range(size_mib):
+        for number in range(size_mib):
             block = rng.randbytes(MiB)
+            if number == 0:
+                block = b"%PDF-1.7\n" + block[9:]
             digest.update(block)
             fh.write(block)
     return digest.hexdigest()
@@ -89,6 +95,82 @@ def child(path: str, file: Path, key: str) -> None:
     print(json.dumps({**result, "peak_rss_mib": peak_rss_mib()}))
 
 
+# --- (c) through the service ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _high_water_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def upload_through_service(env: dict[str, str], file: Path, work: Path) -> dict:
+    """Set up a provider with an open assessment on a fresh SQLite database, then upload as its staff would."""
+    import httpx
+
+    cli = str(Path(sys.executable).with_name("partner-audit"))
+    port = _free_port()
+    service_env = {**os.environ, **env, "PA_VAR_DIR": str(work / "var"), "PA_PORT": str(port),
+                   "PA_MAX_UPLOAD_MB": str(file.stat().st_size // MiB + 10)}
+    for step in (["migrate"], ["templates", "load"]):
+        subprocess.run([cli, *step], env=service_env, check=True, capture_output=True)
+    demo = subprocess.run([cli, "demo"], env=service_env, check=True, capture_output=True, text=True).stdout
+    logins = {parts[1]: parts[2] for parts in (line.split() for line in demo.splitlines()) if len(parts) == 3
+              and "@" in parts[1]}
+    server = subprocess.Popen([cli, "serve"], env=service_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+
+        def session(email: str) -> httpx.Client:
+            client = httpx.Client(base_url=base, timeout=600)
+            client.post("/api/v1/auth/login", json={"email": email, "password": logins[email]}).raise_for_status()
+            return client
+
+        partnerships = session("partnerships@demo.partner-audit.nz")
+        staff = session("provider.user@demo.partner-audit.nz")
+        template = partnerships.get("/api/v1/templates").json()[0]
+        provider = staff.get("/api/v1/providers").json()["items"][0]
+        rollout = partnerships.post("/api/v1/rollouts", json={
+            "name": "bench", "template_version_id": template["id"], "period": "2025-Q3", "opens_on": "2025-07-01",
+            "due_on": "2025-09-30", "selection": {"provider_ids": [provider["id"]]}}).json()
+        partnerships.post(f"/api/v1/rollouts/{rollout['id']}/launch").raise_for_status()
+        assessment = staff.get("/api/v1/assessments").json()["items"][0]
+        question = template_question(staff, template["id"])
+        before = _high_water_mib(server.pid)
+        started = time.perf_counter()
+        with open(file, "rb") as fh:
+            response = staff.post(f"/api/v1/assessments/{assessment['id']}/evidence",
+                                  data={"question_id": question}, files={"file": ("bench.pdf", fh, "application/pdf")})
+        seconds = time.perf_counter() - started
+        response.raise_for_status()
+        return {"seconds": seconds, "rss_before_mib": before, "peak_rss_mib": _high_water_mib(server.pid),
+                "sha256": response.json()["sha256"]}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def template_question(client, template_id: str) -> str:
+    detail = client.get(f"/api/v1/templates/{template_id}").json()
+    return detail["template"]["areas"][0]["controls"][0]["questions"][0]["id"]
+
+
 # --- the driver ------------------------------------------------------------------------------------------
 
 
@@ -126,8 +208,11 @@ def main() -> None:
         try:
             env = server.settings_env(prefix="bench")
             client = server.client()
-            results: dict[str, list[dict]] = {name: [] for name in PATHS}
+            results: dict[str, list[dict]] = {name: [] for name in [*PATHS, "service"]}
             for run in range(1, args.runs + 1):
+                result = upload_through_service(env, file, work / f"service-{run}")
+                result["sha256_match"] = result.pop("sha256") == expected_sha
+                results["service"].append(result)
                 for name in PATHS:
                     key = f"{name}-{run}.bin"
                     result = run_path(name, file, key, env)
@@ -144,14 +229,17 @@ def main() -> None:
     print(f"\nupload of {args.size_mib} MiB to SeaweedFS S3 on loopback ({os.cpu_count()} CPUs, "
           f"python {sys.version.split()[0]})")
     print(f"{'path':<34}{'run':>4}{'seconds':>9}{'MiB/s':>9}{'RSS before':>12}{'peak RSS':>10}  checks")
-    labels = {"boto3": "(a) boto3 upload_file", "store": "(b) S3Store.put, 1 MiB chunks"}
+    labels = {"boto3": "(a) boto3 upload_file", "store": "(b) S3Store.put, 1 MiB chunks",
+              "service": "(c) HTTP upload to the service"}
     for name, runs in results.items():
         for number, r in enumerate(runs, 1):
             checks = ", ".join(f"{k}={v}" for k, v in r.items() if k.endswith("_match"))
             print(f"{labels[name]:<34}{number:>4}{r['seconds']:>9.2f}{args.size_mib / r['seconds']:>9.1f}"
                   f"{r['rss_before_mib']:>10.0f}Mi{r['peak_rss_mib']:>8.0f}Mi  {checks}")
     best = {name: min(r["seconds"] for r in runs) for name, runs in results.items()}
-    print(f"\nratio of throughput, best run each: S3Store.put / boto3 = {best['boto3'] / best['store']:.2f}")
+    print(f"\nratio of throughput, best run each: S3Store.put / boto3 = {best['boto3'] / best['store']:.2f}, "
+          f"service / boto3 = {best['boto3'] / best['service']:.2f}")
+    print("peak RSS for (c) is the server process's; for (a) and (b) the uploading process's")
 
 
 if __name__ == "__main__":
