@@ -1,16 +1,15 @@
-"""Helpers the journeys' step bindings share: the people in the features' own words, a browser-like
-session, problem+json checks, and what a scenario has seen so far."""
+"""Helpers the journeys' step bindings (tests/bdd/) share: the people in the features' own words, a
+browser-like session, problem+json checks, and what a scenario has seen so far."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from conftest import PASSWORD  # noqa: F401  (every person in ``world`` has it; steps import it from here)
 from litestar.testing import TestClient
 
 from partner_audit.security.middleware import SESSION_COOKIE
-
-PASSWORD = "correct horse battery staple"  # the password tests/conftest.py gives every person in ``world``
 
 # How the features name people -> the key of that person in ``world``.
 PEOPLE = {

@@ -61,8 +61,11 @@ def test_an_unknown_field_in_a_partial_update_is_named(world: World):
     assert "unknown" in body["detail"].lower()
 
 
-def test_malformed_json_is_400(world: World):
-    r = world.admin.post(PROVIDERS, content=b'{"name": "Kahu", ', headers={"Content-Type": "application/json"})
+@pytest.mark.parametrize("content", [b'{"name": "Kahu", ', b'{"name": Kahu}', b'{"name": "Kahu"} trailing',
+                                     b'{"name": "\xff\xfe"}', b"\x00"], ids=["cut short", "bad syntax", "trailing",
+                                                                        "not utf-8", "binary"])
+def test_malformed_json_is_400(world: World, content: bytes):
+    r = world.admin.post(PROVIDERS, content=content, headers={"Content-Type": "application/json"})
     body = assert_problem(r, 400, "body")
     assert "JSON" in body["detail"]
 
@@ -102,7 +105,7 @@ def test_not_signed_in_is_401(world: World):
 
 FIELDS = ["name", "nzbn", "kind", "region", "risk_tier", "contract_reference", "contract_start", "contract_end"]
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=250),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=250),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
     max_leaves=8,
 )

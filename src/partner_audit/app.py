@@ -14,9 +14,11 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from partner_audit import db, health
+from partner_audit import db, health, mail_controller
 from partner_audit.assessments import controller as assessments
 from partner_audit.controls import controller as controls
+from partner_audit.devices import controller as devices
+from partner_audit.devices import pages as device_pages
 from partner_audit.errors import problem_details_plugin
 from partner_audit.piccolo_app import TABLES
 from partner_audit.providers import controller as providers
@@ -82,6 +84,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *providers.ROUTERS,
             *controls.ROUTERS,
             *assessments.ROUTERS,
+            *devices.ROUTERS,
+            *device_pages.ROUTERS,
+            *mail_controller.ROUTERS,
             *pages.ROUTERS,
             create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], opt={
                 "exclude_from_auth": True}, include_in_schema=False),

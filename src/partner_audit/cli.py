@@ -164,6 +164,128 @@ def cmd_templates_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_send_mail(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit import mail
+
+    if settings.smtp_host is None:
+        return _fail("PA_SMTP_HOST is not set: say which SMTP server delivers the mail")
+    if args.once:
+        result = asyncio.run(_with_db(settings, lambda: mail.deliver_due(settings)))
+        print(f"sent {result.sent}, will retry {result.retrying}, gave up {result.failed}")
+        return 0 if not (result.retrying or result.failed) else 1
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    print(f"partner-audit: sending mail through {settings.smtp_host}:{settings.smtp_port} (Ctrl-C stops)", flush=True)
+    try:
+        asyncio.run(_with_db(settings, lambda: mail.run_sender(settings)))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_attestations_send(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit.devices import attestations
+    from partner_audit.security.caller import Caller
+
+    issued = asyncio.run(_with_db(settings, lambda: attestations.send_due_links(
+        settings, Caller.system("attestations-send"), args.within_days)))
+    for item in issued:
+        print(f"{item['asset_tag']}: due {item['due_on']}, link mailed (expires {item['expires_at']:%Y-%m-%d})")
+    print(f"{len(issued)} attestation link(s) queued in the outbox"
+          + ("" if settings.smtp_host else " (PA_SMTP_HOST is not set: `partner-audit send-mail` cannot deliver yet)"))
+    return 0
+
+
+def cmd_import_devices(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit.devices import xlsx
+    from partner_audit.progress import progress
+    from partner_audit.security.caller import Caller
+
+    if not args.file.is_file():
+        return _fail(f"{args.file}: no such file")
+    source = xlsx.Source(args.file.name, path=args.file)
+    try:
+        report = asyncio.run(_with_db(settings, lambda: xlsx.import_devices(
+            Caller.system("import"), source, dry_run=args.dry_run, progress=progress)))
+    except Invalid as exc:
+        for error in exc.errors:
+            print(f"{args.file}: {error['field']}: {error['message']}", file=sys.stderr)
+        shown = len(exc.errors)
+        total = exc.extra.get("error_count", shown)
+        more = f" ({shown} shown)" if total > shown else ""
+        return _fail(f"{args.file}: {total} problem(s){more}, so nothing was imported", code=1)
+    for change in report["changes"]:
+        if change["action"] == "unchanged" and change["assignment"] in ("none", "keep"):
+            continue
+        what = f"{change['action']} ({', '.join(change['changes'])})" if change["changes"] else change["action"]
+        print(f"row {change['row']}: {change['asset_tag']}: {what}; assignment: {change['assignment']}")
+    for error in report["errors"]:
+        print(f"{args.file}: {error['field']}: {error['message']}")
+    if report["ignored_columns"]:
+        print("ignored columns: " + ", ".join(report["ignored_columns"]))
+    moved = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in report["assignments"].items() if n) or "none"
+    verb = "would create" if args.dry_run else "created"
+    print(f"{report['rows']} rows: {verb} {report['created']}, updated {report['updated']}, unchanged "
+          f"{report['unchanged']}; assignments: {moved}"
+          + (f"; {report['error_count']} problem(s)" if report["error_count"] else "")
+          + ("" if not args.dry_run else " (dry run: nothing changed)"))
+    return 1 if report["error_count"] else 0
+
+
+def cmd_export_devices(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit.devices import xlsx
+    from partner_audit.security.caller import Caller
+
+    suffix = args.file.suffix.lower().lstrip(".")
+    if suffix not in {f.value for f in xlsx.ExportFormat}:
+        return _fail(f"{args.file}: name the file .xlsx or .csv")
+    fmt, caller = xlsx.ExportFormat(suffix), Caller.system("export")
+    if args.holder:
+        content, count = asyncio.run(_with_db(settings, lambda: xlsx.export_history(caller, args.holder, fmt)))
+    else:
+        content, count = asyncio.run(_with_db(settings, lambda: xlsx.export_register(caller, fmt)))
+    args.file.write_bytes(content)
+    print(f"wrote {count} {'assignments' if args.holder else 'devices'} to {args.file}")
+    return 0
+
+
+def cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from partner_audit.devices import privacy
+    from partner_audit.progress import progress
+
+    result = asyncio.run(_with_db(settings, lambda: privacy.apply_retention(
+        datetime.now(UTC).date(), settings.retention_months, dry_run=args.dry_run,
+        each=lambda rows: progress(rows, "redacting holder details"))))
+    rule = (f"PA_RETENTION_MONTHS={settings.retention_months}: devices back on or before "
+            f"{result.cutoff.isoformat()} are due")
+    if not result.due:
+        print(f"nothing to redact ({rule})")
+        return 0
+    if args.dry_run:
+        for row in result.due:
+            print(f"would redact assignment {row['id']}: device {row['asset_tag']} at {row['provider_name']}, "
+                  f"back on {privacy.came_back_on(row).isoformat()}")
+        print(f"{len(result.due)} assignment(s) would be redacted ({rule}; dry run: nothing changed)")
+        return 0
+    print(f"redacted {result.redacted} assignment(s), each logged ({rule})")
+    return 0
+
+
+def cmd_privacy_request(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit.devices import privacy
+    from partner_audit.security.caller import Caller
+
+    export = asyncio.run(_with_db(settings, lambda: privacy.export_person(
+        Caller.system("privacy-request"), args.email, settings.retention_months)))
+    args.outfile.write_bytes(export.content)
+    held = ", ".join(f"{n} {name.lower()}" for name, n in export.counts.items())
+    print(f"wrote {args.outfile}: {held} (reference {export.reference}, logged)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="partner-audit", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -188,6 +310,44 @@ def parser() -> argparse.ArgumentParser:
     a_sub = a.add_subparsers(dest="access_log_command", required=True)
     a_sub.add_parser("verify", help="check the hash chain; names the first broken entry").set_defaults(
         func=cmd_access_log_verify)
+
+    m = sub.add_parser("send-mail", help="deliver the outbox over SMTP; safe to run in several processes")
+    m.add_argument("--once", action="store_true", help="one pass over the due messages, then exit")
+    m.set_defaults(func=cmd_send_mail)
+
+    at = sub.add_parser("attestations", help="device holders' attestations")
+    at_sub = at.add_subparsers(dest="attestations_command", required=True)
+    ats = at_sub.add_parser("send", help="mail a link to every holder whose attestation is due soon or overdue "
+                                         "and who has no unused link; run it daily (safe to repeat)")
+    ats.add_argument("--within-days", type=int, default=7, metavar="N",
+                     help="attestations due within N days (default 7); overdue ones always")
+    ats.set_defaults(func=cmd_attestations_send)
+
+    i = sub.add_parser("import", help="bulk import from .xlsx or .csv")
+    i_sub = i.add_subparsers(dest="import_command", required=True)
+    idev = i_sub.add_parser("devices", help="devices and their current holders; all rows or none (README: "
+                                            "Importing the device register)")
+    idev.add_argument("file", metavar="FILE", type=Path)
+    idev.add_argument("--dry-run", action="store_true", help="check and show what would change, change nothing")
+    idev.set_defaults(func=cmd_import_devices)
+
+    e = sub.add_parser("export", help="exports as .xlsx or .csv (by the file's name)")
+    e_sub = e.add_subparsers(dest="export_command", required=True)
+    edev = e_sub.add_parser("devices", help="the device register with current holders, or one holder's history")
+    edev.add_argument("file", metavar="FILE", type=Path)
+    edev.add_argument("--holder", metavar="EMAIL", help="every device this person has held, instead")
+    edev.set_defaults(func=cmd_export_devices)
+
+    r = sub.add_parser("retention", help="redact device holders' details PA_RETENTION_MONTHS after the device "
+                                         "came back; each redaction is logged; safe to run again")
+    r.add_argument("--dry-run", action="store_true", help="list what would be redacted, change nothing")
+    r.set_defaults(func=cmd_retention)
+
+    pr = sub.add_parser("privacy-request", help="everything held about one device holder, as an .xlsx file "
+                                                "(Privacy Act request); the export is logged")
+    pr.add_argument("email", metavar="EMAIL", help="the holder's email (case does not matter)")
+    pr.add_argument("outfile", metavar="OUTFILE", type=Path, help="the .xlsx file to write")
+    pr.set_defaults(func=cmd_privacy_request)
 
     t = sub.add_parser("templates", help="the control library: questionnaire templates in audit_templates/")
     t_sub = t.add_subparsers(dest="templates_command", required=True)

@@ -85,7 +85,8 @@ def _from_domain(exc: DomainError) -> ProblemDetailsException:
     )
 
 
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+# msgspec puts an unknown or a missing field in the message, not in the key: name it from there.
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
 def _field_name(key: str | None, source: str | None, message: str) -> str:
@@ -94,9 +95,9 @@ def _field_name(key: str | None, source: str | None, message: str) -> str:
         field = key.removeprefix("data.")
     else:
         field = "body" if source == "body" or key == "data" else (source or "body")
-    unknown = _UNKNOWN_FIELD.search(message)
-    if unknown:
-        field = unknown.group(1) if field == "body" else f"{field}.{unknown.group(1)}"
+    named = _NAMED_FIELD.search(message)
+    if named:
+        field = named.group(1) if field == "body" else f"{field}.{named.group(1)}"
     return field
 
 
@@ -117,12 +118,22 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
             extra={"errors": errors} if errors else None,
         )
     detail = str(exc.detail)
-    if detail.startswith("JSON is malformed"):
+    # msgspec's two ways of saying the body does not parse: bad syntax, or a body cut short.
+    if detail.startswith(("JSON is malformed", "Input data was truncated")):
         return ProblemDetailsException(
             status_code=400, title="Malformed JSON", detail=f"The request body is not valid JSON: {detail}",
             extra={"errors": [{"field": "body", "message": detail}]},
         )
     return ProblemDetailsException(status_code=exc.status_code, title=detail, detail=detail, headers=exc.headers)
+
+
+def _from_bad_text(exc: UnicodeDecodeError) -> ProblemDetailsException:
+    """msgspec raises this, not a DecodeError, for a JSON string holding bytes that are not UTF-8: bad input."""
+    return ProblemDetailsException(
+        status_code=400, title="Malformed JSON",
+        detail=f"The request body is not valid JSON: it is not UTF-8 text ({exc.reason})",
+        extra={"errors": [{"field": "body", "message": f"byte {exc.start} is not valid UTF-8"}]},
+    )
 
 
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
@@ -141,6 +152,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
             exception_to_problem_detail_map={
                 DomainError: _from_domain,
                 HTTPException: _from_http,
+                UnicodeDecodeError: _from_bad_text,
                 Exception: _from_unexpected,
             }
         )

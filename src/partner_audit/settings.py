@@ -33,6 +33,16 @@ class Settings:
     login_window_minutes: int
     max_upload_bytes: int
     secure_cookies: bool
+    attestation_days: int
+    attestation_link_days: int
+    smtp_host: str | None
+    smtp_port: int
+    smtp_tls: str  # none, starttls or tls
+    smtp_user: str | None
+    smtp_password: str | None
+    mail_from: str
+    public_url: str
+    retention_months: int  # holder details are redacted this long after a device comes back
 
     @property
     def is_sqlite(self) -> bool:
@@ -109,9 +119,30 @@ def _secret_key(env: dict[str, str], var_dir: Path) -> str:
     return key
 
 
+# The usual port for each way of securing SMTP: plain, upgraded with STARTTLS, or TLS from the first byte.
+SMTP_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+
+
+def _smtp_tls(env: dict[str, str]) -> str:
+    mode = (env.get("PA_SMTP_TLS") or "starttls").lower()
+    if mode not in SMTP_PORTS:
+        raise SettingsError(f"PA_SMTP_TLS={mode!r}: must be none, starttls or tls")
+    return mode
+
+
+def _public_url(env: dict[str, str]) -> str:
+    """Where people reach the service: links in email are made from it, so it must be absolute."""
+    url = env.get("PA_PUBLIC_URL") or f"http://{env.get('PA_HOST') or '127.0.0.1'}:{env.get('PA_PORT') or 8000}"
+    parsed = urlparse(url)
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        raise SettingsError(f"PA_PUBLIC_URL={url!r}: must be an absolute http(s) URL such as https://audit.example.govt.nz")
+    return url.rstrip("/")
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     var_dir = Path(env.get("PA_VAR_DIR") or "var").resolve()
+    smtp_tls = _smtp_tls(env)
     settings = Settings(
         var_dir=var_dir,
         database_url=_database_url(env, var_dir),
@@ -128,6 +159,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         login_window_minutes=_int(env, "PA_LOGIN_WINDOW_MINUTES", 15, minimum=1),
         max_upload_bytes=_int(env, "PA_MAX_UPLOAD_MB", 250, minimum=1) * 1024 * 1024,
         secure_cookies=_bool(env, "PA_SECURE_COOKIES", False),
+        attestation_days=_int(env, "PA_ATTESTATION_DAYS", 90, minimum=1),
+        attestation_link_days=_int(env, "PA_ATTESTATION_LINK_DAYS", 7, minimum=1),
+        smtp_host=env.get("PA_SMTP_HOST") or None,
+        smtp_port=_int(env, "PA_SMTP_PORT", SMTP_PORTS[smtp_tls], minimum=1, maximum=65535),
+        smtp_tls=smtp_tls,
+        smtp_user=env.get("PA_SMTP_USER") or None,
+        smtp_password=env.get("PA_SMTP_PASSWORD") or None,
+        mail_from=env.get("PA_MAIL_FROM") or "partner-audit@localhost",
+        public_url=_public_url(env),
+        retention_months=_int(env, "PA_RETENTION_MONTHS", 24, minimum=1),
     )
     if settings.s3_endpoint_url and urlparse(settings.s3_endpoint_url).scheme not in {"http", "https"}:
         raise SettingsError(f"PA_S3_ENDPOINT_URL={settings.s3_endpoint_url!r}: must be an http(s) URL")

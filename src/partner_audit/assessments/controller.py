@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 import msgspec
-from urllib.parse import quote
-
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.response import Redirect, Stream
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
+from litestar.response import Redirect, Stream
 
 from partner_audit.api import Page, PageNumber, PageSize, window
-from partner_audit.assessments import service
+from partner_audit.assessments import service, xlsx
 from partner_audit.assessments.schemas import (
     AcceptIn,
     AnswerOut,
@@ -31,9 +30,9 @@ from partner_audit.assessments.schemas import (
     RolloutCreate,
     RolloutOut,
 )
+from partner_audit.errors import Invalid
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.controller import CALLER
-from partner_audit.errors import Invalid
 from partner_audit.security.guards import allow
 from partner_audit.settings import Settings
 from partner_audit.storage import EvidenceStore
@@ -139,6 +138,27 @@ class AssessmentController(Controller):
                           data: JSONBody[CommentIn]) -> CommentOut:
         """A reviewer's comment, on one question or on the whole assessment."""
         return _to(CommentOut, await service.add_comment(caller, assessment_id, data.question_id, data.body))
+
+    @get("/{assessment_id:uuid}/workbook", guards=[ASSESSMENT_READERS])
+    async def download_workbook(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID]) -> Response:
+        """The assessment as an .xlsx workbook to fill in offline, in Excel or LibreOffice, with the answers so
+        far; upload it back with PUT."""
+        assessment = await service.get_assessment(caller, assessment_id)
+        template, _ = await service.template_for(assessment["template_version_id"])
+        return Response(xlsx.build(assessment, template), media_type=xlsx.MEDIA_TYPE, headers={
+            "Content-Disposition": f'attachment; filename="{xlsx.filename(assessment)}"'})
+
+    # The limit leaves room for the form around a workbook of the largest size read (10 MB), so a workbook just
+    # over it is told its size rather than a bare 413.
+    @put("/{assessment_id:uuid}/workbook", guards=[PROVIDER_SIDE], request_max_body_size=xlsx.MAX_BYTES + 2**20)
+    async def upload_workbook(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
+                              data: MultipartBody[xlsx.WorkbookUpload]) -> list[AnswerOut]:
+        """multipart/form-data with the filled workbook in a field named `file` (an .xlsx of at most 10 MB).
+        Every row is checked first: any wrong cell is a 422 naming each cell (`Questions!D14`) and nothing is
+        saved. Blank cells keep the saved answers. A workbook for another assessment or template version, or
+        with answers changed on the web since it was downloaded, is a 409. Returns the answers it changed."""
+        content = await data.file.read()
+        return [_to(AnswerOut, r) for r in await service.import_workbook(caller, assessment_id, content)]
 
 
 class EvidenceController(Controller):

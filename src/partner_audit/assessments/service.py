@@ -6,13 +6,15 @@ Accepted locks an assessment; an auditor may reopen it with a reason.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
 
+from partner_audit.assessments import xlsx
 from partner_audit.assessments.schemas import AnswerIn, AssessmentStatus, RolloutCreate
 from partner_audit.assessments.tables import Answer, Assessment, Evidence, ReviewComment, Rollout
 from partner_audit.controls import service as controls
@@ -501,3 +503,73 @@ async def remove_evidence(caller: Caller, store: EvidenceStore, evidence_id: UUI
         audit.details.append(f"{row['question_id']}: {row['filename']}")
     # After the commit: a file left behind by a failed delete is harmless; a record without its file is not.
     await store.delete(row["storage_key"])
+
+
+async def import_workbook(caller: Caller, assessment_id: UUID, content: bytes) -> list[dict[str, Any]]:
+    """Apply a filled offline workbook (``xlsx``): every row is checked first, then the answers all land through
+    ``save_answers`` or none do. A blank cell leaves the saved answer alone, and a row that changes nothing is
+    not saved again. The workbook carries each answer's version when it was downloaded: an answer someone has
+    changed since is reported, not overwritten. Returns the answers saved."""
+    _require_provider_side(caller, "answer an assessment")
+    async with access_log.audited(caller, "assessment.workbook_upload", "assessment", assessment_id) as audit:
+        assessment = await _visible(caller, assessment_id)
+        audit.provider_id = assessment["provider_id"]
+        if S(assessment["status"]) not in EDITABLE:
+            raise Conflict(f"This assessment is {assessment['status']} and cannot be changed.")
+        book = await asyncio.to_thread(xlsx.read, content)
+        template, questions = await template_for(assessment["template_version_id"])
+        book.require_for(assessment, controls.content_hash(template))
+        stored = {a["question_id"]: _answer_out(a) for a in await Answer.select().where(
+            Answer.assessment == assessment_id).run()}
+        errors: list[dict[str, str]] = []
+        stale: list[dict[str, str]] = []
+        items: list[AnswerIn] = []
+        rows_of: dict[str, int] = {}
+        for row in book.rows:
+            errors += [{"field": cell, "message": message} for cell, message in row.problems]
+            if row.question_id in rows_of:
+                errors.append({"field": row.id_cell, "message": f"{row.question_id} is also on row "
+                                                                f"{rows_of[row.question_id]}: answer it once"})
+                continue
+            if row.question_id is not None:
+                rows_of[row.question_id] = row.number
+            if row.problems:
+                continue
+            question = questions.get(row.question_id)
+            if question is None:
+                errors.append({"field": row.id_cell, "message": f'there is no question "{row.question_id}" in '
+                                                                "this assessment"})
+                continue
+            current = stored.get(row.question_id)
+            value = current["value"] if current else None
+            if row.answer is not None:
+                try:
+                    value = controls.normalise_answer(question, xlsx.answer_from_cell(question, row.answer))
+                except Invalid as exc:
+                    errors.append({"field": row.answer_cell,
+                                   "message": exc.errors[0]["message"] if exc.errors else exc.detail})
+                    continue
+            comment = row.comment if row.comment is not None else (current["comment"] if current else "")
+            if len(comment) > xlsx.COMMENT_MAX:
+                errors.append({"field": row.comment_cell, "message": f"is too long ({len(comment)} characters; "
+                                                                     f"at most {xlsx.COMMENT_MAX})"})
+                continue
+            if current is not None and (value, comment) == (current["value"], current["comment"]):
+                continue
+            version = current["version"] if current else 0
+            if book.versions.get(row.question_id, 0) != version:
+                stale.append({"field": row.answer_cell if row.answer is not None else row.comment_cell,
+                              "message": f"{row.question_id} was changed on the web after this workbook was "
+                                         f"downloaded (it is now version {version}); download a fresh workbook "
+                                         "or change this answer on the web"})
+                continue
+            items.append(AnswerIn(question_id=row.question_id, value=value, comment=comment, version=version))
+        if errors:
+            raise Invalid(f"{len(errors)} cell(s) in the workbook need fixing; nothing was saved.",
+                          errors=errors + stale)
+        if stale:
+            raise Conflict(f"{len(stale)} answer(s) were changed by someone else after this workbook was "
+                           "downloaded; nothing was saved.", errors=stale)
+        audit.details.append(f"{len(items)} answer(s) changed, from rows of a workbook")
+        return await save_answers(caller, assessment_id, items) if items else []
+

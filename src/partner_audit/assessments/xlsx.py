@@ -1,0 +1,502 @@
+"""The offline workbook: an assessment as an .xlsx file a provider fills in Excel or LibreOffice, and a filled
+one read back.
+
+Only the file format lives here: what goes in which cell on the way out, and what the cells hold on the way in.
+What an upload may change (whose assessment, which versions, blank cells) is decided in
+``service.import_workbook``, with the same rules as answers saved on the web.
+
+Sheets: "Instructions" (shown first), "Questions" (one row per question; only the Answer and Comment cells are
+unlocked), and two the person never needs to see: "Lists" (the drop-down choices, so a label may hold a comma)
+and "About" (which assessment, template version and content the workbook was made from, and the version each
+answer had, so an upload is matched to its assessment and a stale answer is caught rather than overwritten).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from litestar.datastructures import UploadFile
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils.datetime import from_excel
+from openpyxl.workbook.protection import WorkbookProtection
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from partner_audit.controls.schemas import NA, OPTION_TYPES, Question, QuestionType, Template
+from partner_audit.controls.service import TEXT_ANSWER_MAX, content_hash
+from partner_audit.errors import Conflict, DomainError, Invalid, TooLarge
+
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMAT = "partner-audit assessment workbook 1"
+MAX_BYTES = 10 * 1024 * 1024
+# A 10 MB zip can unpack to gigabytes; a real workbook of a few hundred questions unpacks to well under 1 MB.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_ROWS = 2000
+COMMENT_MAX = 5000  # as AnswerIn.comment
+MULTI_SEPARATOR = ";"
+
+INSTRUCTIONS, QUESTIONS, LISTS, ABOUT = "Instructions", "Questions", "Lists", "About"
+COLUMNS = (("A", "Id", 16), ("B", "Question", 60), ("C", "How to answer", 45), ("D", "Answer", 30),
+           ("E", "Comment", 40), ("F", "Focus area", 22), ("G", "Control", 32))
+ID, ANSWER, COMMENT = "A", "D", "E"
+# Where "About" keeps what an upload is matched on.
+ABOUT_CELLS = {"format": "B1", "assessment_id": "B2", "template_version_id": "B3", "content_hash": "B4"}
+VERSIONS_HEADER_ROW = 7
+
+# Text a spreadsheet (or a CSV made from one) would run as a formula: user text starting with one of these
+# gets a leading apostrophe on export, which the reader takes off again so the round trip keeps the text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+BOLD = Font(bold=True)
+HEADER_FILL = PatternFill("solid", start_color="D9E1F2")
+ANSWER_FILL = PatternFill("solid", start_color="FFF2CC")
+WRAP = Alignment(wrap_text=True, vertical="top")
+UNLOCKED = Protection(locked=False)
+
+
+class NotAWorkbook(DomainError):
+    status_code = 415
+    title = "Not an .xlsx workbook"
+
+
+def neutralise(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _restore(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS) else text
+
+
+def filename(assessment: dict[str, Any]) -> str:
+    """Provider and period, in letters, digits and dashes only: safe in a header and on any file system."""
+    name = unicodedata.normalize("NFKD", assessment["provider_name"]).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:60].strip("-") or "provider"
+    period = re.sub(r"[^A-Za-z0-9]+", "-", assessment["period"])
+    return f"{name}-{period}-self-assessment.xlsx"
+
+
+# --- building ------------------------------------------------------------------------------------------
+
+
+def build(assessment: dict[str, Any], template: Template) -> bytes:
+    """The workbook for ``assessment`` (as ``service.get_assessment`` returns it, answers included)."""
+    answers = {a["question_id"]: a for a in assessment["answers"]}
+    book = Workbook()
+    _instructions(book.active, assessment, template)
+    questions = book.create_sheet(QUESTIONS)
+    lists = book.create_sheet(LISTS)
+    about = book.create_sheet(ABOUT)
+    _questions(questions, lists, template, answers)
+    _about(about, assessment, template, answers)
+    for sheet in book.worksheets:
+        sheet.protection.sheet = True
+        # Widening a column or a row to read a long question is fine; the cells stay locked.
+        sheet.protection.formatColumns = sheet.protection.formatRows = False
+    lists.sheet_state = about.sheet_state = "veryHidden"
+    book.security = WorkbookProtection(lockStructure=True)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _put(sheet: Worksheet, ref: str, value: Any) -> Any:
+    cell = sheet[ref]
+    cell.value = neutralise(value) if isinstance(value, str) else value
+    return cell
+
+
+def _instructions(sheet: Worksheet, assessment: dict[str, Any], template: Template) -> None:
+    sheet.title = INSTRUCTIONS
+    sheet.column_dimensions["A"].width = 110
+    lines = [
+        f"{template.title}: self-assessment",
+        f"Provider: {assessment['provider_name']}",
+        f"Period: {assessment['period']}    Due: {assessment['due_on']}    Status when downloaded: "
+        f"{assessment['status'].replace('_', ' ')}",
+        f"Downloaded: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        "How to fill this in",
+        f"1. Answer each question on the {QUESTIONS} sheet in the Answer column (D). Add anything you want the "
+        "reviewer to know in the Comment column (E). Only these two columns can be changed.",
+        "2. Where the Answer cell has a drop-down list, choose one of its answers.",
+        f'3. Where a question lets you choose several answers, type them separated by "{MULTI_SEPARATOR}", '
+        "for example: first choice; second choice. The How to answer column lists them.",
+        "4. Numbers: type the number only. Dates: type them as YYYY-MM-DD, for example 2025-03-31.",
+        f'5. Where a question may not apply to you, the How to answer column says so: type "{NA}".',
+        '6. A question marked "Only if ..." needs an answer only when that earlier answer is given.',
+        "7. A blank cell leaves any answer already saved as it is. To remove a saved answer, use the web page.",
+        "8. Evidence files are attached on the web page, not in this workbook.",
+        "",
+        "Sending it back",
+        "9. Upload the workbook on the assessment's web page (or with PUT /api/v1/assessments/"
+        f"{assessment['id']}/workbook). Every row is checked first: if any cell needs fixing, nothing is saved "
+        "and you are told each cell, e.g. Questions!D14, and what is wrong with it.",
+        "10. If a colleague changes an answer on the web after you downloaded this workbook, that row is reported "
+        "rather than overwritten: download a fresh workbook, or change that answer on the web.",
+        "11. Use the workbook downloaded for this assessment only: a workbook for another assessment, or for "
+        "another version of the questions, is refused.",
+        "12. The sheets are protected so the questions are not changed by accident. There is no password.",
+    ]
+    for row, line in enumerate(lines, start=1):
+        cell = _put(sheet, f"A{row}", line or None)
+        cell.alignment = WRAP
+        if row == 1 or line in ("How to fill this in", "Sending it back"):
+            cell.font = Font(bold=True, size=14 if row == 1 else 12)
+
+
+def _questions(sheet: Worksheet, lists: Worksheet, template: Template, answers: dict[str, dict[str, Any]]) -> None:
+    for column, title, width in COLUMNS:
+        cell = _put(sheet, f"{column}1", title)
+        cell.font, cell.fill = BOLD, HEADER_FILL
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+    by_id = {q.id: q for _, _, q in template.questions()}
+    choice_lists: dict[tuple[str, ...], str] = {}
+    rows = template.questions()
+    for row, (area, control, question) in enumerate(rows, start=2):
+        answer = answers.get(question.id)
+        _put(sheet, f"A{row}", question.id)
+        _put(sheet, f"B{row}", question.text)
+        _put(sheet, f"C{row}", _how_to_answer(question, by_id))
+        _put(sheet, f"F{row}", area.title)
+        _put(sheet, f"G{row}", control.title)
+        for column in "ABCFG":
+            sheet[f"{column}{row}"].alignment = WRAP
+        answer_cell = _put(sheet, f"{ANSWER}{row}", _shown(question, answer["value"]) if answer else None)
+        comment_cell = _put(sheet, f"{COMMENT}{row}", (answer["comment"] or None) if answer else None)
+        for cell in (answer_cell, comment_cell):
+            cell.protection, cell.fill, cell.alignment = UNLOCKED, ANSWER_FILL, WRAP
+        answer_cell.number_format = ("yyyy-mm-dd" if question.type is QuestionType.date
+                                     else "General" if question.type is QuestionType.number else "@")
+        comment_cell.number_format = "@"
+        validation = _validation(question, lists, choice_lists)
+        if validation is not None:
+            sheet.add_data_validation(validation)
+            validation.add(answer_cell.coordinate)
+    if rows:
+        comments = DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(COMMENT_MAX),
+                                  allow_blank=True, showErrorMessage=True, errorTitle="Comment too long",
+                                  error=f"A comment may be at most {COMMENT_MAX} characters.")
+        sheet.add_data_validation(comments)
+        comments.add(f"{COMMENT}2:{COMMENT}{len(rows) + 1}")
+
+
+def _labels(question: Question) -> list[str]:
+    return [o.label for o in question.options] + ([NA] if question.allow_na else [])
+
+
+def _how_to_answer(question: Question, by_id: dict[str, Question]) -> str:
+    """The help column: the template's help, what kind of answer fits, and when the question applies."""
+    parts = [question.help] if question.help else []
+    kind = question.type
+    if kind is QuestionType.multi_choice:
+        parts.append(f'Choose any of these, separated by "{MULTI_SEPARATOR}": '
+                     + f"{MULTI_SEPARATOR} ".join(o.label for o in question.options) + ".")
+    elif kind in OPTION_TYPES:
+        parts.append("Choose from the list.")
+    elif kind is QuestionType.number:
+        parts.append(f"A number{_bounds(question)}.")
+    elif kind is QuestionType.date:
+        parts.append("A date, as YYYY-MM-DD.")
+    else:
+        parts.append(f"Text, at most {TEXT_ANSWER_MAX} characters.")
+    if question.allow_na:
+        parts.append(f'Type "{NA}" if it does not apply to you.')
+    if not question.required:
+        parts.append("Optional.")
+    if question.evidence == "always":
+        parts.append("Needs evidence: attach it on the web page.")
+    elif question.evidence == "on_answers":
+        chosen = " or ".join(o.label for o in question.options if o.value in question.evidence_on)
+        parts.append(f"If you answer {chosen}, attach evidence on the web page.")
+    if question.show_if is not None:
+        target = by_id[question.show_if.question]
+        shown = " or ".join(o.label for o in target.options if o.value in question.show_if.equals)
+        parts.append(f'Only if the answer to {target.id} ("{target.text}") is {shown}.')
+    return " ".join(parts)
+
+
+def _bounds(question: Question) -> str:
+    low, high = question.min, question.max
+    if low is not None and high is not None:
+        return f" from {_show(low)} to {_show(high)}"
+    if low is not None:
+        return f" of at least {_show(low)}"
+    return f" of at most {_show(high)}" if high is not None else ""
+
+
+def _show(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _validation(question: Question, lists: Worksheet, choice_lists: dict[tuple[str, ...], str]
+                ) -> DataValidation | None:
+    kind = question.type
+    if kind in OPTION_TYPES and kind is not QuestionType.multi_choice:
+        labels = tuple(_labels(question))
+        if labels not in choice_lists:
+            # One column of "Lists" per distinct set of answers: a label may hold a comma or a quote, which an
+            # inline list would split or break, and every yes/no question shares one column.
+            column = lists.cell(row=1, column=len(choice_lists) + 1).column_letter
+            for row, label in enumerate(labels, start=1):
+                _put(lists, f"{column}{row}", label)
+            choice_lists[labels] = f"{LISTS}!${column}$1:${column}${len(labels)}"
+        return DataValidation(type="list", formula1=choice_lists[labels], allow_blank=True, showErrorMessage=True,
+                              errorTitle="Not one of the answers", error="Choose an answer from the list.")
+    if question.allow_na:
+        return None  # "n/a" is text: a number or date rule would refuse it; the upload checks the rest
+    if kind is QuestionType.number and (question.min is not None or question.max is not None):
+        if question.min is not None and question.max is not None:
+            rule = {"operator": "between", "formula1": _show(question.min), "formula2": _show(question.max)}
+        elif question.min is not None:
+            rule = {"operator": "greaterThanOrEqual", "formula1": _show(question.min)}
+        else:
+            rule = {"operator": "lessThanOrEqual", "formula1": _show(question.max)}
+        return DataValidation(type="decimal", allow_blank=True, showErrorMessage=True, errorTitle="Out of range",
+                              error=f"Type a number{_bounds(question)}.", **rule)
+    if kind is QuestionType.number:
+        return DataValidation(type="decimal", operator="between", formula1="-1E+300", formula2="1E+300",
+                              allow_blank=True, showErrorMessage=True, errorTitle="Not a number",
+                              error="Type a number.")
+    if kind is QuestionType.date:
+        return DataValidation(type="date", operator="between", formula1="DATE(1900,1,1)",
+                              formula2="DATE(9999,12,31)", allow_blank=True, showErrorMessage=True,
+                              errorTitle="Not a date", error="Type a date as YYYY-MM-DD, e.g. 2025-03-31.")
+    if kind is QuestionType.text:
+        return DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(TEXT_ANSWER_MAX),
+                              allow_blank=True, showErrorMessage=True, errorTitle="Too long",
+                              error=f"An answer may be at most {TEXT_ANSWER_MAX} characters.")
+    return None  # multi_choice: several answers in one cell, which a list rule cannot allow
+
+
+def _shown(question: Question, value: Any) -> Any:
+    """A stored answer as a person reads it: option labels, a real date, the number itself."""
+    if value is None:
+        return None
+    if value == NA:
+        return NA
+    if question.type is QuestionType.multi_choice:
+        return f"{MULTI_SEPARATOR} ".join(o.label for o in question.options if o.value in value)
+    if question.type in OPTION_TYPES:
+        option = question.option(value)
+        return option.label if option else value
+    if question.type is QuestionType.date:
+        return date.fromisoformat(value)
+    return value
+
+
+def _about(sheet: Worksheet, assessment: dict[str, Any], template: Template,
+           answers: dict[str, dict[str, Any]]) -> None:
+    rows = [
+        ("format", FORMAT),
+        ("assessment_id", str(assessment["id"])),
+        ("template_version_id", str(assessment["template_version_id"])),
+        ("content_hash", content_hash(template)),
+        ("note", "partner-audit matches an uploaded workbook with these lines. Do not change this sheet."),
+        (None, None),
+        ("question_id", "answer version when downloaded (0: not answered yet)"),
+    ]
+    rows += [(q.id, answers[q.id]["version"] if q.id in answers else 0) for _, _, q in template.questions()]
+    for number, (key, value) in enumerate(rows, start=1):
+        _put(sheet, f"A{number}", key)
+        _put(sheet, f"B{number}", value)
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkbookUpload:
+    """The multipart/form-data body of an upload: the workbook in a field named ``file``."""
+
+    file: UploadFile
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of the Questions sheet with an answer or a comment; either is None when its cell is blank."""
+
+    number: int
+    question_id: str | None
+    answer: Any
+    comment: str | None
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (cell, message): read errors
+
+    @property
+    def answer_cell(self) -> str:
+        return f"{QUESTIONS}!{ANSWER}{self.number}"
+
+    @property
+    def comment_cell(self) -> str:
+        return f"{QUESTIONS}!{COMMENT}{self.number}"
+
+    @property
+    def id_cell(self) -> str:
+        return f"{QUESTIONS}!{ID}{self.number}"
+
+
+@dataclass(frozen=True)
+class Filled:
+    about: dict[str, str]  # format, assessment_id, template_version_id, content_hash as found ("" if missing)
+    versions: dict[str, int]  # question id -> the version of its answer when the workbook was downloaded
+    rows: list[Row]
+
+    def require_for(self, assessment: dict[str, Any], digest: str) -> None:
+        """Refuse a workbook downloaded for another assessment, or made from other template content than
+        ``assessment`` is answered against (``digest``: that content's hash)."""
+        found, where = self.about, lambda key: f"{ABOUT}!{ABOUT_CELLS[key]}"
+        if found["format"] != FORMAT:
+            raise Invalid("This workbook's About sheet does not say which assessment it is for. Download a fresh "
+                          "workbook from the assessment's page and upload that.",
+                          errors=[{"field": where("format"), "message": f"is not {FORMAT!r}"}])
+        if found["assessment_id"] != str(assessment["id"]):
+            raise Conflict(
+                "This workbook was downloaded for a different assessment, so none of it was applied. Download the "
+                "workbook from this assessment's page, copy your answers into it, and upload that.",
+                errors=[{"field": where("assessment_id"),
+                         "message": f"is {found['assessment_id'] or 'empty'}, not {assessment['id']}"}])
+        if found["template_version_id"] != str(assessment["template_version_id"]) or found["content_hash"] != digest:
+            raise Conflict(
+                "This workbook was made from another version of the questions than this assessment uses, so none "
+                "of it was applied. Download a fresh workbook from the assessment's page.",
+                errors=[{"field": where("template_version_id"),
+                         "message": "does not match this assessment's template version"}])
+
+
+def read(content: bytes) -> Filled:
+    """A filled workbook's rows with an answer or a comment in them. Raises TooLarge, NotAWorkbook, or Invalid
+    when it is a workbook but not one of ours. Blocking: run it in a worker thread."""
+    if len(content) > MAX_BYTES:
+        raise TooLarge(f"The workbook is {len(content) / 1024 / 1024:.1f} MB; the largest accepted is "
+                       f"{MAX_BYTES // 1024 // 1024} MB.", errors=[{"field": "file", "message": "is too large"}])
+    archive = _archive(content)
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=False, keep_links=False)
+    except Exception as exc:  # openpyxl raises whatever its parser meets in a damaged or hostile file
+        raise _not_a_workbook("it could not be opened as a workbook; it may be damaged") from exc
+    finally:
+        archive.close()
+    try:
+        missing = [name for name in (QUESTIONS, ABOUT) if name not in book.sheetnames]
+        if missing:
+            raise Invalid(
+                f"This workbook has no {' or '.join(missing)} sheet, so it is not one downloaded from "
+                "partner-audit. Download the assessment's workbook from its page, fill that in and upload it.",
+                errors=[{"field": "file", "message": f"has no {name} sheet"} for name in missing])
+        about, versions = _read_about(book[ABOUT])
+        rows = _read_questions(book[QUESTIONS])
+    except DomainError:
+        raise
+    except Exception as exc:  # as above: the sheets are parsed lazily, while they are read
+        raise _not_a_workbook("its sheets could not be read; it may be damaged") from exc
+    finally:
+        book.close()
+    return Filled(about, versions, rows)
+
+
+def _not_a_workbook(why: str) -> NotAWorkbook:
+    return NotAWorkbook(f"The file is not an .xlsx workbook: {why}. Upload the workbook downloaded for this "
+                        "assessment, saved as .xlsx (Excel Workbook).",
+                        errors=[{"field": "file", "message": why}])
+
+
+def _archive(content: bytes) -> zipfile.ZipFile:
+    """An .xlsx is a zip holding xl/workbook.xml; tell a person what they sent instead."""
+    if content.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _not_a_workbook("it is an old-style Excel 97-2003 (.xls) file; save it as .xlsx")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile:
+        try:
+            content[:4096].decode("utf-8")
+        except UnicodeDecodeError:
+            raise _not_a_workbook("its contents are not a spreadsheet") from None
+        raise _not_a_workbook("it is plain text (a CSV file?), not a workbook") from None
+    names = set(archive.namelist())
+    if "xl/workbook.xml" not in names:
+        archive.close()
+        odf = "mimetype" in names and "content.xml" in names
+        raise _not_a_workbook("it is an OpenDocument (.ods) spreadsheet; save it as .xlsx" if odf
+                              else "it is a zip file, not a workbook")
+    if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+        archive.close()
+        raise TooLarge(f"The workbook unpacks to more than {MAX_UNPACKED_BYTES // 1024 // 1024} MB, far more than "
+                       "an assessment needs.", errors=[{"field": "file", "message": "unpacks too large"}])
+    return archive
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return _restore(value.strip()) if isinstance(value, str) else str(value)
+
+
+def _read_about(sheet: Any) -> tuple[dict[str, str], dict[str, int]]:
+    about = {key: "" for key in ABOUT_CELLS}
+    versions: dict[str, int] = {}
+    for number, row in enumerate(sheet.iter_rows(max_col=2, values_only=True), start=1):
+        key, value = (_text(v) for v in (*row, None, None)[:2])
+        if number < VERSIONS_HEADER_ROW and key in about:
+            about[key] = value
+        elif number > VERSIONS_HEADER_ROW and key and value.isdigit():
+            versions[key] = int(value)
+    return about, versions
+
+
+def _read_questions(sheet: Any) -> list[Row]:
+    rows = []
+    # Columns A to E: the id, the question and its help (not read back), the answer and the comment.
+    for number, cells in enumerate(sheet.iter_rows(min_row=2, max_col=5), start=2):
+        if number > MAX_ROWS + 1:
+            raise Invalid.field(QUESTIONS, f"has more than {MAX_ROWS} rows; an assessment has far fewer "
+                                           "questions. Download a fresh workbook.")
+        cells = (*cells, None, None, None, None, None)[:5]
+        question_id = _text(_value(cells[0])) or None
+        answer, comment = (_restore(v) if isinstance(v, str) else v for v in (_value(cells[3]), _value(cells[4])))
+        if answer is None and comment is None:
+            continue  # blank cells change nothing, whatever the row's id
+        problems = [(f"{QUESTIONS}!{column}{number}", "a formula is not an answer: type the answer itself")
+                    for column, cell in ((ANSWER, cells[3]), (COMMENT, cells[4]))
+                    if getattr(cell, "data_type", None) == "f"]
+        if question_id is None:
+            problems.append((f"{QUESTIONS}!{ID}{number}", "the question id is missing, so this row cannot be "
+                             "matched to a question: put the id back, or copy the row from a fresh workbook"))
+        rows.append(Row(number, question_id, answer, None if comment is None else _as_text(comment), problems))
+    return rows
+
+
+def _value(cell: Any) -> Any:
+    """A cell's value, None when blank or only spaces."""
+    value = getattr(cell, "value", None)
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def answer_from_cell(question: Question, raw: Any) -> Any:
+    """What a person typed, in the form ``controls.normalise_answer`` takes for ``question``."""
+    if isinstance(raw, str):
+        raw = raw.strip()
+    if question.type is QuestionType.multi_choice and isinstance(raw, str) and raw.lower() != NA:
+        return [part.strip() for part in raw.split(MULTI_SEPARATOR) if part.strip()]
+    if question.type is QuestionType.date and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return from_excel(raw)  # a date cell that lost its date format on the way holds its serial number
+    if question.type is QuestionType.text and raw is not None:
+        return _as_text(raw)
+    return raw
+
+
+def _as_text(value: Any) -> str:
+    """A cell the spreadsheet typed as a number or a date, read as the text the person typed."""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _show(value)
+    return str(value)

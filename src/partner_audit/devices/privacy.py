@@ -1,0 +1,372 @@
+"""A device holder's own information: the Privacy Act request export, and the retention rule that redacts it.
+
+**Privacy Act request** (information privacy principle 6): everything held about one device holder, found by
+their email (case-insensitive), in one file: their assignments, the attestations and attestation links of those
+assignments, the incidents that involved them with their breach assessments, the email sent to them, and every
+access-log entry about any of those records (which is how they learn who read their details, and when).
+
+The file is one .xlsx workbook: a "README" sheet first (what the file is, the request's reference, what each
+sheet holds and how many rows), then one sheet per kind of record. One file because the request is answered with
+one file; a workbook rather than a zip of CSVs because the person receiving it opens it with a double click and
+reads the README first, and dates stay dates; rather than JSON because the reader is a member of the public, not
+a program. Cell text from people (names, notes, descriptions) is neutralised so a spreadsheet never runs it as a
+formula. Times are in UTC, and the headers say so.
+
+The export is itself a disclosure, so it is logged twice over: one entry for the request (its reference and how
+many records went out, never the email) and one per assignment exported, so a later request lists this one.
+Only partnerships and admin may make it.
+
+**Retention**: ``PA_RETENTION_MONTHS`` (24 by default) after a device came back (its return date, or the day a
+lost or stolen device's assignment was closed), ``partner-audit retention`` redacts the holder's details: name,
+email, phone and role, and the free text that may name them (the assignment's purpose, return condition and who
+wiped it; the notes on its attestations; who reported its incidents, where and what happened; the breach
+assessments' notes). What stays is what reporting needs and names no one: the device, the provider, the dates,
+the kinds, the systems reached, the information at risk, and the breach decisions and notification times.
+``Assignment.redacted_at`` marks it; an open assignment is never redacted; each redaction is one access-log
+entry. Access-log entries are never edited: they hold record ids, not names.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, ClassVar
+
+import msgspec
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from piccolo.query import WhereRaw
+
+from partner_audit import db
+from partner_audit.api import Email, Input
+from partner_audit.assessments.xlsx import MEDIA_TYPE, neutralise
+from partner_audit.devices.tables import (
+    Assignment,
+    Attestation,
+    AttestationLink,
+    BreachAssessment,
+    Incident,
+)
+from partner_audit.errors import Forbidden, Invalid
+from partner_audit.mail import OutboxMessage
+from partner_audit.security import access_log
+from partner_audit.security.caller import Caller, Role
+from partner_audit.security.tables import AccessLogEntry
+
+
+class PrivacyRequest(Input):
+    email: Email  # the holder's email, as on their assignments (case does not matter)
+
+
+# --- the export -------------------------------------------------------------------------------------
+
+# (header, key) per sheet, in the order the person reads them. Keys are the query's column names.
+ASSIGNMENT_COLUMNS = (
+    ("Assignment id", "id"), ("Device asset tag", "asset_tag"), ("Device kind", "device_kind"),
+    ("Device make", "device_make"), ("Device model", "device_model"), ("Device serial", "device_serial"),
+    ("Provider", "provider_name"), ("Name", "holder_name"), ("Email", "holder_email"), ("Phone", "holder_phone"),
+    ("Role", "holder_role"), ("Purpose", "purpose"), ("Systems reached with the device", "systems"),
+    ("Starts on", "starts_on"), ("Expected back on", "expected_return_on"), ("Returned on", "returned_on"),
+    ("Condition on return", "return_condition"), ("Personal data wiped", "data_wiped"), ("Wiped by", "wiped_by"),
+    ("Recorded at (UTC)", "created_at"), ("Closed at (UTC)", "closed_at"), ("Redacted at (UTC)", "redacted_at"),
+)
+ATTESTATION_COLUMNS = (
+    ("Attestation id", "id"), ("Assignment id", "assignment"), ("How", "method"),
+    ("Still holds the device", "holds_device"), ("Authorised use only", "authorised_use_only"),
+    ("Notes", "notes"), ("Attested at (UTC)", "attested_at"),
+)
+LINK_COLUMNS = (
+    ("Link id", "id"), ("Assignment id", "assignment"), ("Sent at (UTC)", "created_at"),
+    ("Expires at (UTC)", "expires_at"), ("Used at (UTC)", "used_at"),
+)
+INCIDENT_COLUMNS = (
+    ("Incident id", "id"), ("Assignment id", "assignment"), ("Device asset tag", "asset_tag"), ("Kind", "kind"),
+    ("Happened at (UTC)", "occurred_at"), ("Reported at (UTC)", "reported_at"), ("Reported by", "reported_by"),
+    ("Where", "location"), ("Information at risk", "information_at_risk"), ("What happened", "description"),
+)
+BREACH_COLUMNS = (
+    ("Assessment id", "id"), ("Incident id", "incident"), ("Status", "status"), ("Due at (UTC)", "due_at"),
+    ("Serious harm likely", "serious_harm_likely"), ("Assessed at (UTC)", "assessed_at"),
+    ("Privacy Commissioner notified at (UTC)", "commissioner_notified_at"),
+    ("You were notified at (UTC)", "individuals_notified_at"), ("Notes", "notes"),
+)
+EMAIL_COLUMNS = (
+    ("Email id", "id"), ("To", "to_address"), ("Subject", "subject"), ("Message", "body"),
+    ("Written at (UTC)", "created_at"), ("Sent at (UTC)", "sent_at"),
+)
+ACCESS_COLUMNS = (
+    ("Entry number", "seq"), ("At (UTC)", "at"), ("Who (account)", "email"), ("Their role", "role"),
+    ("What they did", "action"), ("Record kind", "record_type"), ("Record id", "record_id"),
+    ("Outcome", "outcome"), ("Detail", "detail"),
+)
+
+# Sheet name, what it holds (for the README), columns.
+SHEETS = (
+    ("Assignments", "each time an agency device was assigned to you", ASSIGNMENT_COLUMNS),
+    ("Attestations", "your confirmations that you still held a device and used it only for authorised work",
+     ATTESTATION_COLUMNS),
+    ("Attestation links", "the single-use links sent to you to attest (the links themselves are not kept)",
+     LINK_COLUMNS),
+    ("Incidents", "incidents (loss, theft, damage, misuse, near misses) involving a device assigned to you",
+     INCIDENT_COLUMNS),
+    ("Breach assessments", "the privacy-breach assessment of each of those incidents", BREACH_COLUMNS),
+    ("Emails", "email the service wrote to you", EMAIL_COLUMNS),
+    ("Access log", "every recorded read or change of the records above: who, when, what, with what outcome",
+     ACCESS_COLUMNS),
+)
+
+BOLD = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@dataclass(frozen=True)
+class PersonExport:
+    reference: uuid.UUID  # the access-log record id of this export
+    content: bytes
+    counts: dict[str, int]  # sheet name -> rows
+    media_type: ClassVar[str] = MEDIA_TYPE
+
+    @property
+    def filename(self) -> str:
+        return f"privacy-request-{self.reference.hex[:8]}.xlsx"
+
+
+def _email(raw: str) -> str:
+    try:
+        return msgspec.convert(raw.strip(), Email).lower()
+    except msgspec.ValidationError:
+        raise Invalid.field("email", f"{raw!r} is not an email address") from None
+
+
+def _same_email(column: str, email: str) -> WhereRaw:
+    # Not ILIKE: an email's "_" would be a wildcard there and match someone else's address.
+    return WhereRaw(f"lower({column}) = {{}}", email)
+
+
+async def _held_about(email: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row held about the holder with this email, per sheet."""
+    assignments = await Assignment.select(
+        *Assignment.all_columns(),
+        Assignment.device.asset_tag.as_alias("asset_tag"), Assignment.device.kind.as_alias("device_kind"),
+        Assignment.device.make.as_alias("device_make"), Assignment.device.model.as_alias("device_model"),
+        Assignment.device.serial.as_alias("device_serial"), Assignment.provider.name.as_alias("provider_name"),
+    ).where(_same_email('"assignment"."holder_email"', email)).order_by(Assignment.starts_on).order_by(
+        Assignment.id).run()
+    for row in assignments:
+        row["systems"] = "; ".join(s for s in row["systems"].split("\n") if s)
+    ids = [a["id"] for a in assignments]
+    attestations: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    incidents: list[dict[str, Any]] = []
+    breaches: list[dict[str, Any]] = []
+    if ids:
+        attestations = await Attestation.select().where(Attestation.assignment.is_in(ids)).order_by(
+            Attestation.attested_at).run()
+        links = await AttestationLink.select(
+            AttestationLink.id, AttestationLink.assignment, AttestationLink.created_at, AttestationLink.expires_at,
+            AttestationLink.used_at,
+        ).where(AttestationLink.assignment.is_in(ids)).order_by(AttestationLink.created_at).run()
+        incidents = await Incident.select(*Incident.all_columns(), Incident.device.asset_tag.as_alias("asset_tag")
+                                          ).where(Incident.assignment.is_in(ids)).order_by(Incident.occurred_at).run()
+    if incidents:
+        breaches = await BreachAssessment.select().where(
+            BreachAssessment.incident.is_in([i["id"] for i in incidents])).order_by(BreachAssessment.due_at).run()
+    emails = await OutboxMessage.select().where(_same_email('"outbox_message"."to_address"', email)).order_by(
+        OutboxMessage.created_at).run()
+    records = [str(r["id"]) for rows in (assignments, attestations, links, incidents, breaches, emails)
+               for r in rows]
+    entries = []
+    if records:
+        entries = await AccessLogEntry.select().where(AccessLogEntry.record_id.is_in(records)).order_by(
+            AccessLogEntry.seq).run()
+    return {"Assignments": assignments, "Attestations": attestations, "Attestation links": links,
+            "Incidents": incidents, "Breach assessments": breaches, "Emails": emails, "Access log": entries}
+
+
+def _cell(value: Any) -> Any:
+    """A value as a spreadsheet cell: text neutralised, times in UTC (Excel has no time zones), yes/no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str):
+        return neutralise(value)
+    return value
+
+
+def _sheet(sheet: Worksheet, columns: tuple[tuple[str, str], ...], rows: list[dict[str, Any]]) -> None:
+    sheet.append([header for header, _ in columns])
+    for cell in sheet[1]:
+        cell.font = BOLD
+    for row in rows:
+        sheet.append([_cell(row[key]) for _, key in columns])
+    for index, (header, _) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(12, min(50, len(header) + 4))
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            if isinstance(cell.value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm:ss"
+            elif isinstance(cell.value, date):
+                cell.number_format = "yyyy-mm-dd"
+    sheet.freeze_panes = "A2"
+
+
+def _readme(sheet: Worksheet, email: str, reference: uuid.UUID, made_at: datetime, retention_months: int,
+            counts: dict[str, int]) -> None:
+    lines: list[list[Any]] = [
+        ["Your information held in the agency's device register"],
+        [],
+        ["Requested for", neutralise(email)],
+        ["Produced at (UTC)", made_at.astimezone(UTC).replace(tzinfo=None)],
+        ["Reference", str(reference)],
+        [],
+        [("This file answers a request under the Privacy Act 2020 (information privacy principle 6) for the "
+          "information the agency's device register holds about you. Each sheet holds one kind of record:")],
+        [],
+        ["Sheet", "What it holds", "Rows"],
+        *([name, about, counts[name]] for name, about, _ in SHEETS),
+        [],
+        [(f"Your name and contact details are removed from an assignment {retention_months} months after the "
+          "device came back; the rest of the record is kept for reporting.")],
+        ["You may ask for any of this information to be corrected (information privacy principle 7)."],
+    ]
+    for line in lines:
+        sheet.append(line)
+    sheet["A1"].font = BOLD
+    for cell in sheet[9]:
+        cell.font = BOLD
+    sheet["B4"].number_format = "yyyy-mm-dd hh:mm:ss"
+    sheet.column_dimensions["A"].width = 22
+    sheet.column_dimensions["B"].width = 90
+    for row in sheet.iter_rows(min_row=10, max_row=9 + len(SHEETS), min_col=2, max_col=2):
+        row[0].alignment = WRAP
+
+
+def _workbook(email: str, reference: uuid.UUID, made_at: datetime, retention_months: int,
+              held: dict[str, list[dict[str, Any]]]) -> bytes:
+    book = Workbook()
+    readme = book.active
+    readme.title = "README"
+    counts = {name: len(held[name]) for name, _, _ in SHEETS}
+    _readme(readme, email, reference, made_at, retention_months, counts)
+    for name, _, columns in SHEETS:
+        _sheet(book.create_sheet(name), columns, held[name])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def export_person(caller: Caller, email: str, retention_months: int) -> PersonExport:
+    """Everything held about the holder with ``email``, as a workbook; the export is logged."""
+    email = _email(email)  # refused before the log: a mistyped address must not land in the log's detail
+    reference = uuid.uuid4()
+    async with access_log.audited(caller, "privacy_request.export", "privacy_request", reference) as audit:
+        if not caller.has_role(Role.admin, Role.partnerships):
+            raise Forbidden("A Privacy Act request is answered by partnerships or an admin.")
+        held = await _held_about(email)
+        counts = {name: len(held[name]) for name, _, _ in SHEETS}
+        audit.details.append(", ".join(f"{n} {name.lower()}" for name, n in counts.items()))
+        for row in held["Assignments"]:
+            await access_log.append(caller, action="assignment.privacy_export", record_type="assignment",
+                                    record_id=row["id"], provider_id=row["provider"], detail=f"request {reference}")
+        content = _workbook(email, reference, datetime.now(UTC), retention_months, held)
+        return PersonExport(reference, content, counts)
+
+
+# --- retention ----------------------------------------------------------------------------------------
+
+
+def retention_cutoff(today: date, months: int) -> date:
+    """The latest return date whose retention period has ended by ``today``.
+
+    A period ends on the same day of the month ``months`` later, or that month's last day when it is shorter
+    (returned 31 January, one month: due 28 February). So on the last day of a month every later day of the
+    earlier month is due too."""
+    index = today.year * 12 + today.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    if today.day == calendar.monthrange(today.year, today.month)[1]:
+        return date(year, month, last)
+    return date(year, month, min(today.day, last))
+
+
+def _came_back_by(cutoff: date) -> Any:
+    """Returned on or before the cutoff; or, never returned (lost, stolen), closed on or before it (UTC)."""
+    day_after = datetime.combine(cutoff + timedelta(days=1), time.min, UTC)
+    return (Assignment.returned_on <= cutoff) | (
+        Assignment.returned_on.is_null() & (Assignment.closed_at < day_after))
+
+
+async def due_for_redaction(today: date, months: int) -> list[dict[str, Any]]:
+    """Closed assignments not yet redacted whose device came back at least ``months`` before ``today``."""
+    return await Assignment.select(
+        Assignment.id, Assignment.provider, Assignment.returned_on, Assignment.closed_at,
+        Assignment.device.asset_tag.as_alias("asset_tag"), Assignment.provider.name.as_alias("provider_name"),
+    ).where(
+        Assignment.redacted_at.is_null(), Assignment.open_device.is_null(), Assignment.closed_at.is_not_null(),
+        _came_back_by(retention_cutoff(today, months)),
+    ).order_by(Assignment.closed_at).order_by(Assignment.id).run()
+
+
+def came_back_on(row: dict[str, Any]) -> date:
+    return row["returned_on"] or row["closed_at"].astimezone(UTC).date()
+
+
+REDACTED_ASSIGNMENT = {
+    Assignment.holder_name: "", Assignment.holder_email: "", Assignment.holder_phone: "", Assignment.holder_role: "",
+    Assignment.purpose: "", Assignment.return_condition: "", Assignment.wiped_by: "",
+}
+REDACTED_INCIDENT = {Incident.reported_by: "", Incident.location: "", Incident.description: ""}
+
+
+async def _redact(caller: Caller, row: dict[str, Any], months: int) -> bool:
+    """Redact one assignment and what hangs off it, with its log entry, in one transaction. False when another
+    run got there first."""
+    async with db.transaction():
+        done = await Assignment.update({**REDACTED_ASSIGNMENT, Assignment.redacted_at: datetime.now(UTC)}).where(
+            Assignment.id == row["id"], Assignment.redacted_at.is_null(), Assignment.open_device.is_null(),
+        ).returning(Assignment.id).run()
+        if not done:
+            return False
+        attestations = await Attestation.update({Attestation.notes: ""}).where(
+            Attestation.assignment == row["id"]).returning(Attestation.id).run()
+        incidents = await Incident.update(REDACTED_INCIDENT).where(Incident.assignment == row["id"]).returning(
+            Incident.id).run()
+        if incidents:
+            await BreachAssessment.update({BreachAssessment.notes: ""}).where(
+                BreachAssessment.incident.is_in([i["id"] for i in incidents])).run()
+        await access_log.append(
+            caller, action="assignment.redact", record_type="assignment", record_id=row["id"],
+            provider_id=row["provider"],
+            detail=f"holder details removed {months} months after the device came back on {came_back_on(row)}; "
+                   f"notes cleared on {len(attestations)} attestation(s) and {len(incidents)} incident(s)",
+        )
+        return True
+
+
+@dataclass(frozen=True)
+class Retention:
+    cutoff: date  # devices back on or before this day were due
+    due: list[dict[str, Any]]
+    redacted: int  # 0 on a dry run
+
+
+async def apply_retention(today: date, months: int, *, dry_run: bool = False,
+                          each: Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]] = iter) -> Retention:
+    """Redact every assignment due on ``today``, one transaction each, so a run cut short keeps what it did and
+    the next run carries on. ``each`` wraps the loop (the command line shows progress with it)."""
+    due = await due_for_redaction(today, months)
+    redacted = 0
+    if not dry_run:
+        caller = Caller.system("retention")
+        for row in each(due):
+            redacted += await _redact(caller, row, months)
+    return Retention(retention_cutoff(today, months), due, redacted)

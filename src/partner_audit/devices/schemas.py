@@ -1,0 +1,261 @@
+"""Request and response bodies for the device register: devices, assignments, incidents, breach assessments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+from partner_audit.api import Email, Input, Output, text
+
+# Times people type about an incident must say which time zone they mean.
+AwareDateTime = Annotated[datetime, msgspec.Meta(tz=True)]
+AssetTag = Annotated[str, msgspec.Meta(min_length=1, max_length=60, description="The agency's label; unique")]
+
+
+class DeviceKind(str, Enum):
+    laptop = "laptop"
+    phone = "phone"
+    tablet = "tablet"
+    other = "other"
+
+
+class DeviceStatus(str, Enum):
+    in_stock = "in_stock"
+    assigned = "assigned"
+    in_repair = "in_repair"
+    lost = "lost"
+    stolen = "stolen"
+    retired = "retired"
+
+
+class ReturnStatus(str, Enum):
+    """Where a device goes when it comes back."""
+
+    in_stock = "in_stock"
+    in_repair = "in_repair"
+    retired = "retired"
+
+
+class IncidentKind(str, Enum):
+    lost = "lost"
+    stolen = "stolen"
+    damaged = "damaged"
+    misuse = "misuse"
+    near_miss = "near_miss"
+
+
+class BreachStatus(str, Enum):
+    open = "open"
+    closed = "closed"
+
+
+class DeviceSort(str, Enum):
+    asset_tag = "asset_tag"
+    asset_tag_desc = "-asset_tag"
+    kind = "kind"
+    status = "status"
+    model = "model"
+    created_at = "created_at"
+    created_at_desc = "-created_at"
+    updated_at = "updated_at"
+    updated_at_desc = "-updated_at"
+
+
+# --- devices ---------------------------------------------------------------------------------------
+
+
+class DeviceCreate(Input):
+    asset_tag: AssetTag
+    kind: DeviceKind
+    serial: text(100, min_length=0) = ""
+    make: text(60, min_length=0) = ""
+    model: text(100, min_length=0) = ""
+    encrypted: bool = False
+    mdm_enrolled: bool = False
+    notes: text(5000, min_length=0) = ""
+
+
+class DeviceUpdate(Input):
+    """Status is not here: it changes by checking out and in, by incidents, or through /status."""
+
+    asset_tag: AssetTag | msgspec.UnsetType = msgspec.UNSET
+    kind: DeviceKind | msgspec.UnsetType = msgspec.UNSET
+    serial: text(100, min_length=0) | msgspec.UnsetType = msgspec.UNSET
+    make: text(60, min_length=0) | msgspec.UnsetType = msgspec.UNSET
+    model: text(100, min_length=0) | msgspec.UnsetType = msgspec.UNSET
+    encrypted: bool | msgspec.UnsetType = msgspec.UNSET
+    mdm_enrolled: bool | msgspec.UnsetType = msgspec.UNSET
+    notes: text(5000, min_length=0) | msgspec.UnsetType = msgspec.UNSET
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
+
+
+class DeviceStatusChange(Input):
+    status: DeviceStatus
+    reason: text(500)
+
+
+# --- assignments -----------------------------------------------------------------------------------
+
+
+class CheckOut(Input):
+    """A device goes to a non-agency person at a provider."""
+
+    provider_id: UUID
+    holder_name: text(120)
+    holder_email: Email
+    purpose: text(2000)
+    starts_on: date
+    expected_return_on: date | None = None
+    holder_phone: text(40, min_length=0) = ""
+    holder_role: text(120, min_length=0) = ""
+    systems: Annotated[list[text(200)], msgspec.Meta(max_length=50)] = []  # the systems they will reach with it
+
+
+class CheckIn(Input):
+    returned_on: date
+    condition: text(200)
+    data_wiped: bool
+    wiped_by: text(120, min_length=0) = ""  # required when data_wiped is true
+    device_status: ReturnStatus = ReturnStatus.in_stock
+
+
+class Transfer(Input):
+    """Check the device in from its holder and out to the next, in one step: both happen or neither does."""
+
+    check_in: CheckIn
+    check_out: CheckOut
+
+
+class AssignmentOut(Output):
+    id: UUID
+    device_id: UUID
+    asset_tag: str
+    provider_id: UUID
+    provider_name: str
+    # Holder details are personal information: null unless the caller may see them (see holder_visible).
+    holder_name: str | None
+    holder_email: str | None
+    holder_phone: str | None
+    holder_visible: bool
+    holder_role: str
+    purpose: str
+    systems: list[str]
+    starts_on: date
+    expected_return_on: date | None
+    returned_on: date | None
+    return_condition: str
+    data_wiped: bool | None
+    wiped_by: str
+    open: bool
+    return_overdue: bool
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class TransferOut(Output):
+    returned: AssignmentOut
+    assignment: AssignmentOut
+
+
+class AssignmentException(AssignmentOut):
+    """An open assignment that needs attention, and why: provider_exited, provider_suspended, return_overdue."""
+
+    reasons: list[str]
+
+
+class DeviceOut(Output):
+    id: UUID
+    asset_tag: str
+    serial: str
+    kind: DeviceKind
+    make: str
+    model: str
+    encrypted: bool
+    mdm_enrolled: bool
+    status: DeviceStatus
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+    current_assignment: AssignmentOut | None = None
+
+
+# --- incidents and breach assessments --------------------------------------------------------------
+
+
+class IncidentCreate(Input):
+    device_id: UUID
+    kind: IncidentKind
+    occurred_at: AwareDateTime
+    reported_by: text(120)
+    information_at_risk: text(2000)  # what personal information the device could reach
+    location: text(200, min_length=0) = ""
+    description: text(5000, min_length=0) = ""
+
+
+class BreachAssessmentOut(Output):
+    id: UUID
+    incident_id: UUID
+    incident_kind: IncidentKind
+    asset_tag: str
+    provider_id: UUID | None
+    status: BreachStatus
+    occurred_at: datetime
+    reported_at: datetime
+    due_at: datetime
+    overdue: bool
+    hours_since_incident: float
+    serious_harm_likely: bool | None
+    assessed_at: datetime | None
+    commissioner_notified_at: datetime | None
+    individuals_notified_at: datetime | None
+    notes: str
+
+
+class IncidentOut(Output):
+    id: UUID
+    device_id: UUID
+    asset_tag: str
+    assignment_id: UUID | None
+    provider_id: UUID | None
+    kind: IncidentKind
+    occurred_at: datetime
+    reported_at: datetime
+    reported_by: str
+    location: str
+    information_at_risk: str
+    description: str
+    hours_since_incident: float
+    assessment: BreachAssessmentOut
+
+
+class BreachAssessmentUpdate(Input):
+    serious_harm_likely: bool | None | msgspec.UnsetType = msgspec.UNSET
+    commissioner_notified_at: AwareDateTime | None | msgspec.UnsetType = msgspec.UNSET
+    individuals_notified_at: AwareDateTime | None | msgspec.UnsetType = msgspec.UNSET
+    notes: text(5000, min_length=0) | msgspec.UnsetType = msgspec.UNSET
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
+
+
+class IncidentSummary(Output):
+    """Near misses are counted apart from incidents, as the quarterly report shows them."""
+
+    incidents: int
+    near_misses: int
+    by_kind: dict[str, int]
+    open_assessments: int
+    overdue_assessments: int
+    serious_harm: int
+
+
+class DeviceHistory(Output):
+    device: DeviceOut
+    assignments: list[AssignmentOut]
+    incidents: list[IncidentOut]
