@@ -20,13 +20,19 @@ from typing import Any
 
 import asyncpg
 import pytest
+from argon2 import PasswordHasher
 from litestar.testing import TestClient
 
 from partner_audit import db
 from partner_audit.app import create_app
 from partner_audit.piccolo_app import TABLES
+from partner_audit.security import passwords
 from partner_audit.security.caller import Caller, Role
 from partner_audit.settings import Settings, load_settings
+
+# Test accounts need no protection against offline guessing, and the production cost (argon2-cffi's defaults)
+# makes every `world` take seconds of CPU. Still argon2id, still hashed and verified by the same code.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("PA_TEST_POSTGRES_URL")

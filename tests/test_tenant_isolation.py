@@ -97,7 +97,49 @@ def b_assessment_id(world: World) -> str:
 
 
 def b_assessment_as_admin_sees_it(world: World) -> Any:
-    return world.admin.get(f"/api/v1/assessments/{b_assessment_id(world)}").json()
+    aid = b_assessment_id(world)
+    b_evidence_id(world)  # B's file exists before any call, so a deletion would show
+    return world.admin.get(f"/api/v1/assessments/{aid}").json()
+
+
+def a_assessment_id(world: World) -> str:
+    """Provider A's own assessment, beside B's, so a scoped list must show one and hide the other."""
+    b_assessment_id(world)
+    found = world.admin.get("/api/v1/assessments", params={"provider_id": str(world.provider_a["id"])}).json()
+    if not found["items"]:
+        rollout = world.admin.get("/api/v1/rollouts").json()["items"][0]
+        world.partnerships.post("/api/v1/rollouts", json={
+            "name": "A only", "template_version_id": rollout["template_version_id"], "period": "2025-Q3",
+            "opens_on": date.today().isoformat(), "due_on": (date.today() + timedelta(days=30)).isoformat(),
+            "selection": {"provider_ids": [str(world.provider_a["id"])]}})
+        rollout = world.admin.get("/api/v1/rollouts").json()["items"][0]
+        world.partnerships.post(f"/api/v1/rollouts/{rollout['id']}/launch")
+        found = world.admin.get("/api/v1/assessments", params={"provider_id": str(world.provider_a["id"])}).json()
+    return found["items"][0]["id"]
+
+
+def own_assessment(world: World, who: Api) -> list[str]:
+    return [a_assessment_id(world)]
+
+
+def b_rollout_id(world: World) -> str:
+    return b_assessment_as_admin_sees_it(world)["rollout_id"]
+
+
+def b_evidence_id(world: World) -> str:
+    """A file provider B's staff attached to B's assessment."""
+    aid = b_assessment_id(world)
+    evidence = world.admin.get(f"/api/v1/assessments/{aid}").json()["evidence"]
+    if not evidence:
+        world.b_user.post(f"/api/v1/assessments/{aid}/evidence", data={"question_id": "has-lead"},
+                          files={"file": ("b-policy.pdf", b"%PDF-1.4\nprovider B's policy\n%%EOF\n")})
+        evidence = world.admin.get(f"/api/v1/assessments/{aid}").json()["evidence"]
+    return evidence[0]["id"]
+
+
+def all_assessments_as_admin_sees_them(world: World) -> Any:
+    b_assessment_id(world)
+    return world.admin.get("/api/v1/assessments", params={"page_size": 200}).json()
 
 
 B_HOLDER = ("Bea Holder", "bea.holder@provider-b.example")  # who holds provider B's device: never shown to A
@@ -270,6 +312,53 @@ CASES = [
          BOTH_403, snapshot=b_provider_as_admin_sees_it),
     # --- outbox: the agency's mail to holders at every provider, admins only ---
     Case("GET", "/api/v1/outbox", lambda w, who: who.get("/api/v1/outbox"), BOTH_403),
+    # --- rollouts: the agency's timetable; providers see only their own assessments ---
+    Case("GET", "/api/v1/rollouts", lambda w, who: (b_assessment_id(w), who.get("/api/v1/rollouts"))[1], BOTH_403),
+    Case("POST", "/api/v1/rollouts", lambda w, who: who.post("/api/v1/rollouts", json={
+        "name": "B again", "template_version_id": b_assessment_as_admin_sees_it(w)["template_version_id"],
+        "period": "2025-Q4", "opens_on": "2025-10-01", "due_on": "2025-12-31",
+        "selection": {"provider_ids": [b(w)]}}), BOTH_403, snapshot=all_assessments_as_admin_sees_them),
+    Case("GET", "/api/v1/rollouts/{rollout_id:uuid}", lambda w, who: who.get(f"/api/v1/rollouts/{b_rollout_id(w)}"),
+         BOTH_403),
+    Case("POST", "/api/v1/rollouts/{rollout_id:uuid}/launch",
+         lambda w, who: who.post(f"/api/v1/rollouts/{b_rollout_id(w)}/launch"), BOTH_403,
+         snapshot=all_assessments_as_admin_sees_them),
+    # --- assessments: a provider's own, and nothing of anyone else's ---
+    Case("GET", "/api/v1/assessments", lambda w, who: (a_assessment_id(w), who.get("/api/v1/assessments"))[1],
+         BOTH_LIST, own=own_assessment),
+    Case("GET", "/api/v1/assessments", lambda w, who: (a_assessment_id(w), who.get(
+        "/api/v1/assessments", params={"provider_id": b(w)}))[1], BOTH_LIST, note="filtered to B"),
+    Case("GET", "/api/v1/assessments/{assessment_id:uuid}",
+         lambda w, who: who.get(f"/api/v1/assessments/{b_assessment_id(w)}"), BOTH_404),
+    Case("PUT", "/api/v1/assessments/{assessment_id:uuid}/answers",
+         lambda w, who: who.put(f"/api/v1/assessments/{b_assessment_id(w)}/answers",
+                                json={"answers": [{"question_id": "has-lead", "value": "yes"}]}),
+         BOTH_404, snapshot=b_assessment_as_admin_sees_it),
+    Case("POST", "/api/v1/assessments/{assessment_id:uuid}/submit",
+         lambda w, who: who.post(f"/api/v1/assessments/{b_assessment_id(w)}/submit"), USER_ADMINS_ONLY_404,
+         snapshot=b_assessment_as_admin_sees_it),
+    Case("POST", "/api/v1/assessments/{assessment_id:uuid}/return",
+         lambda w, who: who.post(f"/api/v1/assessments/{b_assessment_id(w)}/return", json={"reason": "x"}),
+         BOTH_403, snapshot=b_assessment_as_admin_sees_it),
+    Case("POST", "/api/v1/assessments/{assessment_id:uuid}/accept",
+         lambda w, who: who.post(f"/api/v1/assessments/{b_assessment_id(w)}/accept", json={}),
+         BOTH_403, snapshot=b_assessment_as_admin_sees_it),
+    Case("POST", "/api/v1/assessments/{assessment_id:uuid}/reopen",
+         lambda w, who: who.post(f"/api/v1/assessments/{b_assessment_id(w)}/reopen", json={"reason": "x"}),
+         BOTH_403, snapshot=b_assessment_as_admin_sees_it),
+    Case("POST", "/api/v1/assessments/{assessment_id:uuid}/comments",
+         lambda w, who: who.post(f"/api/v1/assessments/{b_assessment_id(w)}/comments", json={"body": "x"}),
+         BOTH_403, snapshot=b_assessment_as_admin_sees_it),
+    # --- evidence ---
+    Case("POST", "/api/v1/assessments/{assessment_id:uuid}/evidence",
+         lambda w, who: who.post(f"/api/v1/assessments/{b_assessment_id(w)}/evidence",
+                                 data={"question_id": "has-lead"}, files={"file": ("a.pdf", b"%PDF-1.4\n%%EOF\n")}),
+         BOTH_404, snapshot=b_assessment_as_admin_sees_it),
+    Case("GET", "/api/v1/evidence/{evidence_id:uuid}/download",
+         lambda w, who: who.get(f"/api/v1/evidence/{b_evidence_id(w)}/download"), BOTH_404),
+    Case("DELETE", "/api/v1/evidence/{evidence_id:uuid}",
+         lambda w, who: who.delete(f"/api/v1/evidence/{b_evidence_id(w)}"), BOTH_404,
+         snapshot=b_assessment_as_admin_sees_it),
     # --- offline workbooks ---
     Case("GET", "/api/v1/assessments/{assessment_id:uuid}/workbook",
          lambda w, who: who.get(f"/api/v1/assessments/{b_assessment_id(w)}/workbook"), BOTH_404),
@@ -334,10 +423,10 @@ CASES = [
          snapshot=b_attestations_as_admin_sees_them),
     Case("GET", "/api/v1/breach-assessments", lambda w, who: who.get("/api/v1/breach-assessments"), BOTH_403),
     # --- register import and exports ---
-    Case("POST", "/api/v1/devices/import", lambda w, who: who.post("/api/v1/devices/import", files={"file": (
-        "register.csv", "Asset Tag,Checked Out To,Email,Provider,Purpose\r\nB-DEVICE,Taker,t@a.example,"
-        f"{w.provider_a['nzbn']},x\r\n".encode(), "text/csv")}), BOTH_403, snapshot=b_device_as_admin_sees_it,
-         note="taking B's device"),
+    Case("POST", "/api/v1/devices/import", lambda w, who: who.post("/api/v1/devices/import", content=(
+        "Asset Tag,Checked Out To,Email,Provider,Purpose\r\nB-DEVICE,Taker,t@a.example,"
+        f"{w.provider_a['nzbn']},x\r\n").encode(), headers={"Content-Type": "text/csv"}), BOTH_403,
+         snapshot=b_device_as_admin_sees_it, note="taking B's device"),
     Case("GET", "/api/v1/devices/export", lambda w, who: (register_ready(w), who.get(
         "/api/v1/devices/export", params={"format": "csv"}))[1], BOTH_LIST, own=own_device_tag),
     Case("GET", "/api/v1/devices/export", lambda w, who: (register_ready(w), who.get(
