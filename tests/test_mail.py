@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import ssl
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -144,6 +146,26 @@ def test_two_sender_processes_deliver_each_message_exactly_once(client, run, dat
         assert run(lambda: OutboxMessage.count().where(OutboxMessage.sent_at.is_null()).run()) == 0
     finally:
         server.stop()
+
+
+def test_send_mail_keeps_delivering_until_stopped(client, run, database, tmp_path, smtp_server):
+    settings = mail_settings(database, tmp_path, smtp_server.env())
+    enqueue(run, "holder@provider.example", "Delivered by the long-running sender")
+    env = {**os.environ, "PA_VAR_DIR": str(settings.var_dir), "PA_DATABASE_URL": database.url,
+           "PA_SECRET_KEY": settings.secret_key, **smtp_server.env()}
+    process = subprocess.Popen([sys.executable, "-m", "partner_audit.cli", "send-mail"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not smtp_server.messages and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        assert [m.subject for m in smtp_server.messages] == ["Delivered by the long-running sender"]
+        assert process.poll() is None  # still running, waiting for more mail
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "sending mail through 127.0.0.1" in out
 
 
 def test_smtp_down_is_retried_with_backoff_then_delivered(client, run, database, tmp_path):

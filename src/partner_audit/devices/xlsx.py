@@ -45,13 +45,19 @@ import msgspec
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.datetime import from_excel
 
+from partner_audit import db
 from partner_audit.api import Email, Output
 from partner_audit.assessments.xlsx import FORMULA_TRIGGERS, MEDIA_TYPE, neutralise
 from partner_audit.devices import service
-from partner_audit.devices.schemas import CheckOut, DeviceKind, DeviceStatus, DeviceUpdate, ReturnStatus
+from partner_audit.devices.schemas import (
+    CheckOut,
+    DeviceKind,
+    DeviceStatus,
+    DeviceUpdate,
+    ReturnStatus,
+)
 from partner_audit.devices.tables import Assignment, Device
 from partner_audit.errors import Conflict, DomainError, Forbidden, Invalid, TooLarge
-from partner_audit import db
 from partner_audit.providers.tables import Provider
 from partner_audit.security import access_log
 from partner_audit.security.caller import Caller, Role
@@ -117,6 +123,8 @@ ASSIGNMENT_FIELDS = ("holder_name", "holder_email", "holder_phone", "provider", 
                      "starts_on", "expected_return_on")
 # Filling any of these says who holds the device.
 HOLDER_KEYS = ("holder_name", "holder_email", "provider")
+# Statuses a device may come back to (a check-in's).
+RETURN_STATUSES = frozenset(DeviceStatus(s.value) for s in ReturnStatus)
 
 
 def header_key(text: str) -> str:
@@ -517,13 +525,12 @@ def _plan_row(sheet: Sheet, row: Row, current: dict[str, Any] | None, held: dict
                 changed = [k for k in ASSIGNMENT_FIELDS if k != "provider" and opened.get(k) != held.get(k)]
                 action = "update" if changed else "keep"
             else:
-                opened = {"id": uuid.uuid4(), "device": device["id"], "provider": provider_id,
-                          "holder_name": "", "holder_email": email, "holder_phone": "", "holder_role": "",
+                opened = {"id": uuid.uuid4(), "device": device["id"], "open_device": device["id"],
+                          "provider": provider_id, "holder_name": "", "holder_phone": "", "holder_role": "",
                           "purpose": "", "systems": "", "starts_on": today, "expected_return_on": None,
                           **details, "holder_email": email}
                 if "systems" in v:
                     opened["systems"] = "\n".join(v["systems"])
-                opened["open_device"] = device["id"]
                 action = "transfer" if held else "check_out"
                 if provider is not None and provider["status"] not in service.RECEIVING_PROVIDERS:
                     sheet.error(number, "provider", f"{provider['name']} is {provider['status']} and cannot "
@@ -543,7 +550,7 @@ def _plan_row(sheet: Sheet, row: Row, current: dict[str, Any] | None, held: dict
                                        "Provider to check it out")
         if wanted == DeviceStatus.assigned and held is None:
             sheet.error(number, "status", "say who holds it: fill Checked Out To, Email and Provider")
-        elif held is not None and wanted in set(DeviceStatus(s.value) for s in ReturnStatus):
+        elif held is not None and wanted in RETURN_STATUSES:
             action, close = "check_in", {**held, "returned_on": today}
             device["status"] = wanted.value
         elif wanted is not None and wanted != (old or DeviceStatus.in_stock):
@@ -670,7 +677,9 @@ async def _current(tags: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str
 
 
 def _summary(source: Source, sheet: Sheet, result: Plan, dry_run: bool, applied: bool) -> dict[str, Any]:
-    count = lambda attr, value: sum(getattr(p, attr) == value for p in result.rows)  # noqa: E731
+    def count(attr: str, value: str) -> int:
+        return sum(getattr(p, attr) == value for p in result.rows)
+
     return {
         "file": source.name, "dry_run": dry_run, "applied": applied, "columns": sheet.headers,
         "ignored_columns": sheet.ignored, "rows": len(sheet.rows), "created": count("action", "create"),
