@@ -1,16 +1,21 @@
-"""A realistic demo data set: a dozen providers across tiers, kinds and regions, and a user of every role.
+"""A realistic demo data set: a dozen providers across tiers, kinds and regions, a user of every role, the
+control library from audit_templates/, and the plan's self-assessment rolled out to the participating providers.
 
-Safe to run again: providers and users are matched by NZBN and email, and the demo passwords are
-made afresh and printed each time.
+Safe to run again: providers and users are matched by NZBN and email, templates by content hash, the rollout by
+name (launching again adds nothing), and the demo passwords are made afresh and printed each time.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from stdnum import ean
 
+from partner_audit.assessments import service as assessments
+from partner_audit.assessments.schemas import RolloutCreate, Selection
+from partner_audit.assessments.tables import Rollout
+from partner_audit.controls import service as controls
 from partner_audit.errors import Conflict
 from partner_audit.progress import progress
 from partner_audit.providers import service as providers
@@ -89,4 +94,23 @@ async def load(system: Caller | None = None) -> list[tuple[str, str, str]]:
             except Conflict:
                 continue
         logins.append((role.value, email, password))
+
+    await _roll_out_the_plan(system)
     return logins
+
+
+PLAN_ROLLOUT = "Privacy Improvement Plan self-assessment"
+
+
+async def _roll_out_the_plan(system: Caller) -> None:
+    versions = [(await controls.load_file(path))[0]
+                for path in progress(sorted(controls.TEMPLATES_DIR.glob("*.yaml")), "templates")]
+    plan = next((v for v in versions if v["key"].startswith("pip")), versions[0] if versions else None)
+    if plan is None or await Rollout.exists().where(Rollout.name == PLAN_ROLLOUT).run():
+        return
+    today = datetime.now(UTC).date()
+    rollout = await assessments.create_rollout(system, RolloutCreate(
+        name=PLAN_ROLLOUT, template_version_id=plan["id"], period=f"{today.year}-Q{(today.month - 1) // 3 + 1}",
+        opens_on=today, due_on=today + timedelta(days=42), selection=Selection(risk_tiers=[1, 2, 3]),
+    ))
+    await assessments.launch(system, rollout["id"])
