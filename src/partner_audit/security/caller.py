@@ -21,7 +21,6 @@ class Role(str, Enum):
 
 
 PROVIDER_ROLES = frozenset({Role.provider_user, Role.provider_admin})
-AGENCY_ROLES = frozenset(Role) - PROVIDER_ROLES
 
 
 @dataclass(frozen=True)

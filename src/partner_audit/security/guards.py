@@ -24,4 +24,3 @@ def allow(*roles: Role):
 
 
 EVERYONE = tuple(Role)
-AGENCY = (Role.auditor, Role.partnerships, Role.governance, Role.admin)
