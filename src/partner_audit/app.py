@@ -23,6 +23,7 @@ from partner_audit.errors import problem_details_plugin
 from partner_audit.piccolo_app import TABLES
 from partner_audit.providers import controller as providers
 from partner_audit.security import controller as security
+from partner_audit.security import tokens
 from partner_audit.security.middleware import SESSION_COOKIE, AuthenticationMiddleware, request_id_middleware
 from partner_audit.settings import Settings, load_settings
 from partner_audit.storage import evidence_store
@@ -66,6 +67,7 @@ def _openapi() -> OpenAPIConfig:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
+    tokens.configure(settings.secret_key)
     engine = db.engine_from_url(settings.database_url)
     store = evidence_store(settings)
 

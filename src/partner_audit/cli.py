@@ -24,6 +24,9 @@ def _fail(message: str, code: int = 2) -> int:
 async def _with_db(settings: Settings, work: Callable[[], Awaitable[Any]], *, need_schema: bool = True) -> Any:
     from partner_audit.piccolo_app import TABLES
 
+    from partner_audit.security import tokens
+
+    tokens.configure(settings.secret_key)
     engine = db.engine_from_url(settings.database_url)
     db.bind(engine, TABLES)
     await db.start(engine)

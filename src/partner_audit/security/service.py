@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +10,7 @@ from uuid import UUID
 
 from partner_audit import db
 from partner_audit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
-from partner_audit.security import access_log
+from partner_audit.security import access_log, tokens
 from partner_audit.security.caller import PROVIDER_ROLES, Caller, Role
 from partner_audit.security.passwords import MIN_LENGTH, hash_password, verify_password
 from partner_audit.security.tables import AccessToken, LoginAttempt, User
@@ -21,7 +19,6 @@ from partner_audit.settings import Settings
 
 SESSION = "session"
 API = "api"
-TOKEN_PREFIX = "pa_"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A provider whose access is paused or over: its people are turned away on their next request.
 BLOCKED_PROVIDER_STATUSES = frozenset({"suspended", "exited"})
@@ -30,14 +27,6 @@ _TOUCH_EVERY = timedelta(minutes=10)
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def token_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def new_secret() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 # --- who is calling ---------------------------------------------------------------------------------
@@ -60,7 +49,7 @@ async def caller_for_token(secret: str, *, request_id: str | None, client_ip: st
             t.user.provider.id.as_alias("provider_id"),
             t.user.provider.status.as_alias("provider_status"),
         )
-        .where(t.token_hash == token_hash(secret))
+        .where(t.token_hash == tokens.digest(secret))
         .first()
         .run()
     )
@@ -136,13 +125,13 @@ async def login(settings: Settings, anonymous: Caller, email: str, password: str
 
     caller = Caller(user["id"], email, Role(user["role"]), user["provider"], None, anonymous.request_id,
                     anonymous.client_ip)
-    secret = new_secret()
+    secret = tokens.new_secret()
     expires = _now() + timedelta(hours=settings.session_hours)
     async with access_log.audited(caller, "auth.login", "user", user["id"], user["provider"]):
         await caller_is_allowed_in(caller)
         await LoginAttempt.delete().where(LoginAttempt.key == keys[0]).run()
         await AccessToken.insert(
-            AccessToken(kind=SESSION, token_hash=token_hash(secret), user=user["id"], expires_at=expires)
+            AccessToken(kind=SESSION, token_hash=tokens.digest(secret), user=user["id"], expires_at=expires)
         ).run()
     return Session(secret, expires, _public_user(user))
 
@@ -165,10 +154,10 @@ async def logout(caller: Caller) -> None:
 
 
 async def create_api_token(caller: Caller, name: str, expires_in_days: int | None) -> tuple[str, dict[str, Any]]:
-    secret = new_secret()
+    secret = tokens.new_secret()
     expires = _now() + timedelta(days=expires_in_days) if expires_in_days else None
     async with access_log.audited(caller, "token.create", "access_token", provider_id=caller.provider_id) as audit:
-        token = AccessToken(kind=API, token_hash=token_hash(secret), user=caller.user_id, name=name,
+        token = AccessToken(kind=API, token_hash=tokens.digest(secret), user=caller.user_id, name=name,
                             expires_at=expires)
         await token.save().run()
         audit.record_id = token.id
