@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -144,3 +144,10 @@ def is_unique_violation(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return True
     return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
+def contains(column: Any, text: str) -> Any:
+    """A case-insensitive "contains" filter. SQLite's LIKE already ignores case (for ASCII letters) and it has
+    no ILIKE, which Piccolo would emulate with a warning on every query."""
+    pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
+    return column.like(pattern) if is_sqlite() else column.ilike(pattern)

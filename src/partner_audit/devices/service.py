@@ -83,10 +83,6 @@ def sees_holder(caller: Caller, provider_id: UUID | str) -> bool:
     return caller.has_role(Role.provider_admin) and str(caller.provider_id) == str(provider_id)
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
-
-
 async def _save(run: Any, conflict: Conflict) -> Any:
     try:
         return await run()
@@ -288,11 +284,11 @@ def _device_clauses(caller: Caller, flt: DeviceFilter) -> list[Any]:
     if flt.provider_id is not None:
         clauses.append(Device.id.is_in(_open_assignments(caller).where(Assignment.provider == flt.provider_id)))
     if flt.q:
-        pattern = _like(flt.q.strip())
-        match = Device.asset_tag.ilike(pattern) | Device.serial.ilike(pattern) | Device.model.ilike(pattern)
+        text = flt.q.strip()
+        match = db.contains(Device.asset_tag, text) | db.contains(Device.serial, text) | db.contains(Device.model, text)
         # Searching by name would tell someone who may not see holders who holds what: only for those who may.
         if caller.has_role(Role.admin, Role.partnerships, Role.provider_admin):
-            held = _open_assignments(caller).where(Assignment.holder_name.ilike(pattern))
+            held = _open_assignments(caller).where(db.contains(Assignment.holder_name, text))
             match = match | Device.id.is_in(held)
         clauses.append(match)
     return clauses

@@ -160,8 +160,7 @@ async def search(caller: Caller, flt: ProviderFilter, sort: ProviderSort, offset
     if flt.status is not None:
         clauses.append(Provider.status == flt.status.value)
     if flt.q:
-        pattern = flt.q.replace("\\", "").replace("%", "").replace("_", "")
-        clauses.append(Provider.name.ilike(f"%{pattern}%"))
+        clauses.append(db.contains(Provider.name, flt.q))
     rows_q = scoped(Provider.select(), Provider.id, caller)
     count_q = scoped(Provider.count(), Provider.id, caller)
     if clauses:

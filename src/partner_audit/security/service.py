@@ -271,7 +271,7 @@ async def list_users(caller: Caller, *, provider_id: UUID | None, role: Role | N
     if active is not None:
         clauses.append(User.active == active)
     if q:
-        clauses.append((User.email.ilike(f"%{q}%")) | (User.full_name.ilike(f"%{q}%")))
+        clauses.append(db.contains(User.email, q) | db.contains(User.full_name, q))
     if caller.role is Role.partnerships:
         clauses.append(User.role.is_in([r.value for r in PROVIDER_ROLES]))
     async with access_log.audited(caller, "user.list", "user", provider_id=provider_id or caller.provider_id):
