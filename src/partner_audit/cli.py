@@ -177,13 +177,20 @@ def cmd_send_mail(settings: Settings, args: argparse.Namespace) -> int:
         print(f"sent {result.sent}, will retry {result.retrying}, gave up {result.failed}")
         return 0 if not (result.retrying or result.failed) else 1
     import logging
+    import signal
+
+    async def until_stopped() -> None:
+        # Ctrl-C or SIGTERM lets the pass under way finish: a message the SMTP server accepted is recorded as
+        # sent, instead of being sent again by the next sender after its lease.
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await mail.run_sender(settings, stop)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     print(f"partner-audit: sending mail through {settings.smtp_host}:{settings.smtp_port} (Ctrl-C stops)", flush=True)
-    try:
-        asyncio.run(_with_db(settings, lambda: mail.run_sender(settings)))
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(_with_db(settings, until_stopped))
+    print("partner-audit: sender stopped", flush=True)
     return 0
 
 
