@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import os
 import re
 import subprocess
@@ -58,7 +59,7 @@ def is_friendly_html(response) -> bool:
     return response.headers["content-type"].startswith("text/html") and "Traceback" not in response.text
 
 
-def test_a_holder_attests_by_the_emailed_link(world, run, database, tmp_path, smtp_server):
+def test_a_holder_attests_by_the_emailed_link(world, run, database, tmp_path, smtp_server, settings):
     device, assignment = overdue_assignment(world, "LT-0100", world.provider_a, "Aroha Ngata")
     world.partnerships.patch(f"/api/v1/devices/{device['id']}", json={"make": "Lenovo", "model": "ThinkPad T14"})
     # Another holder, at another provider: nothing of theirs may show on Aroha's page.
@@ -75,9 +76,9 @@ def test_a_holder_attests_by_the_emailed_link(world, run, database, tmp_path, sm
     [message] = smtp_server.messages
     assert message.subject == "Please confirm you still hold agency device LT-0100"
     assert "Kia ora Aroha Ngata" in message.body and "Lenovo ThinkPad T14" in message.body
-    # Only the hash is stored: the database alone cannot make a working link.
+    # Only a keyed hash is stored: the database alone cannot make a working link.
     [link] = run(lambda: AttestationLink.select().where(AttestationLink.assignment == assignment["id"]).run())
-    assert link["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
+    assert link["token_hash"] == hmac.new(settings.secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
     assert token not in str(link)
     outbox = world.admin.get("/api/v1/outbox").json()
     assert outbox["items"][0]["status"] == "sent" and token not in str(outbox)

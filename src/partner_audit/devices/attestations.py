@@ -10,8 +10,6 @@ admins may also record an attestation taken in person. Every attestation is in t
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
@@ -23,12 +21,11 @@ from partner_audit.api import Input, Output, text
 from partner_audit.devices.service import sees_holder
 from partner_audit.devices.tables import Assignment, Attestation, AttestationLink
 from partner_audit.errors import Conflict, Invalid
-from partner_audit.security import access_log
+from partner_audit.security import access_log, tokens
 from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import require_row, scoped
 from partner_audit.settings import Settings
 
-TOKEN_BYTES = 32  # 256 bits: not guessable within a link's life
 
 
 class Method(str, Enum):
@@ -91,10 +88,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def link_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url}/attest/{token}"
 
@@ -153,10 +146,10 @@ def _mail_body(settings: Settings, assignment: dict[str, Any], token: str, expir
 
 async def _issue(settings: Settings, assignment: dict[str, Any], now: datetime) -> tuple[str, datetime, UUID]:
     """Make a link and mail it; inside the caller's transaction, so neither exists without the other."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = tokens.new_secret(prefix="")  # 256 bits: not guessable within a link's life
     expires_at = now + timedelta(days=settings.attestation_link_days)
     await AttestationLink.insert(AttestationLink(
-        assignment=assignment["id"], token_hash=token_hash(token), expires_at=expires_at, created_at=now,
+        assignment=assignment["id"], token_hash=tokens.digest(token), expires_at=expires_at, created_at=now,
     )).run()
     message_id = await mail.enqueue(
         assignment["holder_email"], f"Please confirm you still hold agency device {assignment['asset_tag']}",
@@ -324,7 +317,7 @@ _LINK_COLUMNS = (
 
 async def _link(token: str) -> dict[str, Any] | None:
     return await AttestationLink.select(*_LINK_COLUMNS).where(
-        AttestationLink.token_hash == token_hash(token)).first().run()
+        AttestationLink.token_hash == tokens.digest(token)).first().run()
 
 
 def _view(row: dict[str, Any] | None, now: datetime) -> LinkView:
