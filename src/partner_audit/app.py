@@ -42,7 +42,7 @@ def _openapi() -> OpenAPIConfig:
         description=(
             "Privacy controls rolled out to contracted providers, self-assessed, audited and reported. "
             "Sign in with POST /api/v1/auth/login (the browser keeps the session cookie), or send "
-            "'Authorization: Bearer <token>' with a token from POST /api/v1/me/tokens."
+            "'Authorization: Bearer TOKEN' with a token from POST /api/v1/me/tokens."
         ),
         path="/schema",
         render_plugins=[
