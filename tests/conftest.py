@@ -203,6 +203,17 @@ class Api:
         return self.request("DELETE", url, **kw)
 
 
+def problem(r, status: int, field: str | None = None) -> dict[str, Any]:
+    """The response is this status as application/problem+json, naming ``field`` when given."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == status
+    if field is not None:
+        assert field in [e["field"] for e in body.get("errors", [])], body
+    return body
+
+
 PASSWORD = "correct horse battery staple"
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from conftest import problem
+
 from partner_audit.controls import service
 from partner_audit.controls.schemas import NA, Question, QuestionType
 from partner_audit.controls.tables import TemplateVersion
@@ -33,16 +35,6 @@ def cli(*args: str, settings: Settings | None = None, tmp_path: Path) -> subproc
     if settings is not None:
         env["PA_DATABASE_URL"] = settings.database_url
     return subprocess.run([str(CLI), *args], capture_output=True, text=True, env=env, timeout=120)
-
-
-def problem(r, status: int, field: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
-    assert body["status"] == status
-    if field is not None:
-        assert field in [e["field"] for e in body.get("errors", [])], body
-    return body
 
 
 # --- the plan's template --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conftest import PASSWORD, World, register_provider
+from conftest import PASSWORD, World, problem, register_provider
 from partner_audit.demo import demo_nzbn
 from partner_audit.errors import Invalid
 from partner_audit.providers import service
@@ -21,16 +21,6 @@ def new_provider(**overrides: Any) -> dict[str, Any]:
             "risk_tier": 1, "contract_reference": "OT-2025-0501", "contract_start": "2025-07-01",
             "contract_end": "2027-06-30"}
     return {**body, **overrides}
-
-
-def problem(r, status: int, field: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
-    assert body["status"] == status
-    if field is not None:
-        assert field in [e["field"] for e in body.get("errors", [])], body
-    return body
 
 
 def names(r) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import PASSWORD, Database, World, make_settings
+from conftest import Database, PASSWORD, World, make_settings, problem
 from partner_audit.security.tables import AccessToken
 from partner_audit.settings import Settings
 
@@ -33,16 +33,6 @@ USERS = "/api/v1/users"
 def settings(database: Database, tmp_path: Path) -> Settings:
     """The app under test throttles after three failed sign-ins (the default is five)."""
     return make_settings(database, tmp_path, PA_LOGIN_MAX_FAILURES=str(MAX_FAILURES))
-
-
-def problem(r, status: int, field: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
-    assert body["status"] == status
-    if field is not None:
-        assert field in [e["field"] for e in body.get("errors", [])], body
-    return body
 
 
 def login(client, email: str, password: str = PASSWORD):
