@@ -29,7 +29,7 @@ class StoreUnavailable(Exception):
 
 
 class TooLarge(Exception):
-    pass
+    """The file grew past the size limit while streaming; nothing of it is kept."""
 
 
 @dataclass(frozen=True)

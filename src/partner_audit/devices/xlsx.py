@@ -247,7 +247,7 @@ def rows_of(source: Source) -> Iterator[tuple[Any, ...]]:
 
 
 class CellError(Exception):
-    pass
+    """One cell's value is wrong; the message says why, and the caller adds its row and column."""
 
 
 def _restore(text: str) -> str:
