@@ -10,6 +10,8 @@ import logging
 import re
 from typing import Any
 
+import msgspec
+
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 
@@ -117,22 +119,32 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
             detail=detail,
             extra={"errors": errors} if errors else None,
         )
+    undecodable = _body_decode_error(exc)
+    if undecodable is not None:
+        return _malformed_body(undecodable)
     detail = str(exc.detail)
-    # msgspec's two ways of saying the body does not parse: bad syntax, or a body cut short.
-    if detail.startswith(("JSON is malformed", "Input data was truncated")):
-        return ProblemDetailsException(
-            status_code=400, title="Malformed JSON", detail=f"The request body is not valid JSON: {detail}",
-            extra={"errors": [{"field": "body", "message": detail}]},
-        )
     return ProblemDetailsException(status_code=exc.status_code, title=detail, detail=detail, headers=exc.headers)
 
 
-def _from_bad_text(exc: UnicodeDecodeError) -> ProblemDetailsException:
-    """msgspec raises this, not a DecodeError, for a JSON string holding bytes that are not UTF-8: bad input."""
+def _body_decode_error(exc: BaseException) -> msgspec.DecodeError | None:
+    """The decoder's own error when a request body did not parse, found by type along the ``raise … from`` chain.
+
+    Litestar wraps it twice (``ClientException`` from ``SerializationException`` from msgspec's error); its message
+    text changes between msgspec releases, so nothing here reads the text.
+    """
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, msgspec.DecodeError):
+            return cause
+        cause = cause.__cause__
+    return None
+
+
+def _malformed_body(cause: msgspec.DecodeError) -> ProblemDetailsException:
+    message = str(cause)
     return ProblemDetailsException(
-        status_code=400, title="Malformed JSON",
-        detail=f"The request body is not valid JSON: it is not UTF-8 text ({exc.reason})",
-        extra={"errors": [{"field": "body", "message": f"byte {exc.start} is not valid UTF-8"}]},
+        status_code=400, title="Malformed JSON", detail=f"The request body is not valid JSON: {message}",
+        extra={"errors": [{"field": "body", "message": message}]},
     )
 
 
@@ -152,7 +164,6 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
             exception_to_problem_detail_map={
                 DomainError: _from_domain,
                 HTTPException: _from_http,
-                UnicodeDecodeError: _from_bad_text,
                 Exception: _from_unexpected,
             }
         )
