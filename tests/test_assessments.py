@@ -154,3 +154,29 @@ def test_other_provider_never_sees_assessment(world, template_id):
         assert all(x["provider_id"] != str(world.provider_a["id"])
                    for x in api.get("/api/v1/assessments").json()["items"])
     assert world.b_admin.post(f"/api/v1/assessments/{a['id']}/submit").status_code == 404
+
+
+def test_concurrent_launches_count_and_log_each_assessment_once(world, template_id, run):
+    """Twenty launches of one rollout at once (overlapping transactions on PostgreSQL, queued on SQLite) report,
+    and log, each created assessment exactly once between them."""
+    import asyncio
+
+    from partner_audit.assessments import service
+    from partner_audit.security.tables import AccessLogEntry
+    from partner_audit.security.caller import Caller, Role
+
+    for index in range(3, 11):
+        register_provider(run, f"Concurrent Trust {index}", index, risk_tier=2)
+    r = world.partnerships.post("/api/v1/rollouts", json=rollout_body(template_id, risk_tiers=[2]))
+    rollout_id = r.json()["id"]
+    caller = Caller(world.partnerships.user["id"], "partnerships@example.org", Role.partnerships, None)
+
+    async def twenty() -> list[dict]:
+        return await asyncio.gather(*(service.launch(caller, rollout_id) for _ in range(20)))
+
+    results = run(twenty)
+    assert sum(result["created"] for result in results) == 10
+    assert all(result["created"] + result["already_there"] == 10 for result in results)
+    details = run(lambda: AccessLogEntry.select(AccessLogEntry.detail)
+                  .where(AccessLogEntry.action == "rollout.launch").run())
+    assert sum(int(d["detail"].split()[1]) for d in details) == 10

@@ -134,7 +134,6 @@ async def launch(caller: Caller, rollout_id: UUID) -> dict[str, Any]:
                               rollout_id)
         template, _ = await template_for(rollout["template_version"])
         providers = await _matching_providers(_rollout_out(rollout)["selection"])
-        before = await Assessment.count().where(Assessment.rollout == rollout_id).run()
         rows = [
             Assessment(
                 rollout=rollout_id, provider=p["id"], template_version=rollout["template_version"],
@@ -143,13 +142,18 @@ async def launch(caller: Caller, rollout_id: UUID) -> dict[str, Any]:
             )
             for p in providers
         ]
+        created = 0
         if rows:
-            # The unique key makes a second launch, even a concurrent one, a no-op for existing providers.
-            await Assessment.insert(*rows).on_conflict(target=Assessment.dedupe_key, action="DO NOTHING").run()
-        after = await Assessment.count().where(Assessment.rollout == rollout_id).run()
+            # The unique key makes a second launch, even a concurrent one, a no-op for existing providers; the
+            # rows the insert returns are the ones this launch made (counting before and after would also count
+            # a concurrent launch's rows).
+            inserted = await (Assessment.insert(*rows)
+                              .on_conflict(target=Assessment.dedupe_key, action="DO NOTHING")
+                              .returning(Assessment.id).run())
+            created = len(inserted)
         await Rollout.update({Rollout.launched_at: _now()}).where(Rollout.id == rollout_id).run()
-        audit.details.append(f"created {after - before} assessment(s)")
-        return {"created": after - before, "already_there": len(providers) - (after - before),
+        audit.details.append(f"created {created} assessment(s)")
+        return {"created": created, "already_there": len(providers) - created,
                 "progress": await progress(rollout_id)}
 
 
