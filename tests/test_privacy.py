@@ -25,6 +25,7 @@ from partner_audit.devices.tables import (
     Assignment,
     Attestation,
     BreachAssessment,
+    Device,
     Incident,
 )
 from partner_audit.errors import Forbidden
@@ -404,3 +405,37 @@ def test_the_retention_and_privacy_request_commands(tmp_path: Path):
     failure = one_line_failure(cli(env, "privacy-request", "not-an-address", str(tmp_path / "x.xlsx")))
     assert failure == "partner-audit: email: 'not-an-address' is not an email address"
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_retention_redacts_the_mail_sent_to_a_holder_once_none_of_their_assignments_is_left(world, run):
+    from partner_audit import mail
+    from partner_audit.mail import OutboxMessage
+
+    name, email = ALICE
+    _, first = checked_out(world, "MAIL-1", world.provider_a, name, holder_email=email,
+                           starts_on="2023-01-02", expected_return_on="2023-06-30")
+    device, second = checked_out(world, "MAIL-2", world.provider_a, name, holder_email=email.upper(),
+                                 starts_on="2023-01-02", expected_return_on="2023-06-30")
+    sent = run(lambda: mail.enqueue(email, f"Kia ora {name}", f"Dear {name}, please confirm MAIL-1"))
+    run(lambda: OutboxMessage.update({OutboxMessage.sent_at: datetime(2023, 2, 1, tzinfo=UTC)})
+        .where(OutboxMessage.id == sent).run())
+    unsent = run(lambda: mail.enqueue(email.upper(), "Reminder", f"Dear {name}"))
+    other = run(lambda: mail.enqueue("someone.else@provider-a.example", "Hello", "Dear Someone"))
+    for assignment_device in ("MAIL-1", "MAIL-2"):
+        device_id = run(lambda: Device.select(Device.id).where(Device.asset_tag == assignment_device).first().run())
+        assert world.partnerships.post(f"/api/v1/devices/{device_id['id']}/check-in", json={
+            "returned_on": "2023-03-15" if assignment_device == "MAIL-1" else "2024-03-15",
+            "condition": "Fine", "data_wiped": True, "wiped_by": "IT"}).status_code == 200
+
+    def messages() -> dict[Any, dict[str, Any]]:
+        return {row["id"]: row for row in run(lambda: OutboxMessage.select().run())}
+
+    # The first assignment is due, but she held another device until later: her mail stays.
+    assert run(lambda: privacy.apply_retention(date(2025, 3, 15), 24)).redacted == 1
+    assert messages()[sent]["to_address"] == email and unsent in messages()
+    # Her last assignment is due: her sent mail keeps no trace of her, her unsent mail is gone, others' stay.
+    assert run(lambda: privacy.apply_retention(date(2026, 3, 15), 24)).redacted == 1
+    after = messages()
+    assert unsent not in after and after[other]["to_address"] == "someone.else@provider-a.example"
+    assert (after[sent]["to_address"], after[sent]["subject"], after[sent]["body"]) == ("", "(redacted)", "")
+    assert sent in after and after[sent]["sent_at"] is not None

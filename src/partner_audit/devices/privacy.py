@@ -308,7 +308,7 @@ def _came_back_by(cutoff: date) -> Any:
 async def due_for_redaction(today: date, months: int) -> list[dict[str, Any]]:
     """Closed assignments not yet redacted whose device came back at least ``months`` before ``today``."""
     return await Assignment.select(
-        Assignment.id, Assignment.provider, Assignment.returned_on, Assignment.closed_at,
+        Assignment.id, Assignment.provider, Assignment.returned_on, Assignment.closed_at, Assignment.holder_email,
         Assignment.device.asset_tag.as_alias("asset_tag"), Assignment.provider.name.as_alias("provider_name"),
     ).where(
         Assignment.redacted_at.is_null(), Assignment.open_device.is_null(), Assignment.closed_at.is_not_null(),
@@ -336,6 +336,7 @@ async def _redact(caller: Caller, row: dict[str, Any], months: int) -> bool:
         ).returning(Assignment.id).run()
         if not done:
             return False
+        mail = await _forget_mail_to(row["holder_email"])
         attestations = await Attestation.update({Attestation.notes: ""}).where(
             Attestation.assignment == row["id"]).returning(Attestation.id).run()
         incidents = await Incident.update(REDACTED_INCIDENT).where(Incident.assignment == row["id"]).returning(
@@ -347,9 +348,24 @@ async def _redact(caller: Caller, row: dict[str, Any], months: int) -> bool:
             caller, action="assignment.redact", record_type="assignment", record_id=row["id"],
             provider_id=row["provider"],
             detail=f"holder details removed {months} months after the device came back on {came_back_on(row)}; "
-                   f"notes cleared on {len(attestations)} attestation(s) and {len(incidents)} incident(s)",
+                   f"notes cleared on {len(attestations)} attestation(s) and {len(incidents)} incident(s); "
+                   f"{mail} email(s) to the holder redacted",
         )
         return True
+
+
+async def _forget_mail_to(email: str) -> int:
+    """Redact the outbox's copies of mail to this holder once no unredacted assignment of theirs is left (they
+    may still hold another device). Mail not yet sent goes: its reason went with the assignment."""
+    if not email or await Assignment.exists().where(
+            _same_email('"assignment"."holder_email"', email.lower()), Assignment.redacted_at.is_null()).run():
+        return 0
+    to_holder = _same_email('"outbox_message"."to_address"', email.lower())
+    unsent = await OutboxMessage.delete().where(to_holder, OutboxMessage.sent_at.is_null()).returning(
+        OutboxMessage.id).run()
+    sent = await OutboxMessage.update({OutboxMessage.to_address: "", OutboxMessage.subject: "(redacted)",
+                                       OutboxMessage.body: ""}).where(to_holder).returning(OutboxMessage.id).run()
+    return len(unsent) + len(sent)
 
 
 @dataclass(frozen=True)
