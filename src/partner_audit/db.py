@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
@@ -43,6 +44,32 @@ def engine_from_url(url: str) -> Engine:
             conn.execute("PRAGMA journal_mode=WAL")
         return SQLiteEngine(path=str(path), timeout=30)
     return PostgresEngine(config={"dsn": url.replace("postgres://", "postgresql://", 1)})
+
+
+# The database is away or too busy, rather than the query wrong: worth asking again shortly (503, not 500).
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset or timed out connections
+    TimeoutError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.InterfaceError,  # the pool's connection was closed under it
+    asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ObjectNotInPrerequisiteStateError,  # "database … is not currently accepting connections"
+)
+_SQLITE_OUTAGES = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL",
+                   "SQLITE_READONLY")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when ``exc``, or what it was raised from, says the database cannot be reached or is overloaded."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.OperationalError):
+            return (getattr(seen, "sqlite_errorname", "") or "").startswith(_SQLITE_OUTAGES)
+        if isinstance(seen, _OUTAGES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def bind(engine: Engine, tables: Iterable[type[Table]]) -> None:

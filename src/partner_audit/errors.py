@@ -15,6 +15,8 @@ import msgspec
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 
+from partner_audit import db
+
 log = logging.getLogger(__name__)
 
 
@@ -148,7 +150,18 @@ def _malformed_body(cause: msgspec.DecodeError) -> ProblemDetailsException:
     )
 
 
+# How long a client should wait before asking again when the database is away.
+OUTAGE_RETRY_SECONDS = 10
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
+    if db.is_outage(exc):
+        log.warning("database unavailable", exc_info=exc)
+        return ProblemDetailsException(
+            status_code=503, title="Service unavailable",
+            detail="The database cannot be reached just now and nothing was saved. Please try again shortly.",
+            headers={"Retry-After": str(OUTAGE_RETRY_SECONDS)},
+        )
     log.exception("unhandled error", exc_info=exc)
     return ProblemDetailsException(
         status_code=500,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from litestar import Controller, get
 from litestar.datastructures import State
 
 from partner_audit import db
 from partner_audit.api import Output
-from partner_audit.errors import Unavailable
+from partner_audit.errors import OUTAGE_RETRY_SECONDS, Unavailable
 from partner_audit.storage import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 class Health(Output):
@@ -29,13 +33,19 @@ class HealthController(Controller):
 
     @get("/ready")
     async def ready(self, state: State) -> Health:
-        """The database and the evidence store both answer; 503 naming the one that does not."""
+        """The database and the evidence store both answer; 503 naming the one that does not.
+
+        Anyone may ask, so the answer names the part and nothing more: the reason (an address, a path, a driver's
+        message) goes to the server's log.
+        """
         try:
             await db.engine().run_ddl("SELECT 1")
-        except Exception as exc:  # any driver error means "not ready", and says which
-            raise Unavailable(f"database is not reachable: {exc}") from exc
+        except Exception as exc:  # any driver error means "not ready"
+            log.warning("readiness: the database is not reachable", exc_info=exc)
+            raise Unavailable("database is not reachable", retry_after=OUTAGE_RETRY_SECONDS) from exc
         try:
             await state.store.check()
         except StoreUnavailable as exc:
-            raise Unavailable(str(exc)) from exc
+            log.warning("readiness: %s", exc)
+            raise Unavailable("evidence store is not reachable", retry_after=OUTAGE_RETRY_SECONDS) from exc
         return Health(status="ok")
