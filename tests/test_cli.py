@@ -294,3 +294,18 @@ def test_serve_answers_over_real_http(served: tuple[str, dict[str, tuple[str, st
 
         r = http.get("/schema/openapi.json")
         assert r.status_code == 200 and "/api/v1/providers" in r.json()["paths"]
+
+
+def test_the_server_log_keeps_no_link_token_or_personal_detail(served: tuple[str, dict[str, tuple[str, str]]],
+                                                               tmp_path: Path) -> None:
+    base, _ = served
+    secret, email = "AttestSecret_" + "x" * 30, "hine.holder@provider.example"
+    with httpx.Client(base_url=base, timeout=10) as http:
+        http.get(f"/attest/{secret}")
+        http.get("/api/v1/devices/export/history", params={"holder_email": email, "format": "csv"})
+        http.get("/api/v1/devices", params={"q": "Hine Holder", "page": 2, "page_size": 10})
+    time.sleep(0.5)  # the access lines are written after the responses
+    log = (tmp_path / "serve.log").read_text()
+    assert "/attest/REDACTED" in log and "holder_email=REDACTED&format=csv" in log, log
+    assert "q=REDACTED&page=2&page_size=10" in log, log
+    assert secret not in log and "hine" not in log.lower(), log

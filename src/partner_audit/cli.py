@@ -47,13 +47,15 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from partner_audit import server_log
+
     # Fail here, in one line, rather than inside a worker's start-up.
     asyncio.run(_with_db(settings, lambda: asyncio.sleep(0)))
     print(f"partner-audit: serving on http://{settings.host}:{settings.port}/  (API docs: /schema)", flush=True)
     uvicorn.run(
         "partner_audit.app:create_app", factory=True, host=settings.host, port=settings.port,
         workers=args.workers, proxy_headers=True, forwarded_allow_ips=os.environ.get("PA_FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        log_level="info",
+        log_level="info", log_config=server_log.uvicorn_log_config(),
     )
     return 0
 
