@@ -206,3 +206,31 @@ def test_every_request_body_is_checked():
                           if not issubclass(s, Input)]
     assert not unchecked, "request bodies whose text is not checked: " + "; ".join(unchecked)
     assert by_hand == set(READ_BY_HAND), f"handlers reading their own body: {sorted(by_hand)}"
+
+
+# --- files: a cell with a control character is named, never a 500 ---------------------------------
+
+
+def test_a_workbook_cell_with_a_control_character_is_named_and_nothing_is_saved(world, ctx):
+    from test_workbook import as_bytes, download, row_of, saved, upload
+
+    aid = ctx["assessment_id"]
+    book, _ = download(world.provider_user, aid)
+    sheet = book["Questions"]
+    # openpyxl writes DEL and C1 controls (it refuses C0), and so can any other program.
+    sheet[f"E{row_of(sheet, 'device-notes')}"] = "Two laptops\x85on order"
+    sheet[f"D{row_of(sheet, 'device-count')}"] = 3
+    r = upload(world.provider_user, aid, as_bytes(book))
+    body = problem(r, 422, f"Questions!E{row_of(sheet, 'device-notes')}")
+    assert "U+0085" in body["errors"][0]["message"], body
+    assert saved(world.provider_user, aid) == {}
+
+
+def test_a_device_import_cell_with_a_control_character_is_named_and_nothing_is_stored(world, run):
+    before = run(lambda: Device.count().run())
+    r = world.partnerships.post("/api/v1/devices/import", params={"filename": "register.csv"},
+                                content="Asset Tag,Device Type,Notes\nLT-CC-3,laptop,Charger\x0bin the bag\n".encode(),
+                                headers={"Content-Type": "text/csv"})
+    body = problem(r, 422)
+    assert "U+000B" in r.text, body
+    assert run(lambda: Device.count().run()) == before
