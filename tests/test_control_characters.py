@@ -71,8 +71,9 @@ CASES = [
     Case("device notes", lambda w, text, _: w.partnerships.post("/api/v1/devices", json={
         "asset_tag": "LT-CC-1", "kind": "laptop", "notes": f"Charger{text} in the bag"}), "notes", (Device,)),
     Case("incident description", lambda w, text, ctx: w.partnerships.post("/api/v1/incidents", json={
-        "device_id": ctx["device_id"], "kind": "lost", "occurred_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
-        "reported_by": "Hine Walker", "information_at_risk": "Case notes", "description": f"Left on{text} the bus"}),
+        "device_id": ctx["device_id"], "kind": "lost", "reported_by": "Hine Walker",
+        "occurred_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(), "information_at_risk": "Case notes",
+        "description": f"Left on{text} the bus"}),
         "description", (Incident, Device)),
     Case("rollout name", lambda w, text, ctx: w.partnerships.post("/api/v1/rollouts", json={
         **rollout_body(ctx["template_id"]), "name": f"Mini check{text}"}), "name", (Rollout,)),
