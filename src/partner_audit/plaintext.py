@@ -47,9 +47,10 @@ def problem(value: str, characters: Characters = LINE) -> str | None:
     found = _REFUSED[characters].search(value)
     if found is None:
         return None
+    code = ord(found.group())
+    what = "half of a UTF-16 surrogate pair" if 0xD800 <= code <= 0xDFFF else "a control character"
     allowed = "printable characters, tabs and new lines" if characters == LINES else "printable characters"
-    return f"holds a control character (U+{ord(found.group()):04X}) at position {found.start() + 1}: only {allowed} " \
-           "are allowed"
+    return f"holds {what} (U+{code:04X}) at position {found.start() + 1}: only {allowed} are allowed"
 
 
 def problem_in(value: Any, characters: Characters, path: str) -> tuple[str, str] | None:
