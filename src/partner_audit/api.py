@@ -2,24 +2,66 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar.params import QueryParameter
 
+from partner_audit import plaintext
+from partner_audit.plaintext import LINE, LINES, Characters
+
 T = TypeVar("T")
 
 
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Request bodies: an unknown field is an error naming it, never silently dropped."""
+    """Request bodies: an unknown field is an error naming it, never silently dropped; text holding a control
+    character is an error naming the field (see ``plaintext``), at any depth: each nested struct is an Input too."""
+
+    def __post_init__(self) -> None:
+        for name, characters in _characters_of(type(self)).items():
+            found = plaintext.problem_in(getattr(self, name), characters, name)
+            if found:
+                # msgspec adds where this struct is (" - at `$.answers[0]`"); errors.py names the field from both.
+                raise ValueError(f"field `{found[0]}` {found[1]}")
 
 
 class Output(msgspec.Struct, kw_only=True):
     """Response bodies."""
 
 
-def text(max_length: int, min_length: int = 1) -> type[str]:
-    return Annotated[str, msgspec.Meta(min_length=min_length, max_length=max_length)]  # type: ignore[return-value]
+_CHARACTERS: dict[type, dict[str, Characters]] = {}
+
+
+def _characters_of(struct: type[Input]) -> dict[str, Characters]:
+    """Field name to the characters its text may hold: what its ``text()`` says, LINES for an ``Any`` (a free-text
+    answer may run over lines), LINE otherwise."""
+    if struct not in _CHARACTERS:
+        hints = typing.get_type_hints(struct, include_extras=True)
+        _CHARACTERS[struct] = {name: _characters_in(hints[name]) for name in struct.__struct_fields__}
+    return _CHARACTERS[struct]
+
+
+def _characters_in(hint: Any) -> Characters:
+    if hint is Any:
+        return LINES
+    for arg in typing.get_args(hint):
+        if isinstance(arg, msgspec.Meta):
+            if arg.extra and "characters" in arg.extra:
+                return arg.extra["characters"]
+        elif (found := _characters_in(arg)) != LINE:
+            return found
+    return LINE
+
+
+def text(max_length: int, min_length: int = 1, characters: Characters = LINE) -> type[str]:
+    """A string of bounded length; ``characters=LINES`` for free text that may hold tabs and new lines."""
+    meta = msgspec.Meta(min_length=min_length, max_length=max_length, extra={"characters": characters})
+    return Annotated[str, meta]  # type: ignore[return-value]
+
+
+# Hashed and never shown: any text at all (see plaintext.ANY).
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024, extra={"characters": plaintext.ANY})]
 
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]

@@ -14,7 +14,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from partner_audit import db, health, mail_controller
+from partner_audit import db, health, mail_controller, plaintext
 from partner_audit.assessments import controller as assessments
 from partner_audit.controls import controller as controls
 from partner_audit.devices import controller as devices
@@ -93,7 +93,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], opt={
                 "exclude_from_auth": True}, include_in_schema=False),
         ],
-        middleware=[request_id_middleware, DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS)],
+        middleware=[request_id_middleware, DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS),
+                    plaintext.parameters_middleware],
         plugins=[problem_details_plugin()],
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),

@@ -89,8 +89,9 @@ def _from_domain(exc: DomainError) -> ProblemDetailsException:
     )
 
 
-# msgspec puts an unknown or a missing field in the message, not in the key: name it from there.
-_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+# msgspec puts an unknown or a missing field in the message, not in the key, and so does an input struct's own
+# check of its fields (api.Input: "field `comment` holds a control character"): name it from there.
+_NAMED_FIELD = re.compile(r"(?:unknown field|missing required field|^field) `([^`]+)`")
 
 
 def _field_name(key: str | None, source: str | None, message: str) -> str:

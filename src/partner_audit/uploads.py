@@ -13,6 +13,7 @@ import filetype
 from litestar import Request
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
+from partner_audit import plaintext
 from partner_audit.errors import DomainError, Invalid
 
 MAX_FIELD_BYTES = 10_000
@@ -112,6 +113,7 @@ class FormUpload:
         async for event in self._events:
             if isinstance(event, MultipartSegment):
                 if event.name == self.file_field and event.filename is not None:
+                    plaintext.check("filename", event.filename)
                     self.filename = event.filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
                     return fields
                 current, value = event, bytearray()
@@ -120,7 +122,8 @@ class FormUpload:
                 if len(value) > MAX_FIELD_BYTES:
                     raise Invalid.field(current.name if current else "body", "is too long")
             elif current is not None:
-                fields[current.name or ""] = value.decode("utf-8", errors="replace")
+                fields[current.name or ""] = plaintext.check(current.name or "body",
+                                                             value.decode("utf-8", errors="replace"))
                 current = None
         raise Invalid.field(self.file_field, "is missing: send the file in a form field named 'file', after "
                                              "the other fields")

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from partner_audit.api import Input, Output, text
+from partner_audit.api import LINES, Input, Output, text
 from partner_audit.providers.schemas import ProviderKind, Region
 
 Period = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(Q[1-4]|H[12]|FY)$", description="e.g. 2025-Q3, 2025-H1, 2025-FY")]
@@ -71,7 +71,7 @@ class LaunchOut(Output):
 class AnswerIn(Input):
     question_id: QuestionId
     value: Any = None
-    comment: text(5000, min_length=0) = ""
+    comment: text(5000, min_length=0, characters=LINES) = ""
     version: Annotated[int, msgspec.Meta(ge=0)] = 0  # 0 for a question not yet answered
 
 
@@ -89,7 +89,7 @@ class AnswerOut(Output):
 
 
 class CommentIn(Input):
-    body: text(5000)
+    body: text(5000, characters=LINES)
     question_id: QuestionId | None = None
 
 
@@ -102,11 +102,11 @@ class CommentOut(Output):
 
 
 class DecisionIn(Input):
-    reason: text(2000)
+    reason: text(2000, characters=LINES)
 
 
 class AcceptIn(Input):
-    note: text(2000, min_length=0) = ""
+    note: text(2000, min_length=0, characters=LINES) = ""
 
 
 class EvidenceOut(Output):

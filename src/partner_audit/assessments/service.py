@@ -14,12 +14,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from partner_audit import plaintext
 from partner_audit.assessments import xlsx
 from partner_audit.assessments.schemas import AnswerIn, AssessmentStatus, RolloutCreate
 from partner_audit.assessments.tables import Answer, Assessment, Evidence, ReviewComment, Rollout
 from partner_audit.controls import service as controls
 from partner_audit.controls.schemas import Question, Template
 from partner_audit.errors import Conflict, DomainError, Forbidden, Invalid, TooLarge, Unavailable
+from partner_audit.plaintext import LINES
 from partner_audit.providers.tables import Provider
 from partner_audit.security import access_log
 from partner_audit.security.caller import Caller, Role
@@ -557,6 +559,12 @@ async def import_workbook(caller: Caller, assessment_id: UUID, content: bytes) -
             if len(comment) > xlsx.COMMENT_MAX:
                 errors.append({"field": row.comment_cell, "message": f"is too long ({len(comment)} characters; "
                                                                      f"at most {xlsx.COMMENT_MAX})"})
+                continue
+            # The cells' text, checked as an answer typed on the web is (api.Input) before it becomes one.
+            bad = plaintext.problem_in(value, LINES, row.answer_cell) or plaintext.problem_in(comment, LINES,
+                                                                                              row.comment_cell)
+            if bad:
+                errors.append({"field": bad[0], "message": bad[1]})
                 continue
             if current is not None and (value, comment) == (current["value"], current["comment"]):
                 continue

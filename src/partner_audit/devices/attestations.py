@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from partner_audit import db, mail
-from partner_audit.api import Input, Output, text
+from partner_audit.api import LINES, Input, Output, text
 from partner_audit.devices.service import sees_holder
 from partner_audit.devices.tables import Assignment, Attestation, AttestationLink
 from partner_audit.errors import Conflict, Invalid
@@ -41,7 +41,7 @@ class InPersonAttestation(Input):
 
     holds_device: bool
     authorised_use_only: bool
-    notes: text(2000, min_length=0) = ""
+    notes: text(2000, min_length=0, characters=LINES) = ""
 
 
 class AttestationOut(Output):

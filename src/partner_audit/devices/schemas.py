@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from partner_audit.api import Email, Input, Output, text
+from partner_audit.api import LINES, Email, Input, Output, text
 
 # Times people type about an incident must say which time zone they mean.
 AwareDateTime = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -76,7 +76,7 @@ class DeviceCreate(Input):
     model: text(100, min_length=0) = ""
     encrypted: bool = False
     mdm_enrolled: bool = False
-    notes: text(5000, min_length=0) = ""
+    notes: text(5000, min_length=0, characters=LINES) = ""
 
 
 class DeviceUpdate(Input):
@@ -89,7 +89,7 @@ class DeviceUpdate(Input):
     model: text(100, min_length=0) | msgspec.UnsetType = msgspec.UNSET
     encrypted: bool | msgspec.UnsetType = msgspec.UNSET
     mdm_enrolled: bool | msgspec.UnsetType = msgspec.UNSET
-    notes: text(5000, min_length=0) | msgspec.UnsetType = msgspec.UNSET
+    notes: text(5000, min_length=0, characters=LINES) | msgspec.UnsetType = msgspec.UNSET
 
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
@@ -97,7 +97,7 @@ class DeviceUpdate(Input):
 
 class DeviceStatusChange(Input):
     status: DeviceStatus
-    reason: text(500)
+    reason: text(500, characters=LINES)
 
 
 # --- assignments -----------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ class CheckOut(Input):
     provider_id: UUID
     holder_name: text(120)
     holder_email: Email
-    purpose: text(2000)
+    purpose: text(2000, characters=LINES)
     starts_on: date
     expected_return_on: date | None = None
     holder_phone: text(40, min_length=0) = ""
@@ -193,9 +193,9 @@ class IncidentCreate(Input):
     kind: IncidentKind
     occurred_at: AwareDateTime
     reported_by: text(120)
-    information_at_risk: text(2000)  # what personal information the device could reach
+    information_at_risk: text(2000, characters=LINES)  # what personal information the device could reach
     location: text(200, min_length=0) = ""
-    description: text(5000, min_length=0) = ""
+    description: text(5000, min_length=0, characters=LINES) = ""
 
 
 class BreachAssessmentOut(Output):
@@ -238,7 +238,7 @@ class BreachAssessmentUpdate(Input):
     serious_harm_likely: bool | None | msgspec.UnsetType = msgspec.UNSET
     commissioner_notified_at: AwareDateTime | None | msgspec.UnsetType = msgspec.UNSET
     individuals_notified_at: AwareDateTime | None | msgspec.UnsetType = msgspec.UNSET
-    notes: text(5000, min_length=0) | msgspec.UnsetType = msgspec.UNSET
+    notes: text(5000, min_length=0, characters=LINES) | msgspec.UnsetType = msgspec.UNSET
 
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}

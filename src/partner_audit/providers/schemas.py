@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from partner_audit.api import Input, Output, text
+from partner_audit.api import LINES, Input, Output, text
 
 
 class ProviderKind(str, Enum):
@@ -77,7 +77,7 @@ class ProviderUpdate(Input):
 
 class StatusChange(Input):
     status: ProviderStatus
-    reason: text(500)
+    reason: text(500, characters=LINES)
 
 
 class ProviderOut(Output):

@@ -8,13 +8,13 @@ from uuid import UUID
 
 import msgspec
 
-from partner_audit.api import Email, Input, Output, text
+from partner_audit.api import Email, Input, Output, Password, text
 from partner_audit.security.caller import Role
 
 
 class LoginRequest(Input):
     email: text(254)
-    password: text(1024)
+    password: Password
 
 
 class UserOut(Output):
@@ -45,7 +45,7 @@ class UserCreate(Input):
     email: Email
     full_name: text(120)
     role: Role
-    password: text(1024)
+    password: Password
     provider_id: UUID | None = None
 
 
@@ -53,7 +53,7 @@ class UserUpdate(Input):
     full_name: text(120) | msgspec.UnsetType = msgspec.UNSET
     role: Role | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
-    password: text(1024) | msgspec.UnsetType = msgspec.UNSET
+    password: Password | msgspec.UnsetType = msgspec.UNSET
 
 
 class TokenCreate(Input):
