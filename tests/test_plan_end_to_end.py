@@ -13,6 +13,7 @@ from conftest import make_settings
 from partner_audit import demo
 from partner_audit.controls import service as controls
 from partner_audit.controls.schemas import Question, QuestionType, Template
+from partner_audit.security.csrf import token_for_session
 from partner_audit.security.middleware import SESSION_COOKIE
 
 PDF = b"%PDF-1.4\n% evidence for the plan's self-assessment\n%%EOF\n"
@@ -48,7 +49,8 @@ def test_the_plan_completed_end_to_end(client, run, settings):
         assert r.status_code == 200, r.text
         secret = r.cookies[SESSION_COOKIE]
         client.cookies.clear()
-        return {"Cookie": f"{SESSION_COOKIE}={secret}"}
+        # As the pages' scripts do: the session's CSRF token on every request (uploads need it).
+        return {"Cookie": f"{SESSION_COOKIE}={secret}", "X-CSRF-Token": token_for_session(secret)}
 
     lead, staff, auditor, partnerships = (session(p) for p in ("provider.admin", "provider.user", "auditor",
                                                                "partnerships"))

@@ -10,7 +10,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
@@ -24,7 +23,13 @@ from partner_audit.piccolo_app import TABLES
 from partner_audit.providers import controller as providers
 from partner_audit.security import controller as security
 from partner_audit.security import tokens
-from partner_audit.security.middleware import SESSION_COOKIE, AuthenticationMiddleware, request_id_middleware
+from partner_audit.security.csrf import csrf_middleware
+from partner_audit.security.middleware import (
+    SESSION_COOKIE,
+    AuthenticationMiddleware,
+    request_id_middleware,
+    security_headers,
+)
 from partner_audit.settings import Settings, load_settings
 from partner_audit.storage import evidence_store
 from partner_audit.web import pages
@@ -46,7 +51,7 @@ def _openapi() -> OpenAPIConfig:
         ),
         path="/schema",
         render_plugins=[
-            SwaggerRenderPlugin(
+            pages.SwaggerPage(
                 path="/",
                 js_url="/static/swagger/swagger-ui-bundle.js",
                 css_url="/static/swagger/swagger-ui.css",
@@ -92,9 +97,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *pages.ROUTERS,
             create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], opt={
                 "exclude_from_auth": True}, include_in_schema=False),
+            create_static_files_router(path="/static/web", directories=[pages.STATIC], opt={
+                "exclude_from_auth": True}, include_in_schema=False),
         ],
-        middleware=[request_id_middleware, DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS),
+        # Forgery is refused before credentials are looked up: a forged request fails whoever's cookie it carries.
+        middleware=[request_id_middleware, csrf_middleware(settings.public_url),
+                    DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS),
                     plaintext.parameters_middleware],
+        before_send=[security_headers],
         plugins=[problem_details_plugin()],
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),

@@ -69,6 +69,11 @@ class TooLarge(DomainError):
     title = "Too large"
 
 
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    title = "Unsupported media type"
+
+
 class TooManyRequests(DomainError):
     status_code = 429
     title = "Too many attempts"

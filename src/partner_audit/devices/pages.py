@@ -19,11 +19,14 @@ from partner_audit.security.middleware import anonymous_caller
 
 PUBLIC = {"exclude_from_auth": True}
 # The token is in the URL: never cached, never sent on as a referrer, never indexed; nothing loads from elsewhere.
+# Never framed, so no other page can dress up the form; the form itself is refused from any page but this one
+# (security.csrf checks Origin and Sec-Fetch-Site), and the token in the URL is what only the holder has.
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
+                                "frame-ancestors 'none'"),
 }
 _STYLE = """
 body { font: 17px/1.5 system-ui, sans-serif; max-width: 34rem; margin: 3rem auto; padding: 0 1rem; color: #1b1b1b; }

@@ -49,7 +49,9 @@ class AuthController(Controller):
         session = await service.login(settings, anonymous_caller(request), data.email, data.password)
         body = SessionOut(user=UserOut.from_row(session.user), expires_at=session.expires_at)
         cookie = Cookie(
-            key=SESSION_COOKIE, value=session.secret, httponly=True, secure=settings.secure_cookies,
+            key=SESSION_COOKIE, value=session.secret, httponly=True,
+            # https here is after uvicorn's proxy-headers: a trusted proxy's X-Forwarded-Proto counts.
+            secure=settings.secure_cookies or request.url.scheme == "https",
             samesite="strict", path="/", max_age=settings.session_hours * 3600,
         )
         return Response(body, cookies=[cookie])

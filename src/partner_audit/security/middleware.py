@@ -19,6 +19,17 @@ from partner_audit.security import service
 from partner_audit.security.caller import Caller
 
 SESSION_COOKIE = "pa_session"
+
+# Every response: never sniffed into another type, never framed, never sent on as a referrer.
+_ALWAYS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+# Pages load only what this service serves (no inline script or style); anything else runs nothing at all.
+PAGE_CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'")
+OTHER_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -41,6 +52,18 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_with_id)
 
     return middleware
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """A ``before_send`` hook, so it also covers what no route answers (404, 405). A response that set its own
+    header (the attestation page, evidence downloads) keeps it."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in _ALWAYS.items():
+        headers.setdefault(name, value)
+    is_page = headers.get("content-type", "").startswith("text/html")
+    headers.setdefault("Content-Security-Policy", PAGE_CSP if is_page else OTHER_CSP)
 
 
 def request_id(connection: ASGIConnection) -> str | None:
