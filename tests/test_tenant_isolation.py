@@ -54,6 +54,7 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/schema/openapi.json"): "API documentation",
     ("GET", "/schema/oauth2-redirect.html"): "API documentation",
     ("GET", "/static/swagger/{file_path:path}"): "the documentation page's own scripts and styles",
+    ("GET", "/static/web/{file_path:path}"): "the pages' own scripts and styles",
     ("GET", "/attest/{token:str}"): "a device holder has no account: the single-use token in the emailed link is "
                                     "the credential, and the page shows only that token's own assignment",
     ("POST", "/attest/{token:str}"): "the holder confirms, with the same token; single use, then it is spent",
