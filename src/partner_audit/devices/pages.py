@@ -42,7 +42,7 @@ _CANNOT = ("If you no longer have the device, or it has been used for anything e
 
 
 def _page(title: str, body: str, status: int = 200) -> Response[str]:
-    html = (f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+    html = (f'<!doctype html>\n<html lang="en-NZ">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{escape(title)} · partner-audit</title>\n<style>{_STYLE}</style>\n</head>\n"
             f"<body>\n<h1>{escape(title)}</h1>\n{body}\n</body>\n</html>\n")

@@ -33,7 +33,7 @@ class SwaggerPage(SwaggerRenderPlugin):
         token = csrf_token(request)
         meta = f'<meta name="csrf-token" content="{escape(token)}">' if token else ""
         return f"""<!doctype html>
-<html lang="en">
+<html lang="en-NZ">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
