@@ -18,12 +18,14 @@ apostrophe (``restore`` takes it off on the way back in), and control characters
 
 from __future__ import annotations
 
+import asyncio
 import re
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from xml.parsers import expat
 
 from openpyxl import load_workbook
@@ -40,6 +42,10 @@ REPLACEMENT = "\ufffd"
 # Excel's own limit on the text of one cell.
 CELL_TEXT_MAX = 32_767
 _CHUNK = 64 * 1024
+# Uploads are parsed two at a time per process: each may take a good part of the memory budget, and the event
+# loop's default worker threads stay free for everything else (password hashing, files) however many arrive.
+_PARSERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spreadsheet")
+T = TypeVar("T")
 _COORDINATE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 
 
@@ -75,6 +81,11 @@ class Limits:
     max_members: int = 200
     # Real workbooks compress their XML 5 to 30 times; deflate cannot pass about 1000.
     max_ratio: int = 250
+
+
+async def in_worker(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, a blocking read of an upload, in one of the upload parsers' threads."""
+    return await asyncio.get_running_loop().run_in_executor(_PARSERS, fn, *args)
 
 
 def _too_large(message: str, where: str = "file") -> TooLarge:

@@ -35,7 +35,7 @@ import unicodedata
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
@@ -681,7 +681,8 @@ def _header_of(field_: str) -> str:
 
 def plan(sheet: Sheet, current: dict[str, dict[str, Any]], held: dict[str, dict[str, Any]], today: date) -> Plan:
     """Every row checked, and the errors of all of them. ``current``: devices by asset tag; ``held``: their open
-    assignments by device id."""
+    assignments by device id. ``sheet`` is left as parsed, so a plan can be made again."""
+    sheet = replace(sheet, errors=list(sheet.errors))
     result = Plan()
     first_row: dict[str, int] = {}
     for row in sheet.rows:
@@ -754,6 +755,17 @@ async def _current(tags: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str
     return devices, held
 
 
+async def _providers() -> Providers:
+    return Providers(await Provider.select(Provider.id, Provider.name, Provider.nzbn, Provider.status).run())
+
+
+def _use_providers(sheet: Sheet, providers: Providers) -> None:
+    """Each row's provider as ``providers`` has it now (its status may have changed since the file was read)."""
+    for row in sheet.rows:
+        if "provider" in row.values:
+            row.values["provider"] = providers.by_id.get(str(row.values["provider"]["id"]), row.values["provider"])
+
+
 def _summary(source: Source, sheet: Sheet, result: Plan, dry_run: bool, applied: bool) -> dict[str, Any]:
     def count(attr: str, value: str) -> int:
         return sum(getattr(p, attr) == value for p in result.rows)
@@ -785,12 +797,27 @@ async def import_devices(caller: Caller, source: Source, *, dry_run: bool = Fals
     if not caller.has_role(Role.admin, Role.partnerships):
         raise Forbidden("Only partnerships and admin import into the device register.")
     action = "device.import_preview" if dry_run else "device.import"
-    async with access_log.audited(caller, action, "device") as audit:
-        providers = Providers(await Provider.select(Provider.id, Provider.name, Provider.nzbn, Provider.status).run())
-        sheet = await asyncio.to_thread(parse, source, providers, progress)
+    today = datetime.now(UTC).date()
+    # Read, parse and plan against the register as it is, outside any transaction: a large file takes seconds
+    # and a transaction would hold every other writer (on SQLite, everyone signing in) for all of them.
+    try:
+        providers = await _providers()
+        sheet = await spreadsheets.in_worker(parse, source, providers, progress)
         tags = list({r.values["asset_tag"] for r in sheet.rows if "asset_tag" in r.values})
         current, held = await _current(tags)
-        result = await asyncio.to_thread(plan, sheet, current, held, datetime.now(UTC).date())
+        result = await spreadsheets.in_worker(plan, sheet, current, held, today)
+    except DomainError as exc:
+        await access_log.record_refusal(caller, action, "device", None, None, exc)
+        raise
+    async with access_log.audited(caller, action, "device") as audit:
+        if not dry_run:
+            # The writes rest on the plan: read again, in the transaction, what it was made from, and plan again
+            # only if someone changed the register or a provider meanwhile.
+            providers_now = await _providers()
+            current_now, held_now = await _current(tags)
+            if (current_now, held_now, providers_now.by_id) != (current, held, providers.by_id):
+                _use_providers(sheet, providers_now)
+                result = await spreadsheets.in_worker(plan, sheet, current_now, held_now, today)
         audit.details.append(f"{source.name}: {len(sheet.rows)} rows, {len(result.errors)} problem(s)")
         if result.errors and not dry_run:
             raise _refusal(source, sheet, result)
