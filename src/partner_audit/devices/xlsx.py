@@ -217,7 +217,7 @@ def _xlsx_rows(source: Source) -> Iterator[tuple[Any, ...]]:
         book.close()
 
 
-# A UTF-8 sequence of two to four bytes: cp1252 text almost never holds one (it would read as "Ã©" and the like).
+# A UTF-8 sequence of two to four bytes: cp1252 text seldom holds one (it would read as "Ã©" and the like).
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 # What a register in Windows-1252 holds beyond ASCII: Western European letters and the punctuation Excel and Word
 # put in (curly quotes, dashes, the euro). Bytes of another encoding (Shift-JIS, say) read as cp1252 come out as
@@ -239,7 +239,8 @@ def _decode(raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         bad = exc.start
-    if _UTF8_SEQUENCE.search(raw):
+    # Mostly UTF-8 (more well-formed sequences than bytes that fit none): a stray byte, not another encoding.
+    if len(_UTF8_SEQUENCE.findall(raw)) > raw.decode("utf-8", "replace").count("\ufffd"):
         row = _row_at(raw, bad)
         raise Invalid(f"The file is UTF-8 text but row {row} holds a byte that is not (0x{raw[bad]:02X}), so "
                       "nothing was imported. Fix that row, or save the file again as CSV UTF-8.",
