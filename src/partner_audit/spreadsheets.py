@@ -30,6 +30,7 @@ from xml.parsers import expat
 
 from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.workbook.workbook import Workbook
 
@@ -42,6 +43,10 @@ REPLACEMENT = "\ufffd"
 # Excel's own limit on the text of one cell.
 CELL_TEXT_MAX = 32_767
 _CHUNK = 64 * 1024
+# openpyxl looks for a sheet's <dimension> before its rows; when a sheet has none it builds the whole sheet as an
+# XML tree to find out (about 80 bytes a cell). Every spreadsheet program writes one; a sheet without it may
+# hold this many cells, about 80 MB of that tree.
+UNDIMENSIONED_CELLS = 1_000_000
 # Uploads are parsed two at a time per process: each may take a good part of the memory budget, and the event
 # loop's default worker threads stay free for everything else (password hashing, files) however many arrive.
 _PARSERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spreadsheet")
@@ -119,6 +124,9 @@ class _SheetScan:
     def __init__(self, title: str, limits: Limits, cells_before: int) -> None:
         self.title, self.limits = title, limits
         self.cells = cells_before
+        self.in_sheet = 0  # cells in this sheet
+        self.dimensioned = False  # a <dimension> came before the rows
+        self.rows_started = False
         self.row = 0  # the current row's number
         self.column = 0  # the current cell's column
         self.in_row = 0  # cells in the current row
@@ -129,7 +137,11 @@ class _SheetScan:
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         tag = name.rpartition(" ")[2]
-        if tag == "row":
+        if tag == "dimension" and not self.rows_started:
+            self.dimensioned = True
+        elif tag == "sheetData":
+            self.rows_started = True
+        elif tag == "row":
             number = attrs.get("r")
             self.row = int(number) if number and number.isdigit() else self.row + 1
             self.column = self.in_row = 0
@@ -138,7 +150,11 @@ class _SheetScan:
         elif tag == "c":
             self.column = self._column(attrs.get("r"))
             self.in_row += 1
+            self.in_sheet += 1
             self.cells += 1
+            if not self.dimensioned and self.in_sheet > UNDIMENSIONED_CELLS:
+                raise self.refuse(f"has more than {UNDIMENSIONED_CELLS} cells and does not say its size (it has no "
+                                  "dimension record); open it in a spreadsheet program and save it again")
             if self.column > self.limits.max_columns or self.in_row > self.limits.max_columns:
                 raise self.refuse(f"has a cell in column {max(self.column, self.in_row)} of row {self.row}; at "
                                   f"most {self.limits.max_columns} columns are accepted")
@@ -180,6 +196,19 @@ def _scan(stream: IO[bytes], scan: _SheetScan) -> None:
     parser.Parse(b"", True)
 
 
+def _worksheets(source: Path | IO[bytes]) -> list[tuple[str, str]]:
+    """Each worksheet's title and part, found as openpyxl finds them (the workbook's relationships decide where
+    a sheet lives), without reading any sheet."""
+    reader = ExcelReader(source, read_only=True, keep_links=False)
+    try:
+        reader.read_manifest()
+        reader.read_workbook()
+        return [(sheet.name, rel.target) for sheet, rel in reader.parser.find_sheets()
+                if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
+    finally:
+        reader.archive.close()
+
+
 def open_xlsx(source: Path | IO[bytes], limits: Limits, damaged: Callable[[str], DomainError], *,
               data_only: bool) -> Workbook:
     """The workbook in read-only mode, once the archive and every worksheet are within ``limits``. Refusals are
@@ -193,23 +222,21 @@ def open_xlsx(source: Path | IO[bytes], limits: Limits, damaged: Callable[[str],
     with archive:
         _check_archive(archive, limits)
         try:
-            book = load_workbook(source, read_only=True, data_only=data_only, keep_links=False)
-        except Exception as exc:  # openpyxl raises whatever its parser meets in a damaged or hostile file
-            raise damaged("it could not be opened as a workbook; it may be damaged") from exc
-        try:
             cells = 0
-            for sheet in book.worksheets:
-                # openpyxl keeps where each sheet lives (the workbook's relationships decide it) only here.
-                scan = _SheetScan(sheet.title, limits, cells)
-                with archive.open(sheet._worksheet_path) as stream:
+            for title, part in _worksheets(source):
+                scan = _SheetScan(title, limits, cells)
+                with archive.open(part) as stream:
                     _scan(stream, scan)
                 cells = scan.cells
-                # Rows stream up to the last one present, never padded to a dimension the file declares.
-                sheet.reset_dimensions()
         except DomainError:
-            book.close()
             raise
-        except Exception as exc:  # bad XML, a DTD, a missing part
-            book.close()
-            raise damaged("its sheets could not be read; it may be damaged") from exc
+        except Exception as exc:  # openpyxl's or expat's errors on a damaged or hostile file, a DTD, a lost part
+            raise damaged("it could not be opened as a workbook; it may be damaged") from exc
+    try:
+        book = load_workbook(source, read_only=True, data_only=data_only, keep_links=False)
+    except Exception as exc:  # as above
+        raise damaged("it could not be opened as a workbook; it may be damaged") from exc
+    for sheet in book.worksheets:
+        # Rows stream up to the last one present, never padded to a dimension the file declares.
+        sheet.reset_dimensions()
     return book

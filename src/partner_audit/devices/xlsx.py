@@ -206,7 +206,7 @@ def _xlsx_rows(source: Source) -> Iterator[tuple[Any, ...]]:
         book = spreadsheets.open_xlsx(source.binary(), LIMITS, _not_a_spreadsheet, data_only=True)
     except DomainError:
         raise
-    except Exception as exc:  # openpyxl raises whatever its parser meets in a damaged or hostile file
+    except Exception as exc:  # a zip damaged past its header
         raise _not_a_spreadsheet("it could not be opened as a workbook; it may be damaged") from exc
     try:
         # The register is the first sheet: the one a spreadsheet opens on.
@@ -261,13 +261,18 @@ def _decode(raw: bytes) -> str:
                   errors=[_problem(row, None, "is not UTF-8 or Windows-1252 text")])
 
 
+_LINE = re.compile(r"[^\r\n]{0,%d}(?:\r\n|\r|\n)?" % (MAX_RECORD_CHARS + 1))
+
+
 class _Bounded:
     """The CSV's lines to csv.reader, refusing a record (a row, line breaks in quotes and all) longer than
     ``MAX_RECORD_CHARS`` before csv.reader splits it into fields: one line of millions of commas would be
     millions of strings. ``record_read`` starts the count again."""
 
     def __init__(self, text: str) -> None:
-        self.lines = iter(io.StringIO(text, newline=""))
+        # Lines cut from the text as csv.reader asks for them, each at most one past the limit: no copy of the
+        # whole file, and no line of millions of characters.
+        self.lines = (m.group() for m in _LINE.finditer(text) if m.group())
         self.used = 0
         self.row = 1
 
