@@ -51,6 +51,19 @@ def wide_row(row: int, cells: int) -> bytes:
     return f'<row r="{row}">'.encode() + b"".join(b"<c><v>%d</v></c>" % (i * 7919) for i in range(cells)) + b"</row>"
 
 
+def with_strings(content: bytes, count: int) -> bytes:
+    """``content`` with a shared strings part of ``count`` distinct texts (openpyxl itself writes none)."""
+    strings = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+               + b"".join(b"<si><t>t%d</t></si>" % n for n in range(count)) + b"</sst>")
+    override = (b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    content = with_sheet(content, "[Content_Types].xml", lambda xml: xml.replace(b"</Types>", override))
+    out = io.BytesIO(content)
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", strings)
+    return out.getvalue()
+
+
 def sheet_of(book_bytes: bytes, title: str) -> str:
     with zipfile.ZipFile(io.BytesIO(book_bytes)) as archive:
         workbook = archive.read("xl/workbook.xml").decode()
@@ -98,6 +111,9 @@ def test_hostile_assessment_workbooks_are_refused_promptly(world, mini):
     assert "row 1048576" in refused_promptly(
         send, with_sheet(legit, questions, before_sheet_end(b'<row r="900"><c r="D1048576"><v>1</v></c></row>')),
         "file: sheet Questions")
+    # More distinct texts than openpyxl should hold in memory at once.
+    assert "more than 100000 distinct texts" in refused_promptly(
+        send, with_strings(legit, 100_001), "file")
     # Zip bombs: a part that unpacks past the limit, and one compressed as no real part is.
     assert "unpacks to 64.0 MB" in refused_promptly(send, with_member(legit, "xl/media/bomb.bin", 64 * 2**20),
                                                     "file")

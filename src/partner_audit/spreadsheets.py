@@ -30,7 +30,7 @@ from xml.parsers import expat
 
 from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.reader.excel import ExcelReader
+from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.workbook.workbook import Workbook
 
@@ -80,6 +80,7 @@ class Limits:
     max_rows: int  # the highest row number a sheet may reach, header included
     max_columns: int  # the highest column, and so the most cells in a row
     max_cells: int  # cells in all, over every sheet
+    max_strings: int  # distinct texts (the shared strings), which openpyxl holds in memory all at once
     max_sheet_bytes: int  # one worksheet, unpacked
     max_part_bytes: int  # any other part, unpacked
     max_unpacked_bytes: int  # the whole archive, unpacked
@@ -180,11 +181,26 @@ class _SheetScan:
                               "a spreadsheet cell holds")
 
 
+class _StringsScan:
+    def __init__(self, limits: Limits) -> None:
+        self.limits, self.count = limits, 0
+
+    def start(self, name: str, _: dict[str, str]) -> None:
+        if name.rpartition(" ")[2] == "si":
+            self.count += 1
+            if self.count > self.limits.max_strings:
+                raise _too_large(f"the workbook holds more than {self.limits.max_strings} distinct texts; at most "
+                                 f"{self.limits.max_strings} are accepted")
+
+    def characters(self, _: str) -> None:
+        pass
+
+
 def _forbidden(*_: Any) -> None:
     raise ValueError("a document type declaration or an entity")
 
 
-def _scan(stream: IO[bytes], scan: _SheetScan) -> None:
+def _scan(stream: IO[bytes], scan: _SheetScan | _StringsScan) -> None:
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartElementHandler = scan.start
     parser.CharacterDataHandler = scan.characters
@@ -196,15 +212,17 @@ def _scan(stream: IO[bytes], scan: _SheetScan) -> None:
     parser.Parse(b"", True)
 
 
-def _worksheets(source: Path | IO[bytes]) -> list[tuple[str, str]]:
-    """Each worksheet's title and part, found as openpyxl finds them (the workbook's relationships decide where
-    a sheet lives), without reading any sheet."""
+def _parts(source: Path | IO[bytes]) -> tuple[str | None, list[tuple[str, str]]]:
+    """The shared strings' part, and each worksheet's title and part, found as openpyxl finds them (the
+    manifest and the workbook's relationships decide where they live), without reading any of them."""
     reader = ExcelReader(source, read_only=True, keep_links=False)
     try:
         reader.read_manifest()
         reader.read_workbook()
-        return [(sheet.name, rel.target) for sheet, rel in reader.parser.find_sheets()
-                if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
+        strings = reader.package.find(SHARED_STRINGS)
+        return strings.PartName[1:] if strings is not None else None, [
+            (sheet.name, rel.target) for sheet, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
     finally:
         reader.archive.close()
 
@@ -222,8 +240,12 @@ def open_xlsx(source: Path | IO[bytes], limits: Limits, damaged: Callable[[str],
     with archive:
         _check_archive(archive, limits)
         try:
+            strings, sheets = _parts(source)
+            if strings is not None and strings in archive.namelist():
+                with archive.open(strings) as stream:
+                    _scan(stream, _StringsScan(limits))
             cells = 0
-            for title, part in _worksheets(source):
+            for title, part in sheets:
                 scan = _SheetScan(title, limits, cells)
                 with archive.open(part) as stream:
                     _scan(stream, scan)

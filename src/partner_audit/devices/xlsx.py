@@ -72,9 +72,9 @@ MAX_ROWS = 200_000
 # Snipe-IT's export with a few custom fields has about 40 columns; the import reads 18 of them.
 MAX_COLUMNS = 100
 # A 200,000-row register of every column unpacks to about 200 MB of sheet, which is streamed; shared strings and
-# styles are read whole, so they get far less.
+# styles are read whole, so they get far less: a million distinct texts take openpyxl about 150 MB.
 LIMITS = spreadsheets.Limits(
-    max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS, max_cells=(MAX_ROWS + 1) * 20,
+    max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS, max_cells=(MAX_ROWS + 1) * 20, max_strings=1_000_000,
     max_sheet_bytes=300 * 2**20, max_part_bytes=48 * 2**20, max_unpacked_bytes=400 * 2**20)
 # A CSV record (a row, with any line breaks inside quotes) longer than this is not a row of a register.
 MAX_RECORD_CHARS = 256 * 1024
