@@ -118,7 +118,7 @@ def test_hostile_assessment_workbooks_are_refused_promptly(world, mini):
     assert "unpacks to 64.0 MB" in refused_promptly(send, with_member(legit, "xl/media/bomb.bin", 64 * 2**20),
                                                     "file")
     assert "compressed more than 250 to 1" in refused_promptly(
-        send, with_member(legit, "xl/media/bomb.bin", 8 * 2**20), "file")
+        send, with_member(legit, "xl/media/bomb.bin", 3 * 2**20), "file")
     assert saved(world.provider_user, aid) == {}
 
 

@@ -74,14 +74,16 @@ def cell(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one kind of upload may hold. Worksheets are streamed, so they may be large; every other part
-    (shared strings, styles) openpyxl reads whole, so those get ``max_part``."""
+    """What one kind of upload may hold. Worksheets are streamed, so they may be large; openpyxl holds the shared
+    strings all at once, and builds every other XML part (styles, the manifest) whole as a tree, so those get
+    less."""
 
     max_rows: int  # the highest row number a sheet may reach, header included
     max_columns: int  # the highest column, and so the most cells in a row
     max_cells: int  # cells in all, over every sheet
     max_strings: int  # distinct texts (the shared strings), which openpyxl holds in memory all at once
     max_sheet_bytes: int  # one worksheet, unpacked
+    max_strings_bytes: int  # the shared strings, unpacked
     max_part_bytes: int  # any other part, unpacked
     max_unpacked_bytes: int  # the whole archive, unpacked
     max_members: int = 200
@@ -98,15 +100,16 @@ def _too_large(message: str, where: str = "file") -> TooLarge:
     return TooLarge(message, errors=[{"field": where, "message": message}])
 
 
-def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> None:
-    """Declared sizes are enough: zipfile stops reading a member at its declared size and checks its CRC."""
+def _check_archive(archive: zipfile.ZipFile, limits: Limits, sheets: set[str], strings: str | None) -> None:
+    """Declared sizes are enough: zipfile stops reading a member at its declared size and checks its CRC.
+    ``sheets`` and ``strings``: the parts that may be larger."""
     members = archive.infolist()
     if len(members) > limits.max_members:
         raise _too_large(f"the workbook holds {len(members)} parts; at most {limits.max_members} are accepted")
     total = 0
     for info in members:
-        is_sheet = info.filename.startswith("xl/worksheets/")
-        cap = limits.max_sheet_bytes if is_sheet else limits.max_part_bytes
+        cap = (limits.max_sheet_bytes if info.filename in sheets else
+               limits.max_strings_bytes if info.filename == strings else limits.max_part_bytes)
         if info.file_size > cap:
             raise _too_large(f"its part {info.filename} unpacks to {info.file_size / 2**20:.1f} MB; at most "
                              f"{cap / 2**20:.0f} MB is accepted")
@@ -238,9 +241,12 @@ def open_xlsx(source: Path | IO[bytes], limits: Limits, damaged: Callable[[str],
     except zipfile.BadZipFile:
         raise damaged("it could not be opened as a workbook; it may be damaged") from None
     with archive:
-        _check_archive(archive, limits)
+        # Where the parts usually are, before openpyxl reads the manifest to say where they are; then again.
+        _check_archive(archive, limits, {n for n in archive.namelist() if n.startswith("xl/worksheets/")},
+                       "xl/sharedStrings.xml")
         try:
             strings, sheets = _parts(source)
+            _check_archive(archive, limits, {part for _, part in sheets}, strings)
             if strings is not None and strings in archive.namelist():
                 with archive.open(strings) as stream:
                     _scan(stream, _StringsScan(limits))

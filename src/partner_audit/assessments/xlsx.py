@@ -43,7 +43,7 @@ MAX_ROWS = 2000
 # dozen columns (the Lists sheet has one column per distinct set of answers).
 LIMITS = spreadsheets.Limits(
     max_rows=MAX_ROWS + 100, max_columns=200, max_cells=100_000, max_strings=100_000,
-    max_sheet_bytes=20 * 2**20, max_part_bytes=20 * 2**20, max_unpacked_bytes=50 * 2**20)
+    max_sheet_bytes=20 * 2**20, max_strings_bytes=20 * 2**20, max_part_bytes=4 * 2**20, max_unpacked_bytes=50 * 2**20)
 COMMENT_MAX = 5000  # as AnswerIn.comment
 MULTI_SEPARATOR = ";"
 

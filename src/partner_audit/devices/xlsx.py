@@ -75,7 +75,7 @@ MAX_COLUMNS = 100
 # styles are read whole, so they get far less: a million distinct texts take openpyxl about 150 MB.
 LIMITS = spreadsheets.Limits(
     max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS, max_cells=(MAX_ROWS + 1) * 20, max_strings=1_000_000,
-    max_sheet_bytes=300 * 2**20, max_part_bytes=48 * 2**20, max_unpacked_bytes=400 * 2**20)
+    max_sheet_bytes=300 * 2**20, max_strings_bytes=48 * 2**20, max_part_bytes=8 * 2**20, max_unpacked_bytes=400 * 2**20)
 # A CSV record (a row, with any line breaks inside quotes) longer than this is not a row of a register.
 MAX_RECORD_CHARS = 256 * 1024
 # A header cell longer than this names no column the import knows; ignored columns are reported in short.
