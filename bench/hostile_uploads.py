@@ -166,7 +166,7 @@ def main() -> None:
             measure("device import", "one cell at XFD1048576",
                     with_sheet(tiny, first, before_sheet_end(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c>'
                                                              b"</row>")), device_import("d.xlsx"))
-            measure("device import", "1,000,000 distinct texts (the most)",
+            measure("device import", "within limits: 1,000,000 distinct texts",
                     with_strings(tiny, 1_000_000), device_import("s.xlsx"))
             measure("device import", "1,000,001 distinct texts",
                     with_strings(tiny, 1_000_001), device_import("t.xlsx"))
@@ -200,7 +200,7 @@ def main() -> None:
     for kind, label, size, status, seconds, before, rise in results:
         print(f"{kind:<22}{label:<40}{size / MiB:>7.1f}Mi{status:>7}{seconds:>9.2f}{before:>10.0f}Mi"
               f"{rise:>9.0f}Mi")
-    hostile = [r for r in results if not r[1].startswith("legit")]
+    hostile = [r for r in results if not r[1].startswith(("legit", "within limits"))]
     print(f"\nslowest refusal {max(r[4] for r in hostile):.2f} s (target < 2 s); "
           f"largest peak rise {max(r[6] for r in results):.0f} MiB (target <= 256 MB); "
           f"every hostile file refused with 4xx: {all(400 <= r[3] < 500 for r in hostile)}")

@@ -195,9 +195,6 @@ class _StringsScan:
                 raise _too_large(f"the workbook holds more than {self.limits.max_strings} distinct texts; at most "
                                  f"{self.limits.max_strings} are accepted")
 
-    def characters(self, _: str) -> None:
-        pass
-
 
 def _forbidden(*_: Any) -> None:
     raise ValueError("a document type declaration or an entity")
@@ -206,7 +203,8 @@ def _forbidden(*_: Any) -> None:
 def _scan(stream: IO[bytes], scan: _SheetScan | _StringsScan) -> None:
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartElementHandler = scan.start
-    parser.CharacterDataHandler = scan.characters
+    if isinstance(scan, _SheetScan):  # the texts' length is bounded by the part's size; only cells need it
+        parser.CharacterDataHandler = scan.characters
     # As defusedxml does: a worksheet has no business declaring entities, and expanding them is a bomb.
     parser.StartDoctypeDeclHandler = _forbidden
     parser.EntityDeclHandler = _forbidden
