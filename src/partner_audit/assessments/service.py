@@ -6,7 +6,6 @@ Accepted locks an assessment; an auditor may reopen it with a reason.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from partner_audit import plaintext
+from partner_audit import plaintext, spreadsheets
 from partner_audit.assessments import xlsx
 from partner_audit.assessments.schemas import AnswerIn, AssessmentStatus, RolloutCreate
 from partner_audit.assessments.tables import Answer, Assessment, Evidence, ReviewComment, Rollout
@@ -517,12 +516,21 @@ async def import_workbook(caller: Caller, assessment_id: UUID, content: bytes) -
     not saved again. The workbook carries each answer's version when it was downloaded: an answer someone has
     changed since is reported, not overwritten. Returns the answers saved."""
     _require_provider_side(caller, "answer an assessment")
-    async with access_log.audited(caller, "assessment.workbook_upload", "assessment", assessment_id) as audit:
+    action = "assessment.workbook_upload"
+    # The file is read and checked outside any transaction: a transaction held while a workbook is parsed would
+    # hold every other writer (on SQLite, everyone signing in) for as long as the parse takes.
+    provider_id = None
+    try:
+        provider_id = (await _visible(caller, assessment_id))["provider_id"]  # a foreign id: 404, file unread
+        book = await spreadsheets.in_worker(xlsx.read, content)
+    except DomainError as exc:
+        await access_log.record_refusal(caller, action, "assessment", assessment_id, provider_id, exc)
+        raise
+    async with access_log.audited(caller, action, "assessment", assessment_id) as audit:
         assessment = await _visible(caller, assessment_id)
         audit.provider_id = assessment["provider_id"]
         if S(assessment["status"]) not in EDITABLE:
             raise Conflict(f"This assessment is {assessment['status']} and cannot be changed.")
-        book = await asyncio.to_thread(xlsx.read, content)
         template, questions = await template_for(assessment["template_version_id"])
         book.require_for(assessment, controls.content_hash(template))
         stored = {a["question_id"]: _answer_out(a) for a in await Answer.select().where(

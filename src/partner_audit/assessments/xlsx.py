@@ -22,23 +22,28 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from litestar.datastructures import UploadFile
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils.datetime import from_excel
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from partner_audit import spreadsheets
 from partner_audit.controls.schemas import NA, OPTION_TYPES, Question, QuestionType, Template
 from partner_audit.controls.service import TEXT_ANSWER_MAX, content_hash
 from partner_audit.errors import Conflict, DomainError, Invalid, TooLarge
+from partner_audit.spreadsheets import restore
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMAT = "partner-audit assessment workbook 1"
 MAX_BYTES = 10 * 1024 * 1024
-# A 10 MB zip can unpack to gigabytes; a real workbook of a few hundred questions unpacks to well under 1 MB.
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_ROWS = 2000
+# A real workbook of a few hundred questions unpacks to well under 1 MB, in a few hundred rows of at most a few
+# dozen columns (the Lists sheet has one column per distinct set of answers).
+LIMITS = spreadsheets.Limits(
+    max_rows=MAX_ROWS + 100, max_columns=200, max_cells=100_000, max_strings=100_000,
+    max_sheet_bytes=20 * 2**20, max_strings_bytes=20 * 2**20, max_part_bytes=4 * 2**20, max_unpacked_bytes=50 * 2**20)
 COMMENT_MAX = 5000  # as AnswerIn.comment
 MULTI_SEPARATOR = ";"
 
@@ -50,10 +55,6 @@ ID, ANSWER, COMMENT = "A", "D", "E"
 ABOUT_CELLS = {"format": "B1", "assessment_id": "B2", "template_version_id": "B3", "content_hash": "B4"}
 VERSIONS_HEADER_ROW = 7
 
-# Text a spreadsheet (or a CSV made from one) would run as a formula: user text starting with one of these
-# gets a leading apostrophe on export, which the reader takes off again so the round trip keeps the text.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
 BOLD = Font(bold=True)
 HEADER_FILL = PatternFill("solid", start_color="D9E1F2")
 ANSWER_FILL = PatternFill("solid", start_color="FFF2CC")
@@ -64,14 +65,6 @@ UNLOCKED = Protection(locked=False)
 class NotAWorkbook(DomainError):
     status_code = 415
     title = "Not an .xlsx workbook"
-
-
-def neutralise(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
-
-
-def _restore(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS) else text
 
 
 def filename(assessment: dict[str, Any]) -> str:
@@ -108,7 +101,7 @@ def build(assessment: dict[str, Any], template: Template) -> bytes:
 
 def _put(sheet: Worksheet, ref: str, value: Any) -> Any:
     cell = sheet[ref]
-    cell.value = neutralise(value) if isinstance(value, str) else value
+    cell.value = spreadsheets.cell(value)
     return cell
 
 
@@ -376,13 +369,8 @@ def read(content: bytes) -> Filled:
     if len(content) > MAX_BYTES:
         raise TooLarge(f"The workbook is {len(content) / 1024 / 1024:.1f} MB; the largest accepted is "
                        f"{MAX_BYTES // 1024 // 1024} MB.", errors=[{"field": "file", "message": "is too large"}])
-    archive = _archive(content)
-    try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=False, keep_links=False)
-    except Exception as exc:  # openpyxl raises whatever its parser meets in a damaged or hostile file
-        raise _not_a_workbook("it could not be opened as a workbook; it may be damaged") from exc
-    finally:
-        archive.close()
+    _identify(content)
+    book = spreadsheets.open_xlsx(io.BytesIO(content), LIMITS, _not_a_workbook, data_only=False)
     try:
         missing = [name for name in (QUESTIONS, ABOUT) if name not in book.sheetnames]
         if missing:
@@ -394,7 +382,7 @@ def read(content: bytes) -> Filled:
         rows = _read_questions(book[QUESTIONS])
     except DomainError:
         raise
-    except Exception as exc:  # as above: the sheets are parsed lazily, while they are read
+    except Exception as exc:  # the sheets are parsed lazily, while they are read
         raise _not_a_workbook("its sheets could not be read; it may be damaged") from exc
     finally:
         book.close()
@@ -407,35 +395,29 @@ def _not_a_workbook(why: str) -> NotAWorkbook:
                         errors=[{"field": "file", "message": why}])
 
 
-def _archive(content: bytes) -> zipfile.ZipFile:
+def _identify(content: bytes) -> None:
     """An .xlsx is a zip holding xl/workbook.xml; tell a person what they sent instead."""
     if content.startswith(b"\xd0\xcf\x11\xe0"):
         raise _not_a_workbook("it is an old-style Excel 97-2003 (.xls) file; save it as .xlsx")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            names = set(archive.namelist())
     except zipfile.BadZipFile:
         try:
             content[:4096].decode("utf-8")
         except UnicodeDecodeError:
             raise _not_a_workbook("its contents are not a spreadsheet") from None
         raise _not_a_workbook("it is plain text (a CSV file?), not a workbook") from None
-    names = set(archive.namelist())
     if "xl/workbook.xml" not in names:
-        archive.close()
         odf = "mimetype" in names and "content.xml" in names
         raise _not_a_workbook("it is an OpenDocument (.ods) spreadsheet; save it as .xlsx" if odf
                               else "it is a zip file, not a workbook")
-    if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-        archive.close()
-        raise TooLarge(f"The workbook unpacks to more than {MAX_UNPACKED_BYTES // 1024 // 1024} MB, far more than "
-                       "an assessment needs.", errors=[{"field": "file", "message": "unpacks too large"}])
-    return archive
 
 
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    return _restore(value.strip()) if isinstance(value, str) else str(value)
+    return restore(value.strip()) if isinstance(value, str) else str(value)
 
 
 def _read_about(sheet: Any) -> tuple[dict[str, str], dict[str, int]]:
@@ -459,7 +441,7 @@ def _read_questions(sheet: Any) -> list[Row]:
                                            "questions. Download a fresh workbook.")
         cells = (*cells, None, None, None, None, None)[:5]
         question_id = _text(_value(cells[0])) or None
-        answer, comment = (_restore(v) if isinstance(v, str) else v for v in (_value(cells[3]), _value(cells[4])))
+        answer, comment = (restore(v) if isinstance(v, str) else v for v in (_value(cells[3]), _value(cells[4])))
         if answer is None and comment is None:
             continue  # blank cells change nothing, whatever the row's id
         problems = [(f"{QUESTIONS}!{column}{number}", "a formula is not an answer: type the answer itself")

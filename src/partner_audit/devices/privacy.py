@@ -45,7 +45,8 @@ from piccolo.query import WhereRaw
 
 from partner_audit import db
 from partner_audit.api import Email, Input
-from partner_audit.assessments.xlsx import MEDIA_TYPE, neutralise
+from partner_audit import spreadsheets
+from partner_audit.assessments.xlsx import MEDIA_TYPE
 from partner_audit.devices.tables import (
     Assignment,
     Attestation,
@@ -190,16 +191,15 @@ async def _held_about(email: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _cell(value: Any) -> Any:
-    """A value as a spreadsheet cell: text neutralised, times in UTC (Excel has no time zones), yes/no."""
+    """A value as a spreadsheet cell: text as ``spreadsheets.cell`` writes it, times in UTC (Excel has no time
+    zones), yes/no."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).replace(tzinfo=None)
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, str):
-        return neutralise(value)
-    return value
+    return spreadsheets.cell(value)
 
 
 def _sheet(sheet: Worksheet, columns: tuple[tuple[str, str], ...], rows: list[dict[str, Any]]) -> None:
@@ -223,7 +223,7 @@ def _readme(sheet: Worksheet, email: str, reference: uuid.UUID, made_at: datetim
     lines: list[list[Any]] = [
         ["Your information held in the agency's device register"],
         [],
-        ["Requested for", neutralise(email)],
+        ["Requested for", spreadsheets.cell(email)],
         ["Produced at (UTC)", made_at.astimezone(UTC).replace(tzinfo=None)],
         ["Reference", str(reference)],
         [],

@@ -6,7 +6,7 @@ Import, in four steps:
 1. **Headers** are matched to fields by ``COLUMNS`` below: case, spaces, underscores and punctuation are ignored,
    and the column names of common asset-register exports are accepted (Snipe-IT's "Asset Tag", "Serial", "Model",
    "Manufacturer", "Category", "Status", "Checked Out To", "Email", "Expected Checkin", "Notes"). Columns the import
-   does not use are listed in the report and ignored.
+   does not use are ignored; the report counts them and names the first 20.
 2. **Cells** are parsed (dates, yes/no, device kinds, statuses, the provider by name or NZBN) in a worker thread,
    streaming the file (openpyxl read-only mode; a formula cell gives its last computed value).
 3. **Rows** are checked all at once against the register as it is, with the register's own rules (``service``
@@ -35,19 +35,20 @@ import unicodedata
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import msgspec
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.utils.datetime import from_excel
 
 from partner_audit import db
 from partner_audit.api import Email, Output
-from partner_audit.assessments.xlsx import FORMULA_TRIGGERS, MEDIA_TYPE, neutralise
+from partner_audit import spreadsheets
+from partner_audit.assessments.xlsx import MEDIA_TYPE
 from partner_audit.devices import service
 from partner_audit.devices.schemas import (
     CheckOut,
@@ -67,8 +68,19 @@ XLSX_MEDIA_TYPE = MEDIA_TYPE
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 # 50,000 rows of a full register make an .xlsx of about 4 MB and a .csv of about 9 MB.
 MAX_BYTES = 50 * 1024 * 1024
-MAX_UNPACKED_BYTES = 500 * 1024 * 1024  # a zip bomb unpacks far beyond any register
 MAX_ROWS = 200_000
+# Snipe-IT's export with a few custom fields has about 40 columns; the import reads 18 of them.
+MAX_COLUMNS = 100
+# A 200,000-row register of every column unpacks to about 200 MB of sheet, which is streamed; shared strings and
+# styles are read whole, so they get far less: a million distinct texts take openpyxl about 150 MB.
+LIMITS = spreadsheets.Limits(
+    max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS, max_cells=(MAX_ROWS + 1) * 20, max_strings=1_000_000,
+    max_sheet_bytes=300 * 2**20, max_strings_bytes=48 * 2**20, max_part_bytes=8 * 2**20, max_unpacked_bytes=400 * 2**20)
+# A CSV record (a row, with any line breaks inside quotes) longer than this is not a row of a register.
+MAX_RECORD_CHARS = 256 * 1024
+# A header cell longer than this names no column the import knows; ignored columns are reported in short.
+HEADER_TEXT_MAX = 200
+IGNORED_SHOWN, IGNORED_NAME_MAX = 20, 60
 MAX_ERRORS_SHOWN = 500
 CHUNK = 500  # rows per INSERT: under both databases' limits on parameters (22 columns x 500)
 SYSTEMS_SEPARATOR = ";"
@@ -191,13 +203,10 @@ def _xlsx_rows(source: Source) -> Iterator[tuple[Any, ...]]:
             if "xl/workbook.xml" not in names:
                 raise _not_a_spreadsheet("it is an OpenDocument (.ods) spreadsheet" if "content.xml" in names
                                          else "it is a zip file, not a workbook")
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-                raise TooLarge(f"The workbook unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB.",
-                               errors=[{"field": "file", "message": "unpacks too large"}])
-        book = load_workbook(source.binary(), read_only=True, data_only=True, keep_links=False)
+        book = spreadsheets.open_xlsx(source.binary(), LIMITS, _not_a_spreadsheet, data_only=True)
     except DomainError:
         raise
-    except Exception as exc:  # openpyxl raises whatever its parser meets in a damaged or hostile file
+    except Exception as exc:  # a zip damaged past its header
         raise _not_a_spreadsheet("it could not be opened as a workbook; it may be damaged") from exc
     try:
         # The register is the first sheet: the one a spreadsheet opens on.
@@ -208,21 +217,97 @@ def _xlsx_rows(source: Source) -> Iterator[tuple[Any, ...]]:
         book.close()
 
 
+# A UTF-8 sequence of two to four bytes: cp1252 text seldom holds one (it would read as "Ã©" and the like).
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+# What a register in Windows-1252 holds beyond ASCII: Western European letters and the punctuation Excel and Word
+# put in (curly quotes, dashes, the euro). Bytes of another encoding (Shift-JIS, say) read as cp1252 come out as
+# the rest of the code page (ƒ ‚ „ ˆ ˜ ‰ ‹ ›) or as long runs of accented letters and symbols.
+_WESTERN = set("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿŠšŽžŒœŸ"
+               "‘’“”–—…•€£¢¥°·«»§©®™¡¿±µ¶\u00a0½¼¾´¨¸ªº²³¹")
+_FOREIGN_RUN = re.compile(r"[^\x00-\x7f]{3,}")
+
+
+def _row_at(text: str | bytes, index: int) -> int:
+    return text.count("\n" if isinstance(text, str) else b"\n", 0, index) + 1
+
+
+def _decode(raw: bytes) -> str:
+    """UTF-8 (with or without a BOM); else Windows-1252, which Excel on Windows saves as "CSV (Comma delimited)",
+    but only when the file reads plausibly as that. Anything else is refused naming the row, never guessed: a
+    wrong guess would overwrite good names with mojibake."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    # Mostly UTF-8 (more well-formed sequences than bytes that fit none): a stray byte, not another encoding.
+    if len(_UTF8_SEQUENCE.findall(raw)) > raw.decode("utf-8", "replace").count("\ufffd"):
+        row = _row_at(raw, bad)
+        raise Invalid(f"The file is UTF-8 text but row {row} holds a byte that is not (0x{raw[bad]:02X}), so "
+                      "nothing was imported. Fix that row, or save the file again as CSV UTF-8.",
+                      errors=[_problem(row, None, f"byte 0x{raw[bad]:02X} is not UTF-8 text")])
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError as exc:  # bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+        bad, text = exc.start, ""
+    else:
+        odd = next((i for i, c in enumerate(text) if c > "\x7f" and c not in _WESTERN), None)
+        run = _FOREIGN_RUN.search(text)
+        if odd is None and run is None:
+            return text
+        bad = min(i for i in (odd, run.start() if run else None) if i is not None)
+    row = _row_at(text or raw, bad)
+    raise Invalid(f"The file is neither UTF-8 nor Windows-1252 text (row {row} is the first that is not), so "
+                  "nothing was imported. Save it as CSV UTF-8 (Excel: File, Save As, CSV UTF-8).",
+                  errors=[_problem(row, None, "is not UTF-8 or Windows-1252 text")])
+
+
+_LINE = re.compile(r"[^\r\n]{0,%d}(?:\r\n|\r|\n)?" % (MAX_RECORD_CHARS + 1))
+
+
+class _Bounded:
+    """The CSV's lines to csv.reader, refusing a record (a row, line breaks in quotes and all) longer than
+    ``MAX_RECORD_CHARS`` before csv.reader splits it into fields: one line of millions of commas would be
+    millions of strings. ``record_read`` starts the count again."""
+
+    def __init__(self, text: str) -> None:
+        # Lines cut from the text as csv.reader asks for them, each at most one past the limit: no copy of the
+        # whole file, and no line of millions of characters.
+        self.lines = (m.group() for m in _LINE.finditer(text) if m.group())
+        self.used = 0
+        self.row = 1
+
+    def __iter__(self) -> _Bounded:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.used += len(line)
+        if self.used > MAX_RECORD_CHARS:
+            raise TooLarge(f"Row {self.row} of the file is longer than {MAX_RECORD_CHARS // 1024} KiB; a row of "
+                           "a register is far shorter.", errors=[_problem(self.row, None, "is too long")])
+        return line
+
+    def record_read(self) -> None:
+        self.used = 0
+        self.row += 1
+
+
 def _csv_rows(source: Source) -> Iterator[tuple[Any, ...]]:
     raw = source.content if source.content is not None else source.path.read_bytes()  # type: ignore[union-attr]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel on Windows saves "CSV (Comma delimited)" in Windows-1252, not UTF-8.
-        text = raw.decode("cp1252", errors="replace")
+    text = _decode(raw)
     # Only the separator is guessed (from the header: Excel uses ";" where "," is the decimal point); quoting is
     # Excel's, which a guess from one line without quotes would get wrong.
     try:
-        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t").delimiter
+        delimiter = csv.Sniffer().sniff(text[:MAX_RECORD_CHARS].split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
+    lines = _Bounded(text)
     try:
-        for record in csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter):
+        for record in csv.reader(lines, csv.excel, delimiter=delimiter):
+            if len(record) > MAX_COLUMNS:
+                raise TooLarge(f"Row {lines.row} of the file has {len(record)} columns; at most {MAX_COLUMNS} are "
+                               "read.", errors=[_problem(lines.row, None, "has too many columns")])
+            lines.record_read()
             yield tuple(record)
     except csv.Error as exc:
         raise _not_a_spreadsheet(f"it is not valid CSV ({exc})") from exc
@@ -250,11 +335,6 @@ class CellError(Exception):
     """One cell's value is wrong; the message says why, and the caller adds its row and column."""
 
 
-def _restore(text: str) -> str:
-    """Exports put an apostrophe before text a spreadsheet would run; reading it back takes it off."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS) else text
-
-
 def _show(value: Any) -> str:
     return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
 
@@ -264,7 +344,7 @@ def _text(value: Any) -> str:
         return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # a serial or phone number the spreadsheet took for a number
-    return _restore(value) if isinstance(value, str) else str(value)
+    return spreadsheets.restore(value) if isinstance(value, str) else str(value)
 
 
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
@@ -365,9 +445,10 @@ class Row:
 @dataclass
 class Sheet:
     headers: dict[str, str]  # field -> the header as written in the file
-    ignored: list[str]
+    ignored: list[str]  # the first few columns the import does not use, their names cut short
     rows: list[Row]
     errors: list[dict[str, Any]]
+    ignored_count: int = 0
 
     def error(self, number: int, field_: str | None, message: str) -> None:
         self.errors.append(_problem(number, self.headers.get(field_ or "", field_), message))
@@ -385,9 +466,11 @@ def _header(cells: tuple[Any, ...], sheet: Sheet) -> list[tuple[int, Column]]:
         text = _text(cell).strip() if cell is not None else ""
         if not text:
             continue
-        column = _BY_KEY.get(header_key(text))
+        column = _BY_KEY.get(header_key(text)) if len(text) <= HEADER_TEXT_MAX else None
         if column is None:
-            sheet.ignored.append(text)
+            sheet.ignored_count += 1
+            if len(sheet.ignored) < IGNORED_SHOWN:
+                sheet.ignored.append(text if len(text) <= IGNORED_NAME_MAX else text[:IGNORED_NAME_MAX - 1] + "…")
         elif column.field in seen:
             sheet.errors.append(_problem(1, text, f'is another name for "{seen[column.field]}" '
                                                   f"({column.header}): keep one of the two columns"))
@@ -604,7 +687,8 @@ def _header_of(field_: str) -> str:
 
 def plan(sheet: Sheet, current: dict[str, dict[str, Any]], held: dict[str, dict[str, Any]], today: date) -> Plan:
     """Every row checked, and the errors of all of them. ``current``: devices by asset tag; ``held``: their open
-    assignments by device id."""
+    assignments by device id. ``sheet`` is left as parsed, so a plan can be made again."""
+    sheet = replace(sheet, errors=list(sheet.errors))
     result = Plan()
     first_row: dict[str, int] = {}
     for row in sheet.rows:
@@ -648,7 +732,8 @@ class ImportReport(Output):
     dry_run: bool
     applied: bool
     columns: dict[str, str]  # field -> the header it was read from
-    ignored_columns: list[str]
+    ignored_columns: list[str]  # the first 20, each name cut to 60 characters
+    ignored_column_count: int
     rows: int
     created: int
     updated: int
@@ -676,13 +761,25 @@ async def _current(tags: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str
     return devices, held
 
 
+async def _providers() -> Providers:
+    return Providers(await Provider.select(Provider.id, Provider.name, Provider.nzbn, Provider.status).run())
+
+
+def _use_providers(sheet: Sheet, providers: Providers) -> None:
+    """Each row's provider as ``providers`` has it now (its status may have changed since the file was read)."""
+    for row in sheet.rows:
+        if "provider" in row.values:
+            row.values["provider"] = providers.by_id.get(str(row.values["provider"]["id"]), row.values["provider"])
+
+
 def _summary(source: Source, sheet: Sheet, result: Plan, dry_run: bool, applied: bool) -> dict[str, Any]:
     def count(attr: str, value: str) -> int:
         return sum(getattr(p, attr) == value for p in result.rows)
 
     return {
         "file": source.name, "dry_run": dry_run, "applied": applied, "columns": sheet.headers,
-        "ignored_columns": sheet.ignored, "rows": len(sheet.rows), "created": count("action", "create"),
+        "ignored_columns": sheet.ignored,
+        "ignored_column_count": sheet.ignored_count, "rows": len(sheet.rows), "created": count("action", "create"),
         "updated": count("action", "update"), "unchanged": count("action", "unchanged"),
         "assignments": {a: count("assignment", a) for a in ("keep", "update", "check_out", "transfer", "check_in")},
         "errors": result.errors[:MAX_ERRORS_SHOWN], "error_count": len(result.errors),
@@ -696,7 +793,7 @@ def _refusal(source: Source, sheet: Sheet, result: Plan) -> Invalid:
     more = f"; and {len(result.errors) - 10} more" if len(result.errors) > 10 else ""
     return Invalid(f"{source.name}: {len(result.errors)} problem(s), so nothing was imported: {shown}{more}",
                    errors=result.errors[:MAX_ERRORS_SHOWN], error_count=len(result.errors),
-                   ignored_columns=sheet.ignored)
+                   ignored_columns=sheet.ignored, ignored_column_count=sheet.ignored_count)
 
 
 async def import_devices(caller: Caller, source: Source, *, dry_run: bool = False,
@@ -706,12 +803,27 @@ async def import_devices(caller: Caller, source: Source, *, dry_run: bool = Fals
     if not caller.has_role(Role.admin, Role.partnerships):
         raise Forbidden("Only partnerships and admin import into the device register.")
     action = "device.import_preview" if dry_run else "device.import"
-    async with access_log.audited(caller, action, "device") as audit:
-        providers = Providers(await Provider.select(Provider.id, Provider.name, Provider.nzbn, Provider.status).run())
-        sheet = await asyncio.to_thread(parse, source, providers, progress)
+    today = datetime.now(UTC).date()
+    # Read, parse and plan against the register as it is, outside any transaction: a large file takes seconds
+    # and a transaction would hold every other writer (on SQLite, everyone signing in) for all of them.
+    try:
+        providers = await _providers()
+        sheet = await spreadsheets.in_worker(parse, source, providers, progress)
         tags = list({r.values["asset_tag"] for r in sheet.rows if "asset_tag" in r.values})
         current, held = await _current(tags)
-        result = await asyncio.to_thread(plan, sheet, current, held, datetime.now(UTC).date())
+        result = await spreadsheets.in_worker(plan, sheet, current, held, today)
+    except DomainError as exc:
+        await access_log.record_refusal(caller, action, "device", None, None, exc)
+        raise
+    async with access_log.audited(caller, action, "device") as audit:
+        if not dry_run:
+            # The writes rest on the plan: read again, in the transaction, what it was made from, and plan again
+            # only if someone changed the register or a provider meanwhile.
+            providers_now = await _providers()
+            current_now, held_now = await _current(tags)
+            if (current_now, held_now, providers_now.by_id) != (current, held, providers.by_id):
+                _use_providers(sheet, providers_now)
+                result = await spreadsheets.in_worker(plan, sheet, current_now, held_now, today)
         audit.details.append(f"{source.name}: {len(sheet.rows)} rows, {len(result.errors)} problem(s)")
         if result.errors and not dry_run:
             raise _refusal(source, sheet, result)
@@ -778,7 +890,8 @@ HISTORY_HEADERS = ("Asset Tag", "Device Type", "Make", "Model", "Serial Number",
 
 class _Writer:
     """Rows out as .xlsx (openpyxl write-only: rows go straight to the file) or .csv (UTF-8 with a BOM, so Excel
-    reads the accents). Text a spreadsheet would run as a formula is neutralised."""
+    reads the accents). Every cell goes through ``spreadsheets.cell``: no stored text is run as a formula or makes
+    the export fail."""
 
     def __init__(self, fmt: ExportFormat, title: str, headers: tuple[str, ...]) -> None:
         self.fmt = fmt
@@ -791,8 +904,7 @@ class _Writer:
         self.append(headers)
 
     def append(self, row: Iterable[Any]) -> None:
-        cells = [neutralise(c) if isinstance(c, str) else ("yes" if c else "no") if isinstance(c, bool) else c
-                 for c in row]
+        cells = [("yes" if c else "no") if isinstance(c, bool) else spreadsheets.cell(c) for c in row]
         if self.fmt is ExportFormat.xlsx:
             self.sheet.append(cells)
         else:

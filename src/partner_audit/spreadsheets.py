@@ -1,0 +1,268 @@
+"""Spreadsheets in and out, safely: the one place an uploaded .xlsx is opened, and the one way a cell is written.
+
+Reading. An .xlsx is a zip of XML, and both can claim far more than they hold: a 200 KB file can declare millions
+of rows (openpyxl then yields millions of empty rows), hold one row of millions of cells (each materialised as an
+object), or unpack to gigabytes. So before openpyxl sees a sheet, ``open_xlsx`` checks the zip (members, each
+one's unpacked size and compression ratio, the total) and streams every worksheet's XML through expat, keeping
+nothing but counters: rows, the highest row and column referenced, cells in a row and in all, the longest cell
+text. Past a caller's ``Limits`` the upload is refused (413 naming the limit and the sheet) before one cell is
+built. Only then is the workbook opened with openpyxl in read-only mode with the sheets' declared dimensions
+dropped, so rows stream one at a time and none is padded to a size the file merely claims. (openpyxl rather than
+python-calamine: it is already here, streams rows instead of loading a sheet whole, and tells a formula cell from
+a typed value, which the assessment workbook relies on.)
+
+Writing. ``cell`` is what every export puts in a cell: text a spreadsheet would run as a formula gets a leading
+apostrophe (``restore`` takes it off on the way back in), and control characters that an .xlsx cannot hold
+(openpyxl refuses them) become U+FFFD, so no stored text can make an export fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TypeVar
+from xml.parsers import expat
+
+from openpyxl import load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+from openpyxl.utils.cell import column_index_from_string
+from openpyxl.workbook.workbook import Workbook
+
+from partner_audit.errors import DomainError, TooLarge
+
+# Text a spreadsheet (or a CSV made from one) would run as a formula: user text starting with one of these
+# gets a leading apostrophe on export, which the reader takes off again so the round trip keeps the text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+REPLACEMENT = "\ufffd"
+# Excel's own limit on the text of one cell.
+CELL_TEXT_MAX = 32_767
+_CHUNK = 64 * 1024
+# openpyxl looks for a sheet's <dimension> before its rows; when a sheet has none it builds the whole sheet as an
+# XML tree to find out (about 80 bytes a cell). Every spreadsheet program writes one; a sheet without it may
+# hold this many cells, about 80 MB of that tree.
+UNDIMENSIONED_CELLS = 1_000_000
+# Uploads are parsed two at a time per process: each may take a good part of the memory budget, and the event
+# loop's default worker threads stay free for everything else (password hashing, files) however many arrive.
+_PARSERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spreadsheet")
+T = TypeVar("T")
+_COORDINATE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
+
+
+def neutralise(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def restore(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS) else text
+
+
+def cell(value: Any) -> Any:
+    """A value as an export writes it: text neutralised and cleaned of what a workbook cannot hold; the rest as is."""
+    if not isinstance(value, str):
+        return value
+    return neutralise(ILLEGAL_CHARACTERS_RE.sub(REPLACEMENT, value))
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one kind of upload may hold. Worksheets are streamed, so they may be large; openpyxl holds the shared
+    strings all at once, and builds every other XML part (styles, the manifest) whole as a tree, so those get
+    less."""
+
+    max_rows: int  # the highest row number a sheet may reach, header included
+    max_columns: int  # the highest column, and so the most cells in a row
+    max_cells: int  # cells in all, over every sheet
+    max_strings: int  # distinct texts (the shared strings), which openpyxl holds in memory all at once
+    max_sheet_bytes: int  # one worksheet, unpacked
+    max_strings_bytes: int  # the shared strings, unpacked
+    max_part_bytes: int  # any other part, unpacked
+    max_unpacked_bytes: int  # the whole archive, unpacked
+    max_members: int = 200
+    # Real workbooks compress their XML 5 to 30 times; deflate cannot pass about 1000.
+    max_ratio: int = 250
+
+
+async def in_worker(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, a blocking read of an upload, in one of the upload parsers' threads."""
+    return await asyncio.get_running_loop().run_in_executor(_PARSERS, fn, *args)
+
+
+def _too_large(message: str, where: str = "file") -> TooLarge:
+    return TooLarge(message, errors=[{"field": where, "message": message}])
+
+
+def _check_archive(archive: zipfile.ZipFile, limits: Limits, sheets: set[str], strings: str | None) -> None:
+    """Declared sizes are enough: zipfile stops reading a member at its declared size and checks its CRC.
+    ``sheets`` and ``strings``: the parts that may be larger."""
+    members = archive.infolist()
+    if len(members) > limits.max_members:
+        raise _too_large(f"the workbook holds {len(members)} parts; at most {limits.max_members} are accepted")
+    total = 0
+    for info in members:
+        cap = (limits.max_sheet_bytes if info.filename in sheets else
+               limits.max_strings_bytes if info.filename == strings else limits.max_part_bytes)
+        if info.file_size > cap:
+            raise _too_large(f"its part {info.filename} unpacks to {info.file_size / 2**20:.1f} MB; at most "
+                             f"{cap / 2**20:.0f} MB is accepted")
+        if info.file_size > 2**20 and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise _too_large(f"its part {info.filename} is compressed more than {limits.max_ratio} to 1, as only "
+                             "a zip bomb is")
+        total += info.file_size
+    if total > limits.max_unpacked_bytes:
+        raise _too_large(f"the workbook unpacks to {total / 2**20:.0f} MB; at most "
+                         f"{limits.max_unpacked_bytes / 2**20:.0f} MB is accepted")
+
+
+class _SheetScan:
+    """Counts one worksheet's rows and cells as expat streams it: no element is kept."""
+
+    def __init__(self, title: str, limits: Limits, cells_before: int) -> None:
+        self.title, self.limits = title, limits
+        self.cells = cells_before
+        self.in_sheet = 0  # cells in this sheet
+        self.dimensioned = False  # a <dimension> came before the rows
+        self.rows_started = False
+        self.row = 0  # the current row's number
+        self.column = 0  # the current cell's column
+        self.in_row = 0  # cells in the current row
+        self.text = 0  # characters in the current cell's value
+
+    def refuse(self, what: str) -> TooLarge:
+        return _too_large(f'sheet "{self.title}" {what}', where=f"file: sheet {self.title}")
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = name.rpartition(" ")[2]
+        if tag == "dimension" and not self.rows_started:
+            self.dimensioned = True
+        elif tag == "sheetData":
+            self.rows_started = True
+        elif tag == "row":
+            number = attrs.get("r")
+            self.row = int(number) if number and number.isdigit() else self.row + 1
+            self.column = self.in_row = 0
+            if self.row > self.limits.max_rows:
+                raise self.refuse(f"reaches row {self.row}; at most {self.limits.max_rows} rows are accepted")
+        elif tag == "c":
+            self.column = self._column(attrs.get("r"))
+            self.in_row += 1
+            self.in_sheet += 1
+            self.cells += 1
+            if not self.dimensioned and self.in_sheet > UNDIMENSIONED_CELLS:
+                raise self.refuse(f"has more than {UNDIMENSIONED_CELLS} cells and does not say its size (it has no "
+                                  "dimension record); open it in a spreadsheet program and save it again")
+            if self.column > self.limits.max_columns or self.in_row > self.limits.max_columns:
+                raise self.refuse(f"has a cell in column {max(self.column, self.in_row)} of row {self.row}; at "
+                                  f"most {self.limits.max_columns} columns are accepted")
+            if self.cells > self.limits.max_cells:
+                raise _too_large(f"the workbook has more than {self.limits.max_cells} cells; at most "
+                                 f"{self.limits.max_cells} are accepted (found by sheet \"{self.title}\")",
+                                 where=f"file: sheet {self.title}")
+            self.text = 0
+
+    def _column(self, reference: str | None) -> int:
+        found = _COORDINATE.match(reference or "")
+        if found is None:
+            return self.column + 1  # openpyxl counts a cell without a reference as the next one
+        row = int(found.group(2))
+        if row > self.limits.max_rows:
+            raise self.refuse(f"has a cell in row {row}; at most {self.limits.max_rows} rows are accepted")
+        return column_index_from_string(found.group(1).upper())
+
+    def characters(self, data: str) -> None:
+        self.text += len(data)
+        if self.text > CELL_TEXT_MAX:
+            raise self.refuse(f"has a cell in row {self.row} longer than {CELL_TEXT_MAX} characters, the most "
+                              "a spreadsheet cell holds")
+
+
+class _StringsScan:
+    def __init__(self, limits: Limits) -> None:
+        self.limits, self.count = limits, 0
+
+    def start(self, name: str, _: dict[str, str]) -> None:
+        if name.rpartition(" ")[2] == "si":
+            self.count += 1
+            if self.count > self.limits.max_strings:
+                raise _too_large(f"the workbook holds more than {self.limits.max_strings} distinct texts; at most "
+                                 f"{self.limits.max_strings} are accepted")
+
+
+def _forbidden(*_: Any) -> None:
+    raise ValueError("a document type declaration or an entity")
+
+
+def _scan(stream: IO[bytes], scan: _SheetScan | _StringsScan) -> None:
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = scan.start
+    if isinstance(scan, _SheetScan):  # the texts' length is bounded by the part's size; only cells need it
+        parser.CharacterDataHandler = scan.characters
+    # As defusedxml does: a worksheet has no business declaring entities, and expanding them is a bomb.
+    parser.StartDoctypeDeclHandler = _forbidden
+    parser.EntityDeclHandler = _forbidden
+    while chunk := stream.read(_CHUNK):
+        parser.Parse(chunk, False)
+    parser.Parse(b"", True)
+
+
+def _parts(source: Path | IO[bytes]) -> tuple[str | None, list[tuple[str, str]]]:
+    """The shared strings' part, and each worksheet's title and part, found as openpyxl finds them (the
+    manifest and the workbook's relationships decide where they live), without reading any of them."""
+    reader = ExcelReader(source, read_only=True, keep_links=False)
+    try:
+        reader.read_manifest()
+        reader.read_workbook()
+        strings = reader.package.find(SHARED_STRINGS)
+        return strings.PartName[1:] if strings is not None else None, [
+            (sheet.name, rel.target) for sheet, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
+    finally:
+        reader.archive.close()
+
+
+def open_xlsx(source: Path | IO[bytes], limits: Limits, damaged: Callable[[str], DomainError], *,
+              data_only: bool) -> Workbook:
+    """The workbook in read-only mode, once the archive and every worksheet are within ``limits``. Refusals are
+    TooLarge; a file that is not a sound workbook is ``damaged(why)``. ``data_only``: a formula cell gives its
+    last computed value rather than the formula. Blocking: run it in a worker thread. The caller closes the
+    workbook."""
+    try:
+        archive = zipfile.ZipFile(source)
+    except zipfile.BadZipFile:
+        raise damaged("it could not be opened as a workbook; it may be damaged") from None
+    with archive:
+        # Where the parts usually are, before openpyxl reads the manifest to say where they are; then again.
+        _check_archive(archive, limits, {n for n in archive.namelist() if n.startswith("xl/worksheets/")},
+                       "xl/sharedStrings.xml")
+        try:
+            strings, sheets = _parts(source)
+            _check_archive(archive, limits, {part for _, part in sheets}, strings)
+            if strings is not None and strings in archive.namelist():
+                with archive.open(strings) as stream:
+                    _scan(stream, _StringsScan(limits))
+            cells = 0
+            for title, part in sheets:
+                scan = _SheetScan(title, limits, cells)
+                with archive.open(part) as stream:
+                    _scan(stream, scan)
+                cells = scan.cells
+        except DomainError:
+            raise
+        except Exception as exc:  # openpyxl's or expat's errors on a damaged or hostile file, a DTD, a lost part
+            raise damaged("it could not be opened as a workbook; it may be damaged") from exc
+    try:
+        book = load_workbook(source, read_only=True, data_only=data_only, keep_links=False)
+    except Exception as exc:  # as above
+        raise damaged("it could not be opened as a workbook; it may be damaged") from exc
+    for sheet in book.worksheets:
+        # Rows stream up to the last one present, never padded to a dimension the file declares.
+        sheet.reset_dimensions()
+    return book
