@@ -1,4 +1,5 @@
-"""File uploads: a multipart/form-data body streamed part by part, and a file's type told from its bytes.
+"""File uploads: a multipart/form-data body streamed part by part, and a file's type told from its bytes and
+checked through to its last byte.
 
 Litestar's own form parsing reads a whole body into memory; evidence files can be hundreds of megabytes, so
 uploads are parsed incrementally (the ``multipart`` package's push parser) straight from the request stream.
@@ -14,6 +15,7 @@ from litestar import Request
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from partner_audit.errors import DomainError, Invalid
+from partner_audit.filecheck import FileCheck, check_for
 
 MAX_FIELD_BYTES = 10_000
 SNIFF_BYTES = 8192
@@ -58,22 +60,34 @@ def sniff_type(head: bytes, filename: str) -> str:
         errors=[{"field": "file", "message": "unrecognised file type"}])
 
 
-async def typed_chunks(chunks: AsyncIterator[bytes], filename: str, found: dict[str, Any]) -> AsyncIterator[bytes]:
-    """Pass chunks through, checking the type from the first bytes before any byte goes on; the type found is
-    put in ``found["content_type"]``."""
+async def checked_chunks(chunks: AsyncIterator[bytes], filename: str, found: dict[str, Any]) -> AsyncIterator[bytes]:
+    """Pass chunks through: the type is told from the first bytes before any byte goes on, then the whole file
+    is checked to be of that type (``filecheck``) as it passes; a file that is not raises before its end is
+    given, so the store never keeps it. The type found is put in ``found["content_type"]``.
+
+    Close the generator (``contextlib.aclosing``) so a file abandoned midway releases its check's spool."""
     head = b""
-    async for chunk in chunks:
-        if "content_type" in found:
+    check: FileCheck | None = None
+    try:
+        async for chunk in chunks:
+            if check is None:
+                head += chunk
+                if len(head) < SNIFF_BYTES:
+                    continue
+                check = check_for(sniff_type(head[:SNIFF_BYTES], filename), filename)
+                chunk, head = head, b""
+            await check.feed(chunk)
             yield chunk
-            continue
-        head += chunk
-        if len(head) >= SNIFF_BYTES:
-            found["content_type"] = sniff_type(head[:SNIFF_BYTES], filename)
-            yield head
-    if "content_type" not in found:
-        found["content_type"] = sniff_type(head, filename)
-        if head:
-            yield head
+        if check is None:
+            check = check_for(sniff_type(head, filename), filename)
+            await check.feed(head)
+            if head:
+                yield head
+        await check.finish()
+        found["content_type"] = check.content_type
+    finally:
+        if check is not None:
+            check.close()
 
 
 class FormUpload:
