@@ -56,6 +56,9 @@ FETCHED_ON_OPEN = re.compile(rb'Type="[^"]*/(attachedTemplate|oleObject|frame|su
 EXTERNAL = re.compile(rb'TargetMode="External"', re.IGNORECASE)
 # OLE storages that hold macros or embedded objects in .doc, .xls and .ppt files.
 OLE_ACTIVE = {"macros", "_vba_project_cur", "vba", "objectpool", "\x01ole10native"}
+# Four non-ASCII bytes in a row: no Western text in Windows-1252 has them, every East Asian encoding does.
+FOREIGN_RUN = re.compile(rb"[\x80-\xff]{4,}")
+HIGH_BYTES = bytes(range(0x80, 0x100))
 # Text allows tab, line feed, form feed and carriage return; every other C0 and C1 control, and DEL, is not text.
 CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
@@ -96,55 +99,64 @@ class FileCheck:
 
 
 class TextCheck(FileCheck):
-    """UTF-8 throughout, or Windows-1252 throughout (then nothing before the first non-ASCII byte was UTF-8),
-    with no control characters but tab, line feed, form feed and carriage return."""
+    """UTF-8 throughout, or Windows-1252 throughout (then nothing before the first non-ASCII byte was UTF-8, and
+    it reads as Western text), with no control characters but tab, line feed, form feed and carriage return."""
 
     def __init__(self, content_type: str, filename: str) -> None:
         super().__init__(content_type, filename)
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.ascii_so_far = True
         self.encoding = "utf-8"
+        self.high_run = 0  # non-ASCII bytes at the end of what was read as Windows-1252
 
     async def feed(self, chunk: bytes) -> None:
-        start = self._decoded_up_to()
-        self._check(self._decode(chunk), start)
-        await super().feed(chunk)
+        self.read(chunk)
 
-    def _decoded_up_to(self) -> int:
-        """How many bytes came before the text the next decode returns (a character may span two chunks)."""
-        return self.size - (len(self.decoder.getstate()[0]) if self.encoding == "utf-8" else 0)
+    async def finish(self) -> None:
+        self.read(b"", final=True)
 
-    def _decode(self, chunk: bytes, final: bool = False) -> str:
-        start = self._decoded_up_to()
-        if self.encoding == "cp1252":
-            return self._cp1252(chunk, start)
+    def read(self, chunk: bytes, final: bool = False) -> None:
+        """Check the next chunk; ``final`` when there is no more (a character cut short is then an error)."""
+        # Where the text decoded from this chunk starts: a character may have begun in the last one.
+        start = self.size - (len(self.decoder.getstate()[0]) if self.encoding == "utf-8" else 0)
+        self.size += len(chunk)
+        if self.encoding == "utf-8":
+            try:
+                self._control(self.decoder.decode(chunk, final), start)
+                self.ascii_so_far = self.ascii_so_far and chunk.isascii()
+                return
+            except UnicodeDecodeError as exc:
+                valid = exc.object[:exc.start]
+                self._control(valid.decode("utf-8"), start)  # a problem earlier in the file is the one named
+                if not (self.ascii_so_far and valid.isascii()):
+                    raise self.refuse(f"byte {start + exc.start + 1} is not UTF-8 but text before it was, so it "
+                                      "is neither UTF-8 nor Windows-1252 throughout") from exc
+                self.encoding = "cp1252"  # nothing but ASCII so far, which reads the same in both
+        self._cp1252(chunk, start)
+
+    def _cp1252(self, chunk: bytes, start: int) -> None:
         try:
-            text = self.decoder.decode(chunk, final)
+            text = chunk.decode("cp1252")
         except UnicodeDecodeError as exc:
-            if not (self.ascii_so_far and chunk[:exc.start].isascii()):
-                raise self.refuse(f"byte {start + exc.start + 1} is not UTF-8 but text before it was, so it is "
-                                  "neither UTF-8 nor Windows-1252 throughout") from exc
-            self.encoding = "cp1252"  # nothing but ASCII so far, which reads the same in both
-            return self._cp1252(chunk, start)
-        self.ascii_so_far = self.ascii_so_far and chunk.isascii()
-        return text
-
-    def _cp1252(self, chunk: bytes, start: int) -> str:
-        try:
-            return chunk.decode("cp1252")
-        except UnicodeDecodeError as exc:
+            self._control(chunk[:exc.start].decode("cp1252"), start)
             raise self.refuse(f"byte {start + exc.start + 1} is neither UTF-8 nor Windows-1252 text") from exc
+        self._control(text, start)
+        # Windows-1252 decodes almost any bytes; in real text its accented letters and punctuation stand among
+        # ASCII letters, while Shift-JIS, GBK or EUC text is runs of high bytes.
+        carried = self.high_run
+        run = FOREIGN_RUN.search(b"\x80" * carried + chunk)
+        if run:
+            raise self.refuse(f"byte {start + run.start() - carried + 1} starts a run of characters that is "
+                              "neither UTF-8 nor plausibly Windows-1252 text")
+        trailing = len(chunk) - len(chunk.rstrip(HIGH_BYTES))
+        self.high_run = trailing + carried if trailing == len(chunk) else trailing
 
-    def _check(self, text: str, start: int) -> None:
+    def _control(self, text: str, start: int) -> None:
         control = CONTROL.search(text)
         if control:
             where = start + len(text[:control.start()].encode(self.encoding)) + 1
             raise self.refuse(f"byte {where} is a control character (U+{ord(control.group()):04X}), so the file "
                               "is not text throughout")
-
-    async def finish(self) -> None:
-        start = self._decoded_up_to()
-        self._check(self._decode(b"", final=True), start)
 
 
 class TailCheck(FileCheck):

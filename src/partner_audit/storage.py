@@ -54,8 +54,10 @@ class EvidenceStore:
     async def check(self) -> None:
         """Raise ``StoreUnavailable`` with a reason when the store cannot be written."""
 
-    def download_url(self, key: str, filename: str, seconds: int = 300) -> str | None:
-        """A short-lived direct link where the backend has one (S3); None means stream it through the app."""
+    def download_url(self, key: str, filename: str, content_type: str = "application/octet-stream",
+                     seconds: int = 300) -> str | None:
+        """A short-lived direct link where the backend has one (S3), serving the file as an attachment of
+        ``content_type``; None means stream it through the app."""
         return None
 
 
@@ -205,7 +207,8 @@ class S3Store(EvidenceStore):
         except (BotoCoreError, ClientError) as exc:
             raise StoreUnavailable(f"S3 bucket {self.bucket} is not reachable: {exc}") from exc
 
-    def download_url(self, key: str, filename: str, seconds: int = 300) -> str | None:
+    def download_url(self, key: str, filename: str, content_type: str = "application/octet-stream",
+                     seconds: int = 300) -> str | None:
         # Named as Litestar's File response names a file: a name that is not plain ASCII (macrons, quotes,
         # spaces) goes in RFC 6266 ``filename*``, so it arrives intact and cannot break the header.
         quoted = quote(filename)
@@ -213,7 +216,10 @@ class S3Store(EvidenceStore):
                        else f"attachment; filename*=utf-8''{quoted}")
         return self.client.generate_presigned_url(
             "get_object",
-            Params={"Bucket": self.bucket, "Key": self._key(key), "ResponseContentDisposition": disposition},
+            # The type checked on upload, not whatever S3 guesses; S3 cannot add nosniff or a CSP, but the
+            # file comes from the bucket's origin, never the app's, and as an attachment.
+            Params={"Bucket": self.bucket, "Key": self._key(key), "ResponseContentDisposition": disposition,
+                    "ResponseContentType": content_type},
             ExpiresIn=seconds,
         )
 
