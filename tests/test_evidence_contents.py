@@ -64,6 +64,37 @@ def jpeg() -> bytes:
     return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
 
 
+# OLE compound files (Word 97-2003): sector markers, and a writer just big enough for a directory of storages.
+FREE, END, FATSECT, NOSTREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def _ole_entry(name: str, kind: int, left=NOSTREAM, right=NOSTREAM, child=NOSTREAM, start=END, size=0) -> bytes:
+    encoded = (name + "\0").encode("utf-16-le") if name else b""
+    return (encoded.ljust(64, b"\0") + struct.pack("<HBB3I", len(encoded), kind, 1, left, right, child)
+            + b"\0" * 16 + struct.pack("<IQQIQ", 0, 0, 0, start, size))
+
+
+def word_97(*storages: str) -> bytes:
+    """A Word 97-2003 compound file: a 4 KiB WordDocument stream (Word's signature first) and ``storages``."""
+    document = b"\xec\xa5\xc1\x00" + b"\x00" * 4092  # 4 KiB: in whole sectors, not the mini stream
+    sectors = len(document) // 512  # sectors 0-7; then the directory, then the one FAT sector
+    entries = [_ole_entry("Root Entry", 5, child=1),
+               _ole_entry("WordDocument", 2, left=2 if storages else NOSTREAM, start=0, size=len(document))]
+    for i, name in enumerate(storages):
+        entries.append(_ole_entry(name, 1, left=3 + i if i + 1 < len(storages) else NOSTREAM))
+    directory = b"".join(entries).ljust(512 * ((len(entries) + 3) // 4), b"\0")
+    dir_sectors = len(directory) // 512
+    fat_at = sectors + dir_sectors
+    fat = [i + 1 for i in range(sectors - 1)] + [END]
+    fat += [sectors + i + 1 for i in range(dir_sectors - 1)] + [END] + [FATSECT]
+    fat_sector = struct.pack(f"<{len(fat)}I", *fat).ljust(512, b"\xff")
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
+              + struct.pack("<HHHHH6sIIIIIIIII", 0x3E, 3, 0xFFFE, 9, 6, b"\0" * 6, 0, 1, sectors, 0, 4096,
+                            END, 0, END, 0)
+              + struct.pack("<109I", fat_at, *([FREE] * 108)))
+    return header + document + directory + fat_sector
+
+
 CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
     '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -153,6 +184,7 @@ LEGITIMATE = [
     pytest.param(docx(), "policy.docx", DOCX, id="docx"),
     pytest.param(docx(("word/media/image1.png", png())), "policy.docx", DOCX, id="docx-with-image"),
     pytest.param(xlsx(), "register.xlsx", XLSX, id="xlsx-from-openpyxl"),
+    pytest.param(word_97(), "policy.doc", "application/msword", id="word-97"),
     pytest.param("kaimahi,completed\nNgā Hine,2025-03-01\n".encode() * 2000, "training.csv", "text/csv",
                  id="utf8-csv-with-macrons"),
     pytest.param("name\tnote\r\nRen\u00e9e,caf\u00e9 \u201cquoted\u201d\f\r\n".encode("cp1252") * 1000,
@@ -208,6 +240,11 @@ HOSTILE = [
     pytest.param(docx() + docx(("word/embeddings/setup.exe", PROGRAM)), "policy.docx", "before the document",
                  id="docx-with-second-package-appended"),
     pytest.param(docx()[:-200], "policy.docx", "not a readable Office document", id="docx-truncated"),
+    pytest.param(word_97("Macros"), "policy.doc", "macros", id="word-97-with-macros"),
+    pytest.param(word_97("ObjectPool"), "policy.doc", "embedded object", id="word-97-with-embedded-object"),
+    pytest.param(word_97()[:3000], "policy.doc", "not a readable Office document", id="word-97-truncated"),
+    pytest.param(word_97() + zip_with("setup.exe", PROGRAM), "policy.doc", "zip archive is appended",
+                 id="word-97-with-zip-appended"),
     pytest.param(png() + zip_with("setup.exe", PROGRAM), "photo.png", "IEND", id="png-with-zip-appended"),
     pytest.param(jpeg() + zip_with("setup.exe", PROGRAM), "photo.jpg", "zip archive is appended",
                  id="jpeg-with-zip-appended"),

@@ -213,11 +213,14 @@ class PackageCheck(FileCheck):
     def _ole(self) -> None:
         import olefile
 
+        self.spool.seek(max(0, self.size - ZIP_TAIL))
+        if ZIP_END in self.spool.read():
+            raise self.refuse("a zip archive is appended to it")
         self.spool.seek(0)
         try:
             with olefile.OleFileIO(self.spool) as ole:
                 paths = ole.listdir(streams=True, storages=True)
-        except OSError as exc:  # olefile raises OSError for a file that is not a whole compound file
+        except Exception as exc:  # noqa: BLE001  olefile raises OSError, IndexError, struct.error ... on a broken file
             raise self.refuse(f"it is not a readable Office document ({exc})") from exc
         for path in paths:
             if OLE_ACTIVE & {part.lower() for part in path}:
