@@ -197,6 +197,7 @@ def test_real_files_are_kept_whole(world, aid, settings, spool_dir, content, fil
     r = upload(world.provider_user, aid, content, filename)
     assert r.status_code == 201, r.text
     assert r.json()["content_type"] == content_type
+    assert r.json()["filename"] == filename
     assert r.json()["size"] == len(content)
     assert list(spool_dir.iterdir()) == []
 
@@ -278,15 +279,29 @@ def test_files_that_are_not_what_they_claim_are_refused_and_leave_nothing(world,
 def test_downloads_are_inert_attachments(world, aid, settings):
     html = b"<html><script>fetch('/api/v1/me')</script></html>\n"
     evidence = upload(world.provider_user, aid, html, "page.html").json()
-    assert evidence["content_type"] == "text/plain"
+    # Text: saved under a name that opens as text, not as a page (nor, for run.bat, as a program).
+    assert evidence["content_type"] == "text/plain" and evidence["filename"] == "page.html.txt"
     r = world.auditor.get(f"/api/v1/evidence/{evidence['id']}/download", follow_redirects=False)
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["content-security-policy"] == "default-src 'none'; sandbox"
-    assert r.headers["content-disposition"] == 'attachment; filename="page.html"'
+    assert r.headers["content-disposition"] == 'attachment; filename="page.html.txt"'
     if settings.is_s3:  # the presigned link serves the checked type, as an attachment, from the bucket's origin
         assert r.status_code == 307
         r = httpx.get(r.headers["location"])
-        assert r.headers["content-disposition"] == 'attachment; filename="page.html"'
+        assert r.headers["content-disposition"] == 'attachment; filename="page.html.txt"'
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     assert r.content == html
+
+
+@pytest.mark.parametrize("filename, content, kept_as", [
+    ("run.bat", b"@echo off\r\nformat c: /q\r\n", "run.bat.txt"),
+    ("invoice.js", b"new ActiveXObject('WScript.Shell').Run('calc')\n", "invoice.js.txt"),
+    ("README", b"plain notes\n", "README.txt"),
+    ("scan.pdf", png(), "scan.pdf.png"),
+    ("Scan.JPEG", jpeg(), "Scan.JPEG"),
+])
+def test_a_name_that_does_not_fit_the_file_gets_the_right_extension(world, aid, filename, content, kept_as):
+    r = upload(world.provider_user, aid, content, filename)
+    assert r.status_code == 201, r.text
+    assert r.json()["filename"] == kept_as

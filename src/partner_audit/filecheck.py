@@ -37,6 +37,7 @@ MAX_UNPACKED = 1024**3
 MAX_RATIO = 200  # uncompressed : compressed, for entries over RATIO_FROM bytes
 RATIO_FROM = 1024**2
 MAX_PART_XML = 4 * 1024**2  # [Content_Types].xml and .rels parts are read whole, so bounded
+SPOOL_WRITE = 1024**2
 
 EXECUTABLE_EXTENSIONS = frozenset(
     "exe dll com scr pif cpl msi msp msc bat cmd ps1 psm1 vbs vbe js jse wsf wsh hta jar sh bash elf so "
@@ -165,15 +166,18 @@ class TailCheck(FileCheck):
     def __init__(self, content_type: str, filename: str) -> None:
         super().__init__(content_type, filename)
         self.head = b""
-        self.tail = b""
+        self.tail = bytearray()
 
     async def feed(self, chunk: bytes) -> None:
         await super().feed(chunk)
         if len(self.head) < 16:
             self.head = (self.head + chunk)[:16]
-        self.tail = (self.tail + chunk)[-ZIP_TAIL:]
+        self.tail += chunk
+        if len(self.tail) > 2 * ZIP_TAIL:  # trimmed now and then, so many small chunks cost no more than few
+            del self.tail[:-ZIP_TAIL]
 
     async def finish(self) -> None:
+        self.tail = self.tail[-ZIP_TAIL:]
         if self.content_type == "application/pdf":
             if not self.head.startswith(b"%PDF-"):
                 raise self.refuse("a PDF must start with %PDF-")
@@ -198,12 +202,20 @@ class PackageCheck(FileCheck):
     def __init__(self, content_type: str, filename: str) -> None:
         super().__init__(content_type, filename)
         self.spool: IO[bytes] = tempfile.TemporaryFile()
+        self.pending = bytearray()  # written out a megabyte at a time, not a thread hop per small chunk
 
     async def feed(self, chunk: bytes) -> None:
         await super().feed(chunk)
-        await asyncio.to_thread(self.spool.write, chunk)
+        self.pending += chunk
+        if len(self.pending) >= SPOOL_WRITE:
+            await self._write()
+
+    async def _write(self) -> None:
+        await asyncio.to_thread(self.spool.write, self.pending)
+        self.pending = bytearray()
 
     async def finish(self) -> None:
+        await self._write()
         check = self._ole if self.content_type in OLE else self._zip
         await asyncio.to_thread(check)
 

@@ -32,6 +32,32 @@ ALLOWED_BINARY = {
     "application/vnd.oasis.opendocument.presentation",
 }
 
+# The extensions each type may be named with; a file named otherwise gets the first added (``named_for``).
+EXTENSIONS = {
+    "application/pdf": ("pdf",),
+    "image/png": ("png",), "image/jpeg": ("jpg", "jpeg", "jpe", "jfif"), "image/gif": ("gif",),
+    "image/webp": ("webp",), "image/tiff": ("tif", "tiff"), "image/heic": ("heic", "heif"),
+    "application/msword": ("doc", "dot"), "application/vnd.ms-excel": ("xls", "xlt"),
+    "application/vnd.ms-powerpoint": ("ppt", "pps", "pot"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("xlsx",),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("pptx",),
+    "application/vnd.oasis.opendocument.text": ("odt",), "application/vnd.oasis.opendocument.spreadsheet": ("ods",),
+    "application/vnd.oasis.opendocument.presentation": ("odp",),
+    "text/plain": ("txt", "text", "log", "md"), "text/csv": ("csv",),
+}
+
+
+def named_for(filename: str, content_type: str) -> str:
+    """The name to keep a file under: the person's own, unless its extension does not fit what the file is.
+    Then the right one is added, so a downloaded copy opens as what it was checked to be: a text file named
+    ``run.bat`` downloads as ``run.bat.txt``, never as something a double-click runs."""
+    allowed = EXTENSIONS[content_type]
+    stem, dot, extension = filename.rpartition(".")
+    if dot and stem and extension.lower() in allowed:
+        return filename
+    return f"{filename[:250]}.{allowed[0]}"
+
 
 class UnsupportedType(DomainError):
     status_code = 415

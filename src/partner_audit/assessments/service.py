@@ -27,7 +27,7 @@ from partner_audit.security.caller import Caller, Role
 from partner_audit.security.tenancy import require_row, scoped
 from partner_audit.storage import EvidenceStore, StoreUnavailable
 from partner_audit.storage import TooLarge as StoreTooLarge
-from partner_audit.uploads import checked_chunks
+from partner_audit.uploads import checked_chunks, named_for
 
 S = AssessmentStatus
 EDITABLE = frozenset({S.not_started, S.in_progress, S.returned})
@@ -471,6 +471,7 @@ async def attach_evidence(caller: Caller, store: EvidenceStore, assessment_id: U
     except DomainError as exc:  # a file that is not what it claims: worth a line in the log
         await access_log.record_refusal(caller, "evidence.upload", "assessment", assessment_id, None, exc)
         raise
+    filename = named_for(filename, found["content_type"])
     try:
         async with access_log.audited(caller, "evidence.upload", "evidence") as audit:
             assessment = await _evidence_target(caller, assessment_id, question_id)
