@@ -11,6 +11,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import anyio
 import httpx
 import openpyxl
 import pytest
@@ -305,3 +306,36 @@ def test_a_name_that_does_not_fit_the_file_gets_the_right_extension(world, aid, 
     r = upload(world.provider_user, aid, content, filename)
     assert r.status_code == 201, r.text
     assert r.json()["filename"] == kept_as
+
+
+# --- text, however it is cut into chunks ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content, problem", [
+    ("Ngā Hine, Renée, café, “quotes” – dashes\t\f\r\n".encode(), None),
+    ("Renée “quoted” café\r\n".encode("cp1252"), None),
+    (b"ok\n" * 10 + b"bad\x00", r"byte 34 is a control character \(U\+0000\)"),
+    ("ā".encode() + b"\xc2\x85", r"byte 3 is a control character \(U\+0085\)"),  # NEL, a C1 control
+    ("Ngā".encode() + "é".encode("cp1252"), "byte 5 is not UTF-8"),
+    (b"abc" + "ひらがな".encode("shift_jis"), "byte 4 starts a run"),
+    (b"abc\xe9\x81", "byte 5 is neither UTF-8 nor Windows-1252"),
+    ("Ngā ā".encode()[:-1], "byte 6 is not UTF-8"),  # cut short at the end
+    (b"Ng\xc4", None),  # "NgÄ" in Windows-1252: its one non-ASCII byte is its last
+])
+@pytest.mark.parametrize("chunk", [1, 2, 3, 1000])
+def test_text_is_checked_the_same_however_it_arrives(content, problem, chunk):
+    from partner_audit.errors import Invalid
+    from partner_audit.filecheck import TextCheck
+
+    check = TextCheck("text/plain", "notes.txt")
+
+    async def feed_all() -> None:
+        for start in range(0, len(content), chunk):
+            await check.feed(content[start:start + chunk])
+        await check.finish()
+
+    if problem is None:
+        anyio.run(feed_all)
+    else:
+        with pytest.raises(Invalid, match=problem):
+            anyio.run(feed_all)

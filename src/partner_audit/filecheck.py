@@ -58,9 +58,16 @@ EXTERNAL = re.compile(rb'TargetMode="External"', re.IGNORECASE)
 # OLE storages that hold macros or embedded objects in .doc, .xls and .ppt files.
 OLE_ACTIVE = {"macros", "_vba_project_cur", "vba", "objectpool", "\x01ole10native"}
 # Four non-ASCII bytes in a row: no Western text in Windows-1252 has them, every East Asian encoding does.
-FOREIGN_RUN = re.compile(rb"[\x80-\xff]{4,}")
+FOREIGN_RUN = 4
 HIGH_BYTES = bytes(range(0x80, 0x100))
-# Text allows tab, line feed, form feed and carriage return; every other C0 and C1 control, and DEL, is not text.
+HIGH_AS_ONE = bytes(0 if b < 0x80 else 1 for b in range(256))  # for bytes.translate
+# Text allows tab, line feed, form feed and carriage return; every other C0 control, and DEL, is not text; nor,
+# in UTF-8, the C1 controls. NOT_CONTROL is what bytes.translate deletes to leave only the controls.
+CONTROL_BYTES = frozenset([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+NOT_CONTROL = bytes(b for b in range(256) if b not in CONTROL_BYTES)
+C1_UTF8_LEAD = b"\xc2"
+C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
+# The same, as characters, for names inside packages.
 CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 OOXML = {
@@ -101,14 +108,17 @@ class FileCheck:
 
 class TextCheck(FileCheck):
     """UTF-8 throughout, or Windows-1252 throughout (then nothing before the first non-ASCII byte was UTF-8, and
-    it reads as Western text), with no control characters but tab, line feed, form feed and carriage return."""
+    it reads as Western text), with no control characters but tab, line feed, form feed and carriage return.
+
+    Checked on the bytes with ``bytes.translate`` and ``find`` rather than regular expressions, which are
+    twenty times slower: a 250 MB upload must not hold the event loop for seconds."""
 
     def __init__(self, content_type: str, filename: str) -> None:
         super().__init__(content_type, filename)
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.ascii_so_far = True
         self.encoding = "utf-8"
-        self.high_run = 0  # non-ASCII bytes at the end of what was read as Windows-1252
+        self.before = b""  # the last bytes of the previous chunk, for what spans two chunks
 
     async def feed(self, chunk: bytes) -> None:
         self.read(chunk)
@@ -118,46 +128,53 @@ class TextCheck(FileCheck):
 
     def read(self, chunk: bytes, final: bool = False) -> None:
         """Check the next chunk; ``final`` when there is no more (a character cut short is then an error)."""
-        # Where the text decoded from this chunk starts: a character may have begun in the last one.
-        start = self.size - (len(self.decoder.getstate()[0]) if self.encoding == "utf-8" else 0)
-        self.size += len(chunk)
-        if self.encoding == "utf-8":
-            try:
-                self._control(self.decoder.decode(chunk, final), start)
-                self.ascii_so_far = self.ascii_so_far and chunk.isascii()
-                return
-            except UnicodeDecodeError as exc:
-                valid = exc.object[:exc.start]
-                self._control(valid.decode("utf-8"), start)  # a problem earlier in the file is the one named
-                if not (self.ascii_so_far and valid.isascii()):
-                    raise self.refuse(f"byte {start + exc.start + 1} is not UTF-8 but text before it was, so it "
-                                      "is neither UTF-8 nor Windows-1252 throughout") from exc
-                self.encoding = "cp1252"  # nothing but ASCII so far, which reads the same in both
-        self._cp1252(chunk, start)
+        offset, self.size = self.size, self.size + len(chunk)
+        control = self._control(chunk)
+        # Whatever comes first in the file is the problem named: text that is not UTF-8 before the control.
+        self._decode(chunk if control is None else chunk[:max(control[0], 0)], offset, final)
+        if control is not None:
+            raise self.refuse(f"byte {offset + control[0] + 1} is a control character (U+{control[1]:04X}), so "
+                              "the file is not text throughout")
+        self.before = (self.before + chunk)[-(FOREIGN_RUN - 1):]
 
-    def _cp1252(self, chunk: bytes, start: int) -> None:
+    def _control(self, chunk: bytes) -> tuple[int, int] | None:
+        """The first control character's index in ``chunk`` (-1: it began in the last chunk) and code point: C0
+        and DEL, and in UTF-8 the C1 controls (U+0080 to U+009F)."""
+        found = [(chunk.find(byte), byte) for byte in set(chunk.translate(None, NOT_CONTROL))]
+        last = self.before[-1:]
+        if self.encoding == "utf-8" and C1_UTF8_LEAD in last + chunk:
+            c1 = C1_UTF8.search(last + chunk)
+            if c1:
+                found.append((c1.start() - len(last), c1.group()[1]))
+        return min(found, default=None)
+
+    def _decode(self, chunk: bytes, offset: int, final: bool) -> None:
+        before = self.before
+        if self.encoding == "utf-8":
+            pending = len(self.decoder.getstate()[0])
+            try:
+                text = self.decoder.decode(chunk, final)
+            except UnicodeDecodeError as exc:
+                if not (self.ascii_so_far and exc.object[:exc.start].isascii()):
+                    raise self.refuse(f"byte {offset - pending + exc.start + 1} is not UTF-8 but text before it "
+                                      "was, so it is neither UTF-8 nor Windows-1252 throughout") from exc
+                self.encoding = "cp1252"  # nothing but ASCII so far, which reads the same in both
+                # From the bytes held back for a character begun in the last chunk; all before them were ASCII.
+                chunk, offset, before = exc.object, offset - pending, b""
+            else:
+                self.ascii_so_far = self.ascii_so_far and text.isascii()
+                return
         try:
-            text = chunk.decode("cp1252")
+            chunk.decode("cp1252")
         except UnicodeDecodeError as exc:
-            self._control(chunk[:exc.start].decode("cp1252"), start)
-            raise self.refuse(f"byte {start + exc.start + 1} is neither UTF-8 nor Windows-1252 text") from exc
-        self._control(text, start)
+            raise self.refuse(f"byte {offset + exc.start + 1} is neither UTF-8 nor Windows-1252 text") from exc
         # Windows-1252 decodes almost any bytes; in real text its accented letters and punctuation stand among
         # ASCII letters, while Shift-JIS, GBK or EUC text is runs of high bytes.
-        carried = self.high_run
-        run = FOREIGN_RUN.search(b"\x80" * carried + chunk)
-        if run:
-            raise self.refuse(f"byte {start + run.start() - carried + 1} starts a run of characters that is "
-                              "neither UTF-8 nor plausibly Windows-1252 text")
-        trailing = len(chunk) - len(chunk.rstrip(HIGH_BYTES))
-        self.high_run = trailing + carried if trailing == len(chunk) else trailing
-
-    def _control(self, text: str, start: int) -> None:
-        control = CONTROL.search(text)
-        if control:
-            where = start + len(text[:control.start()].encode(self.encoding)) + 1
-            raise self.refuse(f"byte {where} is a control character (U+{ord(control.group()):04X}), so the file "
-                              "is not text throughout")
+        carried = len(before) - len(before.rstrip(HIGH_BYTES))
+        run = (before[len(before) - carried:] + chunk).translate(HIGH_AS_ONE).find(b"\x01" * FOREIGN_RUN)
+        if run >= 0:
+            raise self.refuse(f"byte {offset - carried + run + 1} starts a run of characters that is neither "
+                              "UTF-8 nor plausibly Windows-1252 text")
 
 
 class TailCheck(FileCheck):
