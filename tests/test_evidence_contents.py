@@ -139,6 +139,13 @@ def xlsx() -> bytes:
     return out.getvalue()
 
 
+def corrupted(package: bytes, part: str) -> bytes:
+    """``package`` with the first compressed bytes of ``part`` overwritten."""
+    info = zipfile.ZipFile(io.BytesIO(package)).getinfo(part)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    return package[:start] + b"\xff" * 8 + package[start + 8:]
+
+
 def zip_with(name: str, content: bytes) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -242,6 +249,8 @@ HOSTILE = [
     pytest.param(docx() + docx(("word/embeddings/setup.exe", PROGRAM)), "policy.docx", "before the document",
                  id="docx-with-second-package-appended"),
     pytest.param(docx()[:-200], "policy.docx", "not a readable Office document", id="docx-truncated"),
+    pytest.param(corrupted(docx(), "word/document.xml"), "policy.docx", "not a readable Office document",
+                 id="docx-with-corrupt-part"),
     pytest.param(word_97("Macros"), "policy.doc", "macros", id="word-97-with-macros"),
     pytest.param(word_97("ObjectPool"), "policy.doc", "embedded object", id="word-97-with-embedded-object"),
     pytest.param(word_97()[:3000], "policy.doc", "not a readable Office document", id="word-97-truncated"),

@@ -249,7 +249,7 @@ class PackageCheck(FileCheck):
         try:
             with olefile.OleFileIO(self.spool) as ole:
                 paths = ole.listdir(streams=True, storages=True)
-        except Exception as exc:  # noqa: BLE001  olefile raises OSError, IndexError, struct.error ... on a broken file
+        except Exception as exc:  # olefile raises OSError, IndexError, struct.error ... on a broken file
             raise self.refuse(f"it is not a readable Office document ({exc})") from exc
         for path in paths:
             if OLE_ACTIVE & {part.lower() for part in path}:
@@ -266,8 +266,9 @@ class PackageCheck(FileCheck):
                     self._entry(package, entry)
                 if self.content_type in OOXML:
                     self._ooxml(package)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, ValueError,
-                EOFError, OSError) as exc:
+        except Invalid:
+            raise
+        except Exception as exc:  # zipfile raises BadZipFile, zlib.error, EOFError ... on a broken file
             raise self.refuse(f"it is not a readable Office document ({exc})") from exc
 
     def _layout(self, package: zipfile.ZipFile) -> None:
