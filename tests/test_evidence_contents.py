@@ -22,6 +22,7 @@ from conftest import make_settings
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODT = "application/vnd.oasis.opendocument.text"
 PROGRAM = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 48 + b"PE\x00\x00" + bytes(range(256)) * 8
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00" + bytes(range(256)) * 8
 
@@ -130,6 +131,20 @@ def docx(*extra: tuple[str, bytes],
     return out.getvalue()
 
 
+def odt(*extra: tuple[str, bytes]) -> bytes:
+    """A minimal OpenDocument text: its mimetype first and stored, as the format requires."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr(zipfile.ZipInfo("mimetype"), ODT, compress_type=zipfile.ZIP_STORED)
+        package.writestr("content.xml", '<office:document-content xmlns:office="urn:oasis:names:tc:'
+                                        'opendocument:xmlns:office:1.0"/>')
+        package.writestr("META-INF/manifest.xml", '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+                                                  'opendocument:xmlns:manifest:1.0"/>')
+        for name, content in extra:
+            package.writestr(name, content)
+    return out.getvalue()
+
+
 def xlsx() -> bytes:
     workbook = openpyxl.Workbook()
     workbook.active.append(["Kaimahi", "Completed"])
@@ -193,6 +208,7 @@ LEGITIMATE = [
     pytest.param(docx(("word/media/image1.png", png())), "policy.docx", DOCX, id="docx-with-image"),
     pytest.param(xlsx(), "register.xlsx", XLSX, id="xlsx-from-openpyxl"),
     pytest.param(word_97(), "policy.doc", "application/msword", id="word-97"),
+    pytest.param(odt(("Pictures/logo.png", png())), "policy.odt", ODT, id="odt"),
     pytest.param("kaimahi,completed\nNgā Hine,2025-03-01\n".encode() * 2000, "training.csv", "text/csv",
                  id="utf8-csv-with-macrons"),
     pytest.param("name\tnote\r\nRen\u00e9e,caf\u00e9 \u201cquoted\u201d\f\r\n".encode("cp1252") * 1000,
@@ -251,6 +267,8 @@ HOSTILE = [
     pytest.param(docx()[:-200], "policy.docx", "not a readable Office document", id="docx-truncated"),
     pytest.param(corrupted(docx(), "word/document.xml"), "policy.docx", "not a readable Office document",
                  id="docx-with-corrupt-part"),
+    pytest.param(odt(("Basic/Standard/Module1.xml", b"<script:module/>")), "policy.odt", "macros",
+                 id="odt-with-basic-macros"),
     pytest.param(word_97("Macros"), "policy.doc", "macros", id="word-97-with-macros"),
     pytest.param(word_97("ObjectPool"), "policy.doc", "embedded object", id="word-97-with-embedded-object"),
     pytest.param(word_97()[:3000], "policy.doc", "not a readable Office document", id="word-97-truncated"),
