@@ -339,15 +339,15 @@ def test_a_name_that_does_not_fit_the_file_gets_the_right_extension(world, aid, 
 
 
 @pytest.mark.parametrize("content, problem", [
-    ("Ngā Hine, Renée, café, “quotes” – dashes\t\f\r\n".encode(), None),
-    ("Renée “quoted” café\r\n".encode("cp1252"), None),
-    (b"ok\n" * 10 + b"bad\x00", r"byte 34 is a control character \(U\+0000\)"),
-    ("ā".encode() + b"\xc2\x85", r"byte 3 is a control character \(U\+0085\)"),  # NEL, a C1 control
-    ("Ngā".encode() + "é".encode("cp1252"), "byte 5 is not UTF-8"),
-    (b"abc" + "ひらがな".encode("shift_jis"), "byte 4 starts a run"),
-    (b"abc\xe9\x81", "byte 5 is neither UTF-8 nor Windows-1252"),
-    ("Ngā ā".encode()[:-1], "byte 6 is not UTF-8"),  # cut short at the end
-    (b"Ng\xc4", None),  # "NgÄ" in Windows-1252: its one non-ASCII byte is its last
+    pytest.param("Ngā Hine, Renée, café, “quotes” – dashes\t\f\r\n".encode(), None, id="utf8"),
+    pytest.param("Renée “quoted” café\r\n".encode("cp1252"), None, id="cp1252"),
+    pytest.param(b"ok\n" * 10 + b"bad\x00", r"byte 34 is a control character \(U\+0000\)", id="nul"),
+    pytest.param("ā".encode() + b"\xc2\x85", r"byte 3 is a control character \(U\+0085\)", id="c1-in-utf8"),
+    pytest.param("Ngā".encode() + "é".encode("cp1252"), "byte 5 is not UTF-8", id="utf8-then-cp1252"),
+    pytest.param(b"abc" + "ひらがな".encode("shift_jis"), "byte 4 starts a run", id="shift-jis"),
+    pytest.param(b"abc\xe9\x81", "byte 5 is neither UTF-8 nor Windows-1252", id="undefined-in-cp1252"),
+    pytest.param("Ngā ā".encode()[:-1], "byte 6 is not UTF-8", id="utf8-cut-short"),
+    pytest.param(b"Ng\xc4", None, id="cp1252-high-byte-last"),  # "NgÄ"
 ])
 @pytest.mark.parametrize("chunk", [1, 2, 3, 1000])
 def test_text_is_checked_the_same_however_it_arrives(content, problem, chunk):
