@@ -11,7 +11,8 @@ from test_assessments import assessment_of, launched, template_id  # noqa: F401 
 
 from conftest import make_settings
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n" + b"0" * 20_000
+PDF = (b"%PDF-1.4\n%" + b"0" * 20_000 + b"\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n"
+       b"%%EOF\n")
 CSV = "name,completed\nHine,2025-03-01\nWiremu,2025-03-04\n".encode()
 
 

@@ -1,9 +1,10 @@
-"""What every JSON API shares: strict input structs, constrained strings, and pages of results."""
+"""What every JSON API shares: strict input structs, constrained strings, pages of results and attachments."""
 
 from __future__ import annotations
 
 import typing
 from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import quote
 
 import msgspec
 from litestar.params import QueryParameter
@@ -86,3 +87,16 @@ def window(page: int, page_size: int) -> tuple[int, int]:
 def query_text(max_length: int, description: str | None = None) -> Any:
     """An optional free-text query parameter with a length limit."""
     return Annotated[str | None, QueryParameter(max_length=max_length, description=description)]
+
+
+def attachment_headers(filename: str) -> dict[str, str]:
+    """Headers for a file handed out for download: saved, never shown in the page or sniffed into something
+    else, and inert if a browser renders it anyway (no scripts, no loads, a sandboxed origin)."""
+    # A plain name as is; any other (macrons, quotes, spaces) in RFC 6266 ``filename*``, so it cannot break the header.
+    quoted = quote(filename)
+    return {
+        "Content-Disposition": f'attachment; filename="{filename}"' if quoted == filename
+        else f"attachment; filename*=utf-8''{quoted}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }

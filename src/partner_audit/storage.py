@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
@@ -19,7 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
+import anyio
+
 from partner_audit.settings import Settings
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 
@@ -49,8 +54,10 @@ class EvidenceStore:
     async def check(self) -> None:
         """Raise ``StoreUnavailable`` with a reason when the store cannot be written."""
 
-    def download_url(self, key: str, filename: str, seconds: int = 300) -> str | None:
-        """A short-lived direct link where the backend has one (S3); None means stream it through the app."""
+    def download_url(self, key: str, filename: str, content_type: str = "application/octet-stream",
+                     seconds: int = 300) -> str | None:
+        """A short-lived direct link where the backend has one (S3), serving the file as an attachment of
+        ``content_type``; None means stream it through the app."""
         return None
 
 
@@ -153,13 +160,28 @@ class S3Store(EvidenceStore):
                     UploadId=upload_id, MultipartUpload={"Parts": parts},
                 )
             except BaseException:
-                await asyncio.to_thread(
-                    self.client.abort_multipart_upload, Bucket=self.bucket, Key=self._key(key), UploadId=upload_id
-                )
+                await self._abort(key, upload_id)
                 raise
         except (BotoCoreError, ClientError) as exc:
             raise StoreUnavailable(f"S3 bucket {self.bucket}: {exc}") from exc
         return Stored(key, size, digest.hexdigest())
+
+    async def _abort(self, key: str, upload_id: str) -> None:
+        """Abort an unfinished upload whatever ended it, so its parts are not kept (and billed) in the bucket.
+
+        Shielded, because a cancelled request (a client going away) would otherwise cancel the abort too; and
+        an abort that fails is logged, not raised, so the reason the upload ended is the one reported. When
+        the process itself dies, the bucket's lifecycle rule (README) removes the parts a day later."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        with anyio.CancelScope(shield=True):
+            try:
+                await asyncio.to_thread(
+                    self.client.abort_multipart_upload, Bucket=self.bucket, Key=self._key(key), UploadId=upload_id
+                )
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("could not abort the unfinished upload %s of %s in S3 bucket %s: %s", upload_id,
+                            self._key(key), self.bucket, exc)
 
     async def _part(self, key: str, upload_id: str, number: int, body: bytes) -> dict:
         response = await asyncio.to_thread(
@@ -185,7 +207,8 @@ class S3Store(EvidenceStore):
         except (BotoCoreError, ClientError) as exc:
             raise StoreUnavailable(f"S3 bucket {self.bucket} is not reachable: {exc}") from exc
 
-    def download_url(self, key: str, filename: str, seconds: int = 300) -> str | None:
+    def download_url(self, key: str, filename: str, content_type: str = "application/octet-stream",
+                     seconds: int = 300) -> str | None:
         # Named as Litestar's File response names a file: a name that is not plain ASCII (macrons, quotes,
         # spaces) goes in RFC 6266 ``filename*``, so it arrives intact and cannot break the header.
         quoted = quote(filename)
@@ -193,7 +216,10 @@ class S3Store(EvidenceStore):
                        else f"attachment; filename*=utf-8''{quoted}")
         return self.client.generate_presigned_url(
             "get_object",
-            Params={"Bucket": self.bucket, "Key": self._key(key), "ResponseContentDisposition": disposition},
+            # The type checked on upload, not whatever S3 guesses; S3 cannot add nosniff or a CSP, but the
+            # file comes from the bucket's origin, never the app's, and as an attachment.
+            Params={"Bucket": self.bucket, "Key": self._key(key), "ResponseContentDisposition": disposition,
+                    "ResponseContentType": content_type},
             ExpiresIn=seconds,
         )
 

@@ -1,4 +1,5 @@
-"""File uploads: a multipart/form-data body streamed part by part, and a file's type told from its bytes.
+"""File uploads: a multipart/form-data body streamed part by part, and a file's type told from its bytes and
+checked through to its last byte.
 
 Litestar's own form parsing reads a whole body into memory; evidence files can be hundreds of megabytes, so
 uploads are parsed incrementally (the ``multipart`` package's push parser) straight from the request stream.
@@ -15,6 +16,7 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 
 from partner_audit import plaintext
 from partner_audit.errors import DomainError, Invalid
+from partner_audit.filecheck import FileCheck, check_for
 
 MAX_FIELD_BYTES = 10_000
 SNIFF_BYTES = 8192
@@ -31,6 +33,32 @@ ALLOWED_BINARY = {
     "application/vnd.oasis.opendocument.presentation",
 }
 
+# The extensions each type may be named with; a file named otherwise gets the first added (``named_for``).
+EXTENSIONS = {
+    "application/pdf": ("pdf",),
+    "image/png": ("png",), "image/jpeg": ("jpg", "jpeg", "jpe", "jfif"), "image/gif": ("gif",),
+    "image/webp": ("webp",), "image/tiff": ("tif", "tiff"), "image/heic": ("heic", "heif"),
+    "application/msword": ("doc", "dot"), "application/vnd.ms-excel": ("xls", "xlt"),
+    "application/vnd.ms-powerpoint": ("ppt", "pps", "pot"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("xlsx",),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("pptx",),
+    "application/vnd.oasis.opendocument.text": ("odt",), "application/vnd.oasis.opendocument.spreadsheet": ("ods",),
+    "application/vnd.oasis.opendocument.presentation": ("odp",),
+    "text/plain": ("txt", "text", "log", "md"), "text/csv": ("csv",),
+}
+
+
+def named_for(filename: str, content_type: str) -> str:
+    """The name to keep a file under: the person's own, unless its extension does not fit what the file is.
+    Then the right one is added, so a downloaded copy opens as what it was checked to be: a text file named
+    ``run.bat`` downloads as ``run.bat.txt``, never as something a double-click runs."""
+    allowed = EXTENSIONS[content_type]
+    stem, dot, extension = filename.rpartition(".")
+    if dot and stem and extension.lower() in allowed:
+        return filename
+    return f"{filename[:250]}.{allowed[0]}"
+
 
 class UnsupportedType(DomainError):
     status_code = 415
@@ -46,35 +74,41 @@ def sniff_type(head: bytes, filename: str) -> str:
         raise UnsupportedType(
             f"{filename}: {kind.mime} files cannot be evidence. Upload a PDF, an image, an Office document, "
             "text or CSV.", errors=[{"field": "file", "message": f"{kind.mime} is not allowed"}])
-    if head and b"\x00" not in head:
-        try:
-            # A multi-byte character may be cut at the end of the sample.
-            head[:-4].decode("utf-8") if len(head) >= SNIFF_BYTES else head.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            return "text/csv" if filename.lower().endswith(".csv") else "text/plain"
+    if head and b"\x00" not in head:  # it claims to be text: ``filecheck.TextCheck`` holds it to that, or says why not
+        return "text/csv" if filename.lower().endswith(".csv") else "text/plain"
     raise UnsupportedType(
         f"{filename}: the file's contents are not a PDF, image, Office document, text or CSV.",
         errors=[{"field": "file", "message": "unrecognised file type"}])
 
 
-async def typed_chunks(chunks: AsyncIterator[bytes], filename: str, found: dict[str, Any]) -> AsyncIterator[bytes]:
-    """Pass chunks through, checking the type from the first bytes before any byte goes on; the type found is
-    put in ``found["content_type"]``."""
+async def checked_chunks(chunks: AsyncIterator[bytes], filename: str, found: dict[str, Any]) -> AsyncIterator[bytes]:
+    """Pass chunks through: the type is told from the first bytes before any byte goes on, then the whole file
+    is checked to be of that type (``filecheck``) as it passes; a file that is not raises before its end is
+    given, so the store never keeps it. The type found is put in ``found["content_type"]``.
+
+    Close the generator (``contextlib.aclosing``) so a file abandoned midway releases its check's spool."""
     head = b""
-    async for chunk in chunks:
-        if "content_type" in found:
+    check: FileCheck | None = None
+    try:
+        async for chunk in chunks:
+            if check is None:
+                head += chunk
+                if len(head) < SNIFF_BYTES:
+                    continue
+                check = check_for(sniff_type(head[:SNIFF_BYTES], filename), filename)
+                chunk, head = head, b""
+            await check.feed(chunk)
             yield chunk
-            continue
-        head += chunk
-        if len(head) >= SNIFF_BYTES:
-            found["content_type"] = sniff_type(head[:SNIFF_BYTES], filename)
-            yield head
-    if "content_type" not in found:
-        found["content_type"] = sniff_type(head, filename)
-        if head:
-            yield head
+        if check is None:
+            check = check_for(sniff_type(head, filename), filename)
+            await check.feed(head)
+            if head:
+                yield head
+        await check.finish()
+        found["content_type"] = check.content_type
+    finally:
+        if check is not None:
+            check.close()
 
 
 class FormUpload:

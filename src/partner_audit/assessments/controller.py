@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 import msgspec
@@ -12,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 from litestar.response import Redirect, Stream
 
-from partner_audit.api import Page, PageNumber, PageSize, window
+from partner_audit.api import Page, PageNumber, PageSize, attachment_headers, window
 from partner_audit.assessments import service, xlsx
 from partner_audit.assessments.schemas import (
     AcceptIn,
@@ -145,8 +144,8 @@ class AssessmentController(Controller):
         far; upload it back with PUT."""
         assessment = await service.get_assessment(caller, assessment_id)
         template, _ = await service.template_for(assessment["template_version_id"])
-        return Response(xlsx.build(assessment, template), media_type=xlsx.MEDIA_TYPE, headers={
-            "Content-Disposition": f'attachment; filename="{xlsx.filename(assessment)}"'})
+        return Response(xlsx.build(assessment, template), media_type=xlsx.MEDIA_TYPE,
+                        headers=attachment_headers(xlsx.filename(assessment)))
 
     # The limit leaves room for the form around a workbook of the largest size read (10 MB), so a workbook just
     # over it is told its size rather than a bare 413.
@@ -186,12 +185,12 @@ class EvidenceController(Controller):
                        evidence_id: FromPath[UUID]) -> Response:
         """On S3, a redirect to a link valid for five minutes; otherwise the file itself."""
         row = await service.evidence_for_download(caller, evidence_id)
-        disposition = f"attachment; filename*=UTF-8''{quote(row['filename'])}"
-        url = store.download_url(row["storage_key"], row["filename"])
+        headers = attachment_headers(row["filename"])
+        url = store.download_url(row["storage_key"], row["filename"], row["content_type"])
         if url:
-            return Redirect(url, status_code=307)
+            return Redirect(url, status_code=307, headers=headers)
         return Stream(store.read(row["storage_key"]), media_type=row["content_type"],
-                      headers={"Content-Disposition": disposition, "Content-Length": str(row["size"])})
+                      headers={**headers, "Content-Length": str(row["size"])})
 
     @delete("/evidence/{evidence_id:uuid}", guards=[PROVIDER_SIDE], status_code=204)
     async def remove(self, caller: NamedDependency[Caller], store: NamedDependency[EvidenceStore],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,7 +28,7 @@ from partner_audit.security.caller import Caller, Role
 from partner_audit.security.tenancy import require_row, scoped
 from partner_audit.storage import EvidenceStore, StoreUnavailable
 from partner_audit.storage import TooLarge as StoreTooLarge
-from partner_audit.uploads import typed_chunks
+from partner_audit.uploads import checked_chunks, named_for
 
 S = AssessmentStatus
 EDITABLE = frozenset({S.not_started, S.in_progress, S.returned})
@@ -460,13 +461,18 @@ async def attach_evidence(caller: Caller, store: EvidenceStore, assessment_id: U
     key = f"evidence/{assessment_id}/{uuid4().hex}"  # ours: the person's file name never reaches the store
     found: dict[str, Any] = {}
     try:
-        stored = await store.put(key, typed_chunks(chunks, filename, found), max_bytes)
+        async with aclosing(checked_chunks(chunks, filename, found)) as checked:
+            stored = await store.put(key, checked, max_bytes)
     except StoreTooLarge as exc:
         raise TooLarge(f"{filename} is larger than the {max_bytes // (1024 * 1024)} MB limit.",
                        errors=[{"field": "file", "message": "is too large"}]) from exc
     except StoreUnavailable as exc:
         raise Unavailable(f"The evidence store is not available, so {filename} was not saved. Try again "
                           "shortly.") from exc
+    except DomainError as exc:  # a file that is not what it claims: worth a line in the log
+        await access_log.record_refusal(caller, "evidence.upload", "assessment", assessment_id, None, exc)
+        raise
+    filename = named_for(filename, found["content_type"])
     try:
         async with access_log.audited(caller, "evidence.upload", "evidence") as audit:
             assessment = await _evidence_target(caller, assessment_id, question_id)
