@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from partner_audit.errors import Conflict, Forbidden, Invalid, NotAuthenticated,
 from partner_audit.security import access_log, tokens
 from partner_audit.security.caller import PROVIDER_ROLES, Caller, Role
 from partner_audit.security.passwords import MIN_LENGTH, hash_password, verify_password
-from partner_audit.security.tables import AccessToken, LoginAttempt, User
+from partner_audit.security.tables import AccessToken, LoginThrottle, User
 from partner_audit.security.tenancy import require_row, scoped
 from partner_audit.settings import Settings
 
@@ -86,8 +87,50 @@ class Session:
     user: dict[str, Any]
 
 
-async def _recent_failures(key: str, since: datetime) -> int:
-    return await LoginAttempt.count().where(LoginAttempt.key == key, LoginAttempt.at > since).run()
+# One statement both counts this attempt and returns the count, so concurrent guesses in any number of processes
+# are serialised by the row (PostgreSQL's row lock, SQLite's write lock) and cannot all pass the check. A window
+# starts at the first failure after the previous one ran out.
+_COUNT_ATTEMPT = """
+INSERT INTO login_throttle (key, failures, window_started) VALUES ({}, 1, {})
+ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN login_throttle.window_started <= {} THEN 1 ELSE login_throttle.failures + 1 END,
+    window_started = CASE WHEN login_throttle.window_started <= {}
+                          THEN excluded.window_started ELSE login_throttle.window_started END
+RETURNING failures
+"""
+
+
+class _OverLimit(Exception):
+    """Rolls back a reservation that went over a limit."""
+
+
+async def _reserve_attempt(limits: dict[str, int], window: timedelta) -> bool:
+    """Count this sign-in against each key before its password is checked; False when any key is over its limit.
+
+    A refused attempt is rolled back, so only attempts that are evaluated count. Keys are always taken in the
+    same order (account, then address), so two sign-ins never wait on each other's rows in a cycle.
+    """
+    now = int(time.time())
+    expired = now - int(window.total_seconds())
+    try:
+        async with db.transaction():
+            for key, limit in limits.items():
+                rows = await LoginThrottle.raw(_COUNT_ATTEMPT, key, now, expired, expired).run()
+                if rows[0]["failures"] > limit:
+                    raise _OverLimit
+    except _OverLimit:
+        return False
+    return True
+
+
+async def _attempted_account(email: str) -> tuple[Any, str]:
+    """What the access log keeps of a refused sign-in: the account's id when the typed email is one, otherwise
+    a short keyed hash of what was typed, so repeated attempts correlate without the log holding the text
+    (people type passwords into the email box)."""
+    user = await User.select(User.id).where(User.email == email).first().run()
+    if user is not None:
+        return user["id"], ""
+    return None, f"unknown email, keyed hash {tokens.digest('login-email:' + email)[:12]}"
 
 
 async def login(settings: Settings, anonymous: Caller, email: str, password: str) -> Session:
@@ -95,31 +138,32 @@ async def login(settings: Settings, anonymous: Caller, email: str, password: str
     process sees the same ones."""
     email = email.strip().lower()
     window = timedelta(minutes=settings.login_window_minutes)
-    since = _now() - window
-    keys = [f"email:{email}"] + ([f"ip:{anonymous.client_ip}"] if anonymous.client_ip else [])
-    limits = {keys[0]: settings.login_max_failures}
-    if len(keys) > 1:
+    account_key = f"email:{email}"
+    limits = {account_key: settings.login_max_failures}
+    if anonymous.client_ip:
         # One office can sit behind one address, so the address gets more room than an account.
-        limits[keys[1]] = settings.login_max_failures * 4
-    for key, limit in limits.items():
-        if await _recent_failures(key, since) >= limit:
-            async with db.transaction():
-                await access_log.append(
-                    anonymous, action="auth.login", record_type="user", outcome="throttled", detail=email
-                )
-            raise TooManyRequests(
-                f"Too many failed sign-ins. Try again in {settings.login_window_minutes} minutes.",
-                retry_after=int(window.total_seconds()),
+        limits[f"ip:{anonymous.client_ip}"] = settings.login_max_failures * 4
+    if not await _reserve_attempt(limits, window):
+        record_id, detail = await _attempted_account(email)
+        async with db.transaction():
+            await access_log.append(
+                anonymous, action="auth.login", record_type="user", record_id=record_id, outcome="throttled",
+                detail=detail,
             )
+        raise TooManyRequests(
+            f"Too many failed sign-ins. Try again in {settings.login_window_minutes} minutes.",
+            retry_after=int(window.total_seconds()),
+        )
 
     user = await User.select().where(User.email == email).first().run()
-    ok = verify_password(user["password_hash"] if user else None, password)
+    ok = await verify_password(user["password_hash"] if user else None, password)
     if not ok or not user["active"]:
+        # The attempt was counted when it was reserved; only the log entry is left to write.
+        record_id, detail = await _attempted_account(email)
         async with db.transaction():
-            await LoginAttempt.insert(*[LoginAttempt(key=k) for k in keys]).run()
             await access_log.append(
-                anonymous, action="auth.login", record_type="user", record_id=user["id"] if user else None,
-                outcome="denied", detail=email,
+                anonymous, action="auth.login", record_type="user", record_id=record_id, outcome="denied",
+                detail=detail,
             )
         raise NotAuthenticated("That email and password do not match an active account.")
 
@@ -129,7 +173,12 @@ async def login(settings: Settings, anonymous: Caller, email: str, password: str
     expires = _now() + timedelta(hours=settings.session_hours)
     async with access_log.audited(caller, "auth.login", "user", user["id"], user["provider"]):
         await caller_is_allowed_in(caller)
-        await LoginAttempt.delete().where(LoginAttempt.key == keys[0]).run()
+        # A success clears the account's failures and gives back the address's slot it had reserved.
+        await LoginThrottle.delete().where(LoginThrottle.key == account_key).run()
+        for key in list(limits)[1:]:
+            await LoginThrottle.update({LoginThrottle.failures: LoginThrottle.failures - 1}).where(
+                LoginThrottle.key == key, LoginThrottle.failures > 0
+            ).run()
         await AccessToken.insert(
             AccessToken(kind=SESSION, token_hash=tokens.digest(secret), user=user["id"], expires_at=expires)
         ).run()
@@ -246,6 +295,8 @@ async def create_user(caller: Caller, *, email: str, full_name: str, role: Role,
     if not _EMAIL.match(email):
         raise Invalid.field("email", "is not an email address")
     _check_password(password)
+    # Hashed before the transaction, so no write lock is held while argon2 runs.
+    password_hash = await hash_password(password)
     async with access_log.audited(caller, "user.create", "user") as audit:
         provider = _check_may_grant(caller, role, provider_id)
         if provider is not None:
@@ -254,7 +305,7 @@ async def create_user(caller: Caller, *, email: str, full_name: str, role: Role,
             raise Conflict(f"A user with email {email} already exists.",
                            errors=[{"field": "email", "message": "is already in use"}])
         user = User(email=email, full_name=full_name.strip(), role=role.value, provider=provider,
-                    password_hash=hash_password(password))
+                    password_hash=password_hash)
         await user.save().run()
         audit.record_id, audit.provider_id = user.id, provider
         audit.details.append(f"role={role.value}")
@@ -292,6 +343,11 @@ async def get_user(caller: Caller, user_id: UUID) -> dict[str, Any]:
 
 
 async def update_user(caller: Caller, user_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    new_hash = None
+    if "password" in changes:
+        _check_password(changes["password"])
+        # Hashed before the transaction, so no write lock is held while argon2 runs.
+        new_hash = await hash_password(changes["password"])
     async with access_log.audited(caller, "user.update", "user", user_id) as audit:
         row = await _visible_user(caller, user_id)
         audit.provider_id = row["provider"]
@@ -314,9 +370,8 @@ async def update_user(caller: Caller, user_id: UUID, changes: dict[str, Any]) ->
             _check_may_grant(caller, Role(row["role"]), row["provider"])
             values[User.active] = changes["active"]
             audit.details.append("activated" if changes["active"] else "deactivated")
-        if "password" in changes:
-            _check_password(changes["password"])
-            values[User.password_hash] = hash_password(changes["password"])
+        if new_hash is not None:
+            values[User.password_hash] = new_hash
             audit.details.append("password reset")
         if values:
             values[User.updated_at] = _now()
