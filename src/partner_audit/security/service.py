@@ -376,12 +376,29 @@ async def update_user(caller: Caller, user_id: UUID, changes: dict[str, Any]) ->
         if values:
             values[User.updated_at] = _now()
             await User.update(values).where(User.id == user_id).run()
-            if User.active in values or User.role in values or User.password_hash in values:
-                # Sessions end at once; the middleware would refuse them anyway, this makes it explicit.
-                await AccessToken.update({AccessToken.revoked_at: _now()}).where(
-                    AccessToken.user == user_id, AccessToken.kind == SESSION, AccessToken.revoked_at.is_null()
-                ).run()
+            if User.active in values or User.password_hash in values:
+                # A reset password or a deactivation is a reason to distrust every credential the person held:
+                # all their sessions and API tokens end, in this transaction, and reactivation revives none
+                # (it also ends any left over from before this rule). Someone resetting their own password
+                # stays signed in by the session or token they did it with.
+                keep = caller.token_id if user_id == caller.user_id else None
+                await _revoke_tokens(user_id, except_token=keep)
+                audit.details.append("sessions and API tokens ended")
+            elif User.role in values:
+                # Sessions end so the person signs in again under the new role; API tokens carry on with it.
+                await _revoke_tokens(user_id, kind=SESSION)
     return await _visible_user(Caller.system(), user_id)
+
+
+async def _revoke_tokens(user_id: UUID, *, kind: str | None = None, except_token: UUID | None = None) -> None:
+    query = AccessToken.update({AccessToken.revoked_at: _now()}).where(
+        AccessToken.user == user_id, AccessToken.revoked_at.is_null()
+    )
+    if kind is not None:
+        query = query.where(AccessToken.kind == kind)
+    if except_token is not None:
+        query = query.where(AccessToken.id != except_token)
+    await query.run()
 
 
 async def me(caller: Caller) -> dict[str, Any]:
