@@ -289,6 +289,18 @@ async def _provider_exists(provider_id: UUID) -> None:
         raise NotFound(f"No provider with id {provider_id}.")
 
 
+def _email_taken(caller: Caller, email: str) -> Conflict:
+    """Agency staff see the whole register, so they are told plainly. A provider admin must not learn that an
+    address belongs to another provider (or to agency staff): they get the same words wherever it is held, and
+    can see for themselves whether it is one of their own people."""
+    if caller.is_provider_role:
+        return Conflict("This email address cannot be used for a new account. If you think it should be, "
+                        "ask the agency's partnerships team.",
+                        errors=[{"field": "email", "message": "cannot be used for a new account"}])
+    return Conflict(f"A user with email {email} already exists.",
+                    errors=[{"field": "email", "message": "is already in use"}])
+
+
 async def create_user(caller: Caller, *, email: str, full_name: str, role: Role, password: str,
                       provider_id: UUID | None) -> dict[str, Any]:
     email = email.strip().lower()
@@ -302,8 +314,7 @@ async def create_user(caller: Caller, *, email: str, full_name: str, role: Role,
         if provider is not None:
             await _provider_exists(provider)
         if await User.exists().where(User.email == email).run():
-            raise Conflict(f"A user with email {email} already exists.",
-                           errors=[{"field": "email", "message": "is already in use"}])
+            raise _email_taken(caller, email)
         user = User(email=email, full_name=full_name.strip(), role=role.value, provider=provider,
                     password_hash=password_hash)
         await user.save().run()
