@@ -89,3 +89,41 @@ def test_the_revocation_is_logged_with_the_change(world: World):
     _patch(world, _bearer(world.admin.token), world.auditor.user, {"active": False})
     entries = world.admin.get("/api/v1/access-log", params={"action": "user.update"}).json()["items"]
     assert "sessions and API tokens ended" in entries[0]["detail"]
+
+
+# --- changing your own password ------------------------------------------------------------------------
+
+PASSWORD_CHANGE = f"{ME}/password"
+
+
+def test_anyone_changes_their_own_password_and_only_that_session_stays(world: World):
+    used, other = _session(world, "provider.user@example.org"), _session(world, "provider.user@example.org")
+    r = world.client.post(PASSWORD_CHANGE, headers=used,
+                          json={"current_password": PASSWORD, "new_password": "a brand new password"})
+    assert r.status_code == 204, r.text
+    assert _works(world, used)
+    assert not _works(world, other)
+    assert not _works(world, _bearer(world.provider_user.token))
+    problem(world.client.post(LOGIN, json={"email": "provider.user@example.org", "password": PASSWORD}), 401)
+    assert _works(world, _session(world, "provider.user@example.org", "a brand new password"))
+
+
+def test_a_password_change_needs_the_current_password_and_a_long_new_one(world: World):
+    me = _bearer(world.governance.token)
+    problem(world.client.post(PASSWORD_CHANGE, headers=me,
+                              json={"current_password": "not my password", "new_password": "a brand new password"}),
+            422, "current_password")
+    problem(world.client.post(PASSWORD_CHANGE, headers=me,
+                              json={"current_password": PASSWORD, "new_password": "too short"}), 422, "new_password")
+    assert _works(world, me)
+
+
+def test_guessing_the_current_password_is_throttled_with_sign_ins(world: World):
+    me = _bearer(world.governance.token)
+    wrong = {"current_password": "not my password", "new_password": "a brand new password"}
+    statuses = [world.client.post(PASSWORD_CHANGE, headers=me, json=wrong).status_code for _ in range(6)]
+    assert statuses == [422] * 5 + [429]  # the default PA_LOGIN_MAX_FAILURES is five
+    r = world.client.post(PASSWORD_CHANGE, headers=me,
+                          json={"current_password": PASSWORD, "new_password": "a brand new password"})
+    problem(r, 429)
+    problem(world.client.post(LOGIN, json={"email": "governance@example.org", "password": PASSWORD}), 429)

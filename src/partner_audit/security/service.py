@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from partner_audit import db
-from partner_audit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
+from partner_audit.errors import Conflict, DomainError, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
 from partner_audit.security import access_log, tokens
 from partner_audit.security.caller import PROVIDER_ROLES, Caller, Role
 from partner_audit.security.passwords import MIN_LENGTH, hash_password, verify_password
@@ -133,6 +133,13 @@ async def _attempted_account(email: str) -> tuple[Any, str]:
     return None, f"unknown email, keyed hash {tokens.digest('login-email:' + email)[:12]}"
 
 
+def _throttled(settings: Settings) -> TooManyRequests:
+    return TooManyRequests(
+        f"Too many failed sign-ins. Try again in {settings.login_window_minutes} minutes.",
+        retry_after=settings.login_window_minutes * 60,
+    )
+
+
 async def login(settings: Settings, anonymous: Caller, email: str, password: str) -> Session:
     """Throttled per account and per client address; the counts live in the database, so every
     process sees the same ones."""
@@ -150,10 +157,7 @@ async def login(settings: Settings, anonymous: Caller, email: str, password: str
                 anonymous, action="auth.login", record_type="user", record_id=record_id, outcome="throttled",
                 detail=detail,
             )
-        raise TooManyRequests(
-            f"Too many failed sign-ins. Try again in {settings.login_window_minutes} minutes.",
-            retry_after=int(window.total_seconds()),
-        )
+        raise _throttled(settings)
 
     user = await User.select().where(User.email == email).first().run()
     ok = await verify_password(user["password_hash"] if user else None, password)
@@ -268,9 +272,9 @@ def _check_may_grant(caller: Caller, role: Role, provider_id: UUID | None) -> UU
     return None
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, field: str = "password") -> None:
     if len(password) < MIN_LENGTH:
-        raise Invalid.field("password", f"must be at least {MIN_LENGTH} characters")
+        raise Invalid.field(field, f"must be at least {MIN_LENGTH} characters")
 
 
 async def _visible_user(caller: Caller, user_id: UUID) -> dict[str, Any]:
@@ -399,6 +403,36 @@ async def update_user(caller: Caller, user_id: UUID, changes: dict[str, Any]) ->
                 # Sessions end so the person signs in again under the new role; API tokens carry on with it.
                 await _revoke_tokens(user_id, kind=SESSION)
     return await _visible_user(Caller.system(), user_id)
+
+
+async def change_own_password(settings: Settings, caller: Caller, current_password: str, new_password: str) -> None:
+    """Anyone may change their own password by giving the current one. The check counts against the account
+    like a sign-in, so a borrowed session cannot be used to guess the password. Every other session and API
+    token of theirs ends; the one making the change stays signed in."""
+    _check_password(new_password, "new_password")
+    account_key = f"email:{caller.email}"
+    window = timedelta(minutes=settings.login_window_minutes)
+    refusal: DomainError | None = None
+    if not await _reserve_attempt({account_key: settings.login_max_failures}, window):
+        refusal = _throttled(settings)
+    else:
+        row = await User.select(User.password_hash).where(User.id == caller.user_id).first().run()
+        if not await verify_password(row["password_hash"] if row else None, current_password):
+            refusal = Invalid.field("current_password", "is not your current password")
+    if refusal is not None:
+        await access_log.record_refusal(caller, "user.password_change", "user", caller.user_id, caller.provider_id,
+                                        refusal)
+        raise refusal
+    # Hashed before the transaction, so no write lock is held while argon2 runs.
+    new_hash = await hash_password(new_password)
+    async with access_log.audited(caller, "user.password_change", "user", caller.user_id,
+                                  caller.provider_id) as audit:
+        await User.update({User.password_hash: new_hash, User.updated_at: _now()}).where(
+            User.id == caller.user_id
+        ).run()
+        await LoginThrottle.delete().where(LoginThrottle.key == account_key).run()
+        await _revoke_tokens(caller.user_id, except_token=caller.token_id)
+        audit.details.append("other sessions and API tokens ended")
 
 
 async def _revoke_tokens(user_id: UUID, *, kind: str | None = None, except_token: UUID | None = None) -> None:
