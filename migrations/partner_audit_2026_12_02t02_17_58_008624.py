@@ -71,6 +71,27 @@ async def forwards():
     manager.add_column(
         table_class_name="LoginThrottle",
         tablename="login_throttle",
+        column_name="pending",
+        db_column_name="pending",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="LoginThrottle",
+        tablename="login_throttle",
         column_name="window_started",
         db_column_name="window_started",
         column_class_name="BigInt",

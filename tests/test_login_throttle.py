@@ -55,6 +55,24 @@ def test_simultaneous_guesses_from_one_address_evaluate_at_most_its_limit(two_pr
     assert statuses.count(429) == AT_ONCE - MAX_FAILURES * 4
 
 
+def test_right_passwords_arriving_at_once_are_asked_to_retry_in_a_moment(two_processes: list[httpx.Client]):
+    # Attempts still being checked hold slots, so only the limit's worth run at once; the rest are told to come
+    # back in seconds, not locked out for the window, and nothing is left counted against the account.
+    start = threading.Barrier(AT_ONCE)
+
+    def attempt(i: int) -> httpx.Response:
+        start.wait()
+        return login(two_processes[i % 2], "auditor@example.org")
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        answers = list(pool.map(attempt, range(AT_ONCE)))
+    assert {r.status_code for r in answers} <= {200, 429} and any(r.status_code == 200 for r in answers)
+    assert {int(r.headers["retry-after"]) for r in answers if r.status_code == 429} <= {2}
+    for _ in range(MAX_FAILURES):
+        assert login(two_processes[0], "auditor@example.org", "guessing guessing").status_code == 401
+    assert login(two_processes[0], "auditor@example.org", "guessing guessing").status_code == 429
+
+
 def test_a_success_gives_back_the_address_slot_it_reserved(world: World):
     for _ in range(MAX_FAILURES * 4 + 2):
         assert login(world.client, "auditor@example.org").status_code == 200

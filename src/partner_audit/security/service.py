@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from partner_audit import db
-from partner_audit.errors import Conflict, DomainError, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
+from partner_audit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
 from partner_audit.security import access_log, tokens
 from partner_audit.security.caller import PROVIDER_ROLES, Caller, Role
 from partner_audit.security.passwords import MIN_LENGTH, hash_password, verify_password
@@ -87,40 +89,77 @@ class Session:
     user: dict[str, Any]
 
 
-# One statement both counts this attempt and returns the count, so concurrent guesses in any number of processes
-# are serialised by the row (PostgreSQL's row lock, SQLite's write lock) and cannot all pass the check. A window
-# starts at the first failure after the previous one ran out.
-_COUNT_ATTEMPT = """
-INSERT INTO login_throttle (key, failures, window_started) VALUES ({}, 1, {})
+# A sign-in reserves its attempt before its password is checked, with one statement per key that counts it and
+# returns the counts, so concurrent guesses in any number of processes are serialised by the row (PostgreSQL's
+# row lock, SQLite's write lock) and cannot all pass the check. `pending` holds attempts being checked, `failures`
+# those that failed; their sum is what the limit bounds. A window starts with the first attempt after the last
+# one ran out or after everything was settled; a slot left pending by a crashed process ends with its window.
+_RESTART = "(login_throttle.window_started <= {} OR login_throttle.failures + login_throttle.pending = 0)"
+_RESERVE = f"""
+INSERT INTO login_throttle (key, failures, pending, window_started) VALUES ({{}}, 0, 1, {{}})
 ON CONFLICT (key) DO UPDATE SET
-    failures = CASE WHEN login_throttle.window_started <= {} THEN 1 ELSE login_throttle.failures + 1 END,
-    window_started = CASE WHEN login_throttle.window_started <= {}
-                          THEN excluded.window_started ELSE login_throttle.window_started END
-RETURNING failures
+    failures = CASE WHEN {_RESTART} THEN 0 ELSE login_throttle.failures END,
+    pending = CASE WHEN {_RESTART} THEN 1 ELSE login_throttle.pending + 1 END,
+    window_started = CASE WHEN {_RESTART} THEN excluded.window_started ELSE login_throttle.window_started END
+RETURNING failures, pending
 """
+# Settling turns the pending slot into a failure, or gives it back (a success also forgives the account's failures).
+_SETTLE = """
+UPDATE login_throttle SET failures = {}, pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END WHERE key = {{}}
+"""
+# How long to wait when the limit is taken by attempts still being checked, not by failures.
+_BUSY_RETRY_SECONDS = 2
 
 
 class _OverLimit(Exception):
-    """Rolls back a reservation that went over a limit."""
+    def __init__(self, failed_out: bool) -> None:
+        self.failed_out = failed_out
 
 
-async def _reserve_attempt(limits: dict[str, int], window: timedelta) -> bool:
-    """Count this sign-in against each key before its password is checked; False when any key is over its limit.
+@dataclass
+class _Attempt:
+    succeeded: bool = False
 
-    A refused attempt is rolled back, so only attempts that are evaluated count. Keys are always taken in the
-    same order (account, then address), so two sign-ins never wait on each other's rows in a cycle.
+
+@asynccontextmanager
+async def _attempt(settings: Settings, limits: dict[str, int], log: Callable[[], Awaitable[None]]
+                   ) -> AsyncIterator[_Attempt]:
+    """Reserve a slot on each key (account first, then address), check the password inside, then settle.
+
+    Over a limit, the reservation is rolled back (only evaluated attempts count), ``log`` records the refusal
+    and a 429 is raised. The body marks the attempt succeeded; anything else, an exception included, counts as
+    a failure. Keys are always taken in the same order, so two sign-ins never wait on each other in a cycle.
     """
     now = int(time.time())
-    expired = now - int(window.total_seconds())
+    expired = now - settings.login_window_minutes * 60
     try:
         async with db.transaction():
             for key, limit in limits.items():
-                rows = await LoginThrottle.raw(_COUNT_ATTEMPT, key, now, expired, expired).run()
-                if rows[0]["failures"] > limit:
-                    raise _OverLimit
-    except _OverLimit:
-        return False
-    return True
+                counts = (await LoginThrottle.raw(_RESERVE, key, now, expired, expired, expired).run())[0]
+                if counts["failures"] + counts["pending"] > limit:
+                    raise _OverLimit(counts["failures"] >= limit)
+    except _OverLimit as over:
+        await log()
+        raise _throttled(settings, over.failed_out) from None
+    attempt = _Attempt()
+    try:
+        yield attempt
+    finally:
+        account, *addresses = limits
+        async with db.transaction():
+            await LoginThrottle.raw(_SETTLE.format("0" if attempt.succeeded else "failures + 1"), account).run()
+            for key in addresses:
+                await LoginThrottle.raw(_SETTLE.format("failures" if attempt.succeeded else "failures + 1"), key).run()
+
+
+def _throttled(settings: Settings, failed_out: bool) -> TooManyRequests:
+    if failed_out:
+        return TooManyRequests(
+            f"Too many failed sign-ins. Try again in {settings.login_window_minutes} minutes.",
+            retry_after=settings.login_window_minutes * 60,
+        )
+    return TooManyRequests("Too many sign-ins are being checked at once. Try again in a moment.",
+                           retry_after=_BUSY_RETRY_SECONDS)
 
 
 async def _attempted_account(email: str) -> tuple[Any, str]:
@@ -133,59 +172,43 @@ async def _attempted_account(email: str) -> tuple[Any, str]:
     return None, f"unknown email, keyed hash {tokens.digest('login-email:' + email)[:12]}"
 
 
-def _throttled(settings: Settings) -> TooManyRequests:
-    return TooManyRequests(
-        f"Too many failed sign-ins. Try again in {settings.login_window_minutes} minutes.",
-        retry_after=settings.login_window_minutes * 60,
-    )
-
-
 async def login(settings: Settings, anonymous: Caller, email: str, password: str) -> Session:
     """Throttled per account and per client address; the counts live in the database, so every
     process sees the same ones."""
     email = email.strip().lower()
-    window = timedelta(minutes=settings.login_window_minutes)
-    account_key = f"email:{email}"
-    limits = {account_key: settings.login_max_failures}
+    limits = {f"email:{email}": settings.login_max_failures}
     if anonymous.client_ip:
         # One office can sit behind one address, so the address gets more room than an account.
         limits[f"ip:{anonymous.client_ip}"] = settings.login_max_failures * 4
-    if not await _reserve_attempt(limits, window):
+
+    async def log_throttled() -> None:
         record_id, detail = await _attempted_account(email)
         async with db.transaction():
-            await access_log.append(
-                anonymous, action="auth.login", record_type="user", record_id=record_id, outcome="throttled",
-                detail=detail,
-            )
-        raise _throttled(settings)
+            await access_log.append(anonymous, action="auth.login", record_type="user", record_id=record_id,
+                                    outcome="throttled", detail=detail)
 
-    user = await User.select().where(User.email == email).first().run()
-    ok = await verify_password(user["password_hash"] if user else None, password)
-    if not ok or not user["active"]:
-        # The attempt was counted when it was reserved; only the log entry is left to write.
-        record_id, detail = await _attempted_account(email)
-        async with db.transaction():
-            await access_log.append(
-                anonymous, action="auth.login", record_type="user", record_id=record_id, outcome="denied",
-                detail=detail,
-            )
-        raise NotAuthenticated("That email and password do not match an active account.")
+    async with _attempt(settings, limits, log_throttled) as attempt:
+        user = await User.select().where(User.email == email).first().run()
+        ok = await verify_password(user["password_hash"] if user else None, password)
+        if not ok or not user["active"]:
+            record_id, detail = await _attempted_account(email)
+            async with db.transaction():
+                await access_log.append(
+                    anonymous, action="auth.login", record_type="user", record_id=record_id, outcome="denied",
+                    detail=detail,
+                )
+            raise NotAuthenticated("That email and password do not match an active account.")
 
-    caller = Caller(user["id"], email, Role(user["role"]), user["provider"], None, anonymous.request_id,
-                    anonymous.client_ip)
-    secret = tokens.new_secret()
-    expires = _now() + timedelta(hours=settings.session_hours)
-    async with access_log.audited(caller, "auth.login", "user", user["id"], user["provider"]):
-        await caller_is_allowed_in(caller)
-        # A success clears the account's failures and gives back the address's slot it had reserved.
-        await LoginThrottle.delete().where(LoginThrottle.key == account_key).run()
-        for key in list(limits)[1:]:
-            await LoginThrottle.update({LoginThrottle.failures: LoginThrottle.failures - 1}).where(
-                LoginThrottle.key == key, LoginThrottle.failures > 0
+        caller = Caller(user["id"], email, Role(user["role"]), user["provider"], None, anonymous.request_id,
+                        anonymous.client_ip)
+        secret = tokens.new_secret()
+        expires = _now() + timedelta(hours=settings.session_hours)
+        async with access_log.audited(caller, "auth.login", "user", user["id"], user["provider"]):
+            await caller_is_allowed_in(caller)
+            await AccessToken.insert(
+                AccessToken(kind=SESSION, token_hash=tokens.digest(secret), user=user["id"], expires_at=expires)
             ).run()
-        await AccessToken.insert(
-            AccessToken(kind=SESSION, token_hash=tokens.digest(secret), user=user["id"], expires_at=expires)
-        ).run()
+        attempt.succeeded = True
     return Session(secret, expires, _public_user(user))
 
 
@@ -410,19 +433,19 @@ async def change_own_password(settings: Settings, caller: Caller, current_passwo
     like a sign-in, so a borrowed session cannot be used to guess the password. Every other session and API
     token of theirs ends; the one making the change stays signed in."""
     _check_password(new_password, "new_password")
-    account_key = f"email:{caller.email}"
-    window = timedelta(minutes=settings.login_window_minutes)
-    refusal: DomainError | None = None
-    if not await _reserve_attempt({account_key: settings.login_max_failures}, window):
-        refusal = _throttled(settings)
-    else:
+
+    async def log_throttled() -> None:
+        await access_log.record_refusal(caller, "user.password_change", "user", caller.user_id,
+                                        caller.provider_id, _throttled(settings, True))
+
+    async with _attempt(settings, {f"email:{caller.email}": settings.login_max_failures}, log_throttled) as attempt:
         row = await User.select(User.password_hash).where(User.id == caller.user_id).first().run()
         if not await verify_password(row["password_hash"] if row else None, current_password):
             refusal = Invalid.field("current_password", "is not your current password")
-    if refusal is not None:
-        await access_log.record_refusal(caller, "user.password_change", "user", caller.user_id, caller.provider_id,
-                                        refusal)
-        raise refusal
+            await access_log.record_refusal(caller, "user.password_change", "user", caller.user_id,
+                                            caller.provider_id, refusal)
+            raise refusal
+        attempt.succeeded = True
     # Hashed before the transaction, so no write lock is held while argon2 runs.
     new_hash = await hash_password(new_password)
     async with access_log.audited(caller, "user.password_change", "user", caller.user_id,
@@ -430,7 +453,6 @@ async def change_own_password(settings: Settings, caller: Caller, current_passwo
         await User.update({User.password_hash: new_hash, User.updated_at: _now()}).where(
             User.id == caller.user_id
         ).run()
-        await LoginThrottle.delete().where(LoginThrottle.key == account_key).run()
         await _revoke_tokens(caller.user_id, except_token=caller.token_id)
         audit.details.append("other sessions and API tokens ended")
 

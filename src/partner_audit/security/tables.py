@@ -42,14 +42,15 @@ class AccessToken(Table, tablename="access_token"):
 
 
 class LoginThrottle(Table, tablename="login_throttle"):
-    """Failed sign-ins in the current window, one row per account and per client address.
+    """Sign-in attempts in the current window, one row per account and per client address.
 
-    A sign-in reserves its slot with one upsert that counts and returns the count in the same statement, so
+    A sign-in reserves its slot with one upsert that counts and returns the counts in the same statement, so
     guesses arriving at once, in any number of processes, cannot all pass the check before any is counted.
     """
 
     key = Varchar(length=300, primary_key=True)  # "email:<address>" or "ip:<address>"
     failures = Integer(default=0)
+    pending = Integer(default=0)  # attempts reserved and still being checked
     window_started = BigInt(default=0)  # Unix seconds: plain integers compare alike on SQLite and PostgreSQL
 
 
