@@ -128,7 +128,7 @@ def test_every_change_and_read_of_a_person_is_logged(world: World) -> None:
     assert r.status_code == 200, r.text
     entry = only_entry(run, request)
     assert_entry(entry, world.provider_admin, action="user.update", record_type="user", record_id=uid, provider_id=a)
-    assert entry["detail"] == "deactivated"
+    assert entry["detail"] == "deactivated; sessions and API tokens ended"
 
     request = rid()
     r = world.admin.get("/api/v1/users", params={"provider_id": a}, headers={"X-Request-ID": request})

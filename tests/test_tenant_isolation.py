@@ -39,6 +39,7 @@ NOT_PROVIDER_DATA: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/auth/logout"): "ends the caller's own session, nothing else",
     ("GET", "/api/v1/me"): "the caller's own account, found from their own token",
     ("POST", "/api/v1/me/tokens"): "makes a token for the caller; takes no id",
+    ("POST", "/api/v1/me/password"): "changes the caller's own password; takes no id",
     ("GET", "/api/v1/templates"): "the control library: the questionnaires every provider answers, no one's data",
     ("GET", "/api/v1/templates/{version_id:uuid}"): "one questionnaire template version: no provider's data",
 }

@@ -327,9 +327,10 @@ def test_deactivation_takes_effect_on_the_next_request(world: World):
 
     assert world.provider_admin.patch(f"{USERS}/{world.provider_user.user['id']}",
                                       json={"active": True}).status_code == 200
-    assert world.provider_user.get("/api/v1/me").status_code == 200
-    # Deactivation ended the session for good; reactivation restores the API token only.
+    # Deactivation ended the session and the API token for good; reactivation revives neither.
+    problem(world.provider_user.get("/api/v1/me"), 401)
     problem(world.client.get("/api/v1/me", headers=with_session(cookie)), 401)
+    assert login(world.client, "provider.user@example.org").status_code == 200
 
 
 def test_a_role_change_takes_effect_on_the_next_request(world: World):

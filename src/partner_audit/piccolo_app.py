@@ -15,10 +15,10 @@ from partner_audit.devices.tables import (
 )
 from partner_audit.mail import OutboxMessage
 from partner_audit.providers.tables import Provider
-from partner_audit.security.tables import AccessLogEntry, AccessToken, LoginAttempt, User
+from partner_audit.security.tables import AccessLogEntry, AccessToken, LoginThrottle, User
 
 TABLES = [
-    Provider, User, AccessToken, LoginAttempt, AccessLogEntry, TemplateVersion,
+    Provider, User, AccessToken, LoginThrottle, AccessLogEntry, TemplateVersion,
     Rollout, Assessment, Answer, ReviewComment, Evidence,
     Device, Assignment, Attestation, AttestationLink, Incident, BreachAssessment, OutboxMessage,
 ]

@@ -20,6 +20,7 @@ from partner_audit.security.middleware import SESSION_COOKIE, anonymous_caller
 from partner_audit.security.schemas import (
     AccessLogEntryOut,
     LoginRequest,
+    PasswordChange,
     SessionOut,
     TokenCreate,
     TokenCreated,
@@ -72,6 +73,12 @@ class MeController(Controller):
     @get("/")
     async def me(self, caller: NamedDependency[Caller]) -> UserOut:
         return UserOut.from_row(await service.me(caller))
+
+    @post("/password", status_code=204)
+    async def change_password(self, caller: NamedDependency[Caller], data: JSONBody[PasswordChange],
+                              settings: NamedDependency[Settings]) -> None:
+        """Change your own password. Every other session and API token of yours ends; this one stays signed in."""
+        await service.change_own_password(settings, caller, data.current_password, data.new_password)
 
     @get("/tokens")
     async def list_tokens(self, caller: NamedDependency[Caller]) -> list[TokenOut]:

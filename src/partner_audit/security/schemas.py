@@ -56,6 +56,11 @@ class UserUpdate(Input):
     password: Password | msgspec.UnsetType = msgspec.UNSET
 
 
+class PasswordChange(Input):
+    current_password: text(1024)
+    new_password: text(1024)
+
+
 class TokenCreate(Input):
     name: text(100)
     expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +16,7 @@ from partner_audit.errors import Conflict, Forbidden, Invalid, NotAuthenticated,
 from partner_audit.security import access_log, tokens
 from partner_audit.security.caller import PROVIDER_ROLES, Caller, Role
 from partner_audit.security.passwords import MIN_LENGTH, hash_password, verify_password
-from partner_audit.security.tables import AccessToken, LoginAttempt, User
+from partner_audit.security.tables import AccessToken, LoginThrottle, User
 from partner_audit.security.tenancy import require_row, scoped
 from partner_audit.settings import Settings
 
@@ -86,53 +89,126 @@ class Session:
     user: dict[str, Any]
 
 
-async def _recent_failures(key: str, since: datetime) -> int:
-    return await LoginAttempt.count().where(LoginAttempt.key == key, LoginAttempt.at > since).run()
+# A sign-in reserves its attempt before its password is checked, with one statement per key that counts it and
+# returns the counts, so concurrent guesses in any number of processes are serialised by the row (PostgreSQL's
+# row lock, SQLite's write lock) and cannot all pass the check. `pending` holds attempts being checked, `failures`
+# those that failed; their sum is what the limit bounds. A window starts with the first attempt after the last
+# one ran out or after everything was settled; a slot left pending by a crashed process ends with its window.
+_RESTART = "(login_throttle.window_started <= {} OR login_throttle.failures + login_throttle.pending = 0)"
+_RESERVE = f"""
+INSERT INTO login_throttle (key, failures, pending, window_started) VALUES ({{}}, 0, 1, {{}})
+ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN {_RESTART} THEN 0 ELSE login_throttle.failures END,
+    pending = CASE WHEN {_RESTART} THEN 1 ELSE login_throttle.pending + 1 END,
+    window_started = CASE WHEN {_RESTART} THEN excluded.window_started ELSE login_throttle.window_started END
+RETURNING failures, pending
+"""
+# Settling turns the pending slot into a failure, or gives it back (a success also forgives the account's failures).
+_SETTLE = """
+UPDATE login_throttle SET failures = {}, pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END WHERE key = {{}}
+"""
+# How long to wait when the limit is taken by attempts still being checked, not by failures.
+_BUSY_RETRY_SECONDS = 2
+
+
+class _OverLimit(Exception):
+    def __init__(self, failed_out: bool) -> None:
+        self.failed_out = failed_out
+
+
+@dataclass
+class _Attempt:
+    succeeded: bool = False
+
+
+@asynccontextmanager
+async def _attempt(settings: Settings, limits: dict[str, int], log: Callable[[], Awaitable[None]]
+                   ) -> AsyncIterator[_Attempt]:
+    """Reserve a slot on each key (account first, then address), check the password inside, then settle.
+
+    Over a limit, the reservation is rolled back (only evaluated attempts count), ``log`` records the refusal
+    and a 429 is raised. The body marks the attempt succeeded; anything else, an exception included, counts as
+    a failure. Keys are always taken in the same order, so two sign-ins never wait on each other in a cycle.
+    """
+    now = int(time.time())
+    expired = now - settings.login_window_minutes * 60
+    try:
+        async with db.transaction():
+            for key, limit in limits.items():
+                counts = (await LoginThrottle.raw(_RESERVE, key, now, expired, expired, expired).run())[0]
+                if counts["failures"] + counts["pending"] > limit:
+                    raise _OverLimit(counts["failures"] >= limit)
+    except _OverLimit as over:
+        await log()
+        raise _throttled(settings, over.failed_out) from None
+    attempt = _Attempt()
+    try:
+        yield attempt
+    finally:
+        account, *addresses = limits
+        async with db.transaction():
+            await LoginThrottle.raw(_SETTLE.format("0" if attempt.succeeded else "failures + 1"), account).run()
+            for key in addresses:
+                await LoginThrottle.raw(_SETTLE.format("failures" if attempt.succeeded else "failures + 1"), key).run()
+
+
+def _throttled(settings: Settings, failed_out: bool) -> TooManyRequests:
+    if failed_out:
+        return TooManyRequests(
+            f"Too many failed sign-ins. Try again in {settings.login_window_minutes} minutes.",
+            retry_after=settings.login_window_minutes * 60,
+        )
+    return TooManyRequests("Too many sign-ins are being checked at once. Try again in a moment.",
+                           retry_after=_BUSY_RETRY_SECONDS)
+
+
+async def _attempted_account(email: str) -> tuple[Any, str]:
+    """What the access log keeps of a refused sign-in: the account's id when the typed email is one, otherwise
+    a short keyed hash of what was typed, so repeated attempts correlate without the log holding the text
+    (people type passwords into the email box)."""
+    user = await User.select(User.id).where(User.email == email).first().run()
+    if user is not None:
+        return user["id"], ""
+    return None, f"unknown email, keyed hash {tokens.digest('login-email:' + email)[:12]}"
 
 
 async def login(settings: Settings, anonymous: Caller, email: str, password: str) -> Session:
     """Throttled per account and per client address; the counts live in the database, so every
     process sees the same ones."""
     email = email.strip().lower()
-    window = timedelta(minutes=settings.login_window_minutes)
-    since = _now() - window
-    keys = [f"email:{email}"] + ([f"ip:{anonymous.client_ip}"] if anonymous.client_ip else [])
-    limits = {keys[0]: settings.login_max_failures}
-    if len(keys) > 1:
+    limits = {f"email:{email}": settings.login_max_failures}
+    if anonymous.client_ip:
         # One office can sit behind one address, so the address gets more room than an account.
-        limits[keys[1]] = settings.login_max_failures * 4
-    for key, limit in limits.items():
-        if await _recent_failures(key, since) >= limit:
+        limits[f"ip:{anonymous.client_ip}"] = settings.login_max_failures * 4
+
+    async def log_throttled() -> None:
+        record_id, detail = await _attempted_account(email)
+        async with db.transaction():
+            await access_log.append(anonymous, action="auth.login", record_type="user", record_id=record_id,
+                                    outcome="throttled", detail=detail)
+
+    async with _attempt(settings, limits, log_throttled) as attempt:
+        user = await User.select().where(User.email == email).first().run()
+        ok = await verify_password(user["password_hash"] if user else None, password)
+        if not ok or not user["active"]:
+            record_id, detail = await _attempted_account(email)
             async with db.transaction():
                 await access_log.append(
-                    anonymous, action="auth.login", record_type="user", outcome="throttled", detail=email
+                    anonymous, action="auth.login", record_type="user", record_id=record_id, outcome="denied",
+                    detail=detail,
                 )
-            raise TooManyRequests(
-                f"Too many failed sign-ins. Try again in {settings.login_window_minutes} minutes.",
-                retry_after=int(window.total_seconds()),
-            )
+            raise NotAuthenticated("That email and password do not match an active account.")
 
-    user = await User.select().where(User.email == email).first().run()
-    ok = verify_password(user["password_hash"] if user else None, password)
-    if not ok or not user["active"]:
-        async with db.transaction():
-            await LoginAttempt.insert(*[LoginAttempt(key=k) for k in keys]).run()
-            await access_log.append(
-                anonymous, action="auth.login", record_type="user", record_id=user["id"] if user else None,
-                outcome="denied", detail=email,
-            )
-        raise NotAuthenticated("That email and password do not match an active account.")
-
-    caller = Caller(user["id"], email, Role(user["role"]), user["provider"], None, anonymous.request_id,
-                    anonymous.client_ip)
-    secret = tokens.new_secret()
-    expires = _now() + timedelta(hours=settings.session_hours)
-    async with access_log.audited(caller, "auth.login", "user", user["id"], user["provider"]):
-        await caller_is_allowed_in(caller)
-        await LoginAttempt.delete().where(LoginAttempt.key == keys[0]).run()
-        await AccessToken.insert(
-            AccessToken(kind=SESSION, token_hash=tokens.digest(secret), user=user["id"], expires_at=expires)
-        ).run()
+        caller = Caller(user["id"], email, Role(user["role"]), user["provider"], None, anonymous.request_id,
+                        anonymous.client_ip)
+        secret = tokens.new_secret()
+        expires = _now() + timedelta(hours=settings.session_hours)
+        async with access_log.audited(caller, "auth.login", "user", user["id"], user["provider"]):
+            await caller_is_allowed_in(caller)
+            await AccessToken.insert(
+                AccessToken(kind=SESSION, token_hash=tokens.digest(secret), user=user["id"], expires_at=expires)
+            ).run()
+        attempt.succeeded = True
     return Session(secret, expires, _public_user(user))
 
 
@@ -219,9 +295,9 @@ def _check_may_grant(caller: Caller, role: Role, provider_id: UUID | None) -> UU
     return None
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, field: str = "password") -> None:
     if len(password) < MIN_LENGTH:
-        raise Invalid.field("password", f"must be at least {MIN_LENGTH} characters")
+        raise Invalid.field(field, f"must be at least {MIN_LENGTH} characters")
 
 
 async def _visible_user(caller: Caller, user_id: UUID) -> dict[str, Any]:
@@ -240,21 +316,34 @@ async def _provider_exists(provider_id: UUID) -> None:
         raise NotFound(f"No provider with id {provider_id}.")
 
 
+def _email_taken(caller: Caller, email: str) -> Conflict:
+    """Agency staff see the whole register, so they are told plainly. A provider admin must not learn that an
+    address belongs to another provider (or to agency staff): they get the same words wherever it is held, and
+    can see for themselves whether it is one of their own people."""
+    if caller.is_provider_role:
+        return Conflict("This email address cannot be used for a new account. If you think it should be, "
+                        "ask the agency's partnerships team.",
+                        errors=[{"field": "email", "message": "cannot be used for a new account"}])
+    return Conflict(f"A user with email {email} already exists.",
+                    errors=[{"field": "email", "message": "is already in use"}])
+
+
 async def create_user(caller: Caller, *, email: str, full_name: str, role: Role, password: str,
                       provider_id: UUID | None) -> dict[str, Any]:
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise Invalid.field("email", "is not an email address")
     _check_password(password)
+    # Hashed before the transaction, so no write lock is held while argon2 runs.
+    password_hash = await hash_password(password)
     async with access_log.audited(caller, "user.create", "user") as audit:
         provider = _check_may_grant(caller, role, provider_id)
         if provider is not None:
             await _provider_exists(provider)
         if await User.exists().where(User.email == email).run():
-            raise Conflict(f"A user with email {email} already exists.",
-                           errors=[{"field": "email", "message": "is already in use"}])
+            raise _email_taken(caller, email)
         user = User(email=email, full_name=full_name.strip(), role=role.value, provider=provider,
-                    password_hash=hash_password(password))
+                    password_hash=password_hash)
         await user.save().run()
         audit.record_id, audit.provider_id = user.id, provider
         audit.details.append(f"role={role.value}")
@@ -292,6 +381,11 @@ async def get_user(caller: Caller, user_id: UUID) -> dict[str, Any]:
 
 
 async def update_user(caller: Caller, user_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    new_hash = None
+    if "password" in changes:
+        _check_password(changes["password"])
+        # Hashed before the transaction, so no write lock is held while argon2 runs.
+        new_hash = await hash_password(changes["password"])
     async with access_log.audited(caller, "user.update", "user", user_id) as audit:
         row = await _visible_user(caller, user_id)
         audit.provider_id = row["provider"]
@@ -314,19 +408,64 @@ async def update_user(caller: Caller, user_id: UUID, changes: dict[str, Any]) ->
             _check_may_grant(caller, Role(row["role"]), row["provider"])
             values[User.active] = changes["active"]
             audit.details.append("activated" if changes["active"] else "deactivated")
-        if "password" in changes:
-            _check_password(changes["password"])
-            values[User.password_hash] = hash_password(changes["password"])
+        if new_hash is not None:
+            values[User.password_hash] = new_hash
             audit.details.append("password reset")
         if values:
             values[User.updated_at] = _now()
             await User.update(values).where(User.id == user_id).run()
-            if User.active in values or User.role in values or User.password_hash in values:
-                # Sessions end at once; the middleware would refuse them anyway, this makes it explicit.
-                await AccessToken.update({AccessToken.revoked_at: _now()}).where(
-                    AccessToken.user == user_id, AccessToken.kind == SESSION, AccessToken.revoked_at.is_null()
-                ).run()
+            if User.active in values or User.password_hash in values:
+                # A reset password or a deactivation is a reason to distrust every credential the person held:
+                # all their sessions and API tokens end, in this transaction, and reactivation revives none
+                # (it also ends any left over from before this rule). Someone resetting their own password
+                # stays signed in by the session or token they did it with.
+                keep = caller.token_id if user_id == caller.user_id else None
+                await _revoke_tokens(user_id, except_token=keep)
+                audit.details.append("sessions and API tokens ended")
+            elif User.role in values:
+                # Sessions end so the person signs in again under the new role; API tokens carry on with it.
+                await _revoke_tokens(user_id, kind=SESSION)
     return await _visible_user(Caller.system(), user_id)
+
+
+async def change_own_password(settings: Settings, caller: Caller, current_password: str, new_password: str) -> None:
+    """Anyone may change their own password by giving the current one. The check counts against the account
+    like a sign-in, so a borrowed session cannot be used to guess the password. Every other session and API
+    token of theirs ends; the one making the change stays signed in."""
+    _check_password(new_password, "new_password")
+
+    async def log_throttled() -> None:
+        await access_log.record_refusal(caller, "user.password_change", "user", caller.user_id,
+                                        caller.provider_id, _throttled(settings, True))
+
+    async with _attempt(settings, {f"email:{caller.email}": settings.login_max_failures}, log_throttled) as attempt:
+        row = await User.select(User.password_hash).where(User.id == caller.user_id).first().run()
+        if not await verify_password(row["password_hash"] if row else None, current_password):
+            refusal = Invalid.field("current_password", "is not your current password")
+            await access_log.record_refusal(caller, "user.password_change", "user", caller.user_id,
+                                            caller.provider_id, refusal)
+            raise refusal
+        attempt.succeeded = True
+    # Hashed before the transaction, so no write lock is held while argon2 runs.
+    new_hash = await hash_password(new_password)
+    async with access_log.audited(caller, "user.password_change", "user", caller.user_id,
+                                  caller.provider_id) as audit:
+        await User.update({User.password_hash: new_hash, User.updated_at: _now()}).where(
+            User.id == caller.user_id
+        ).run()
+        await _revoke_tokens(caller.user_id, except_token=caller.token_id)
+        audit.details.append("other sessions and API tokens ended")
+
+
+async def _revoke_tokens(user_id: UUID, *, kind: str | None = None, except_token: UUID | None = None) -> None:
+    query = AccessToken.update({AccessToken.revoked_at: _now()}).where(
+        AccessToken.user == user_id, AccessToken.revoked_at.is_null()
+    )
+    if kind is not None:
+        query = query.where(AccessToken.kind == kind)
+    if except_token is not None:
+        query = query.where(AccessToken.id != except_token)
+    await query.run()
 
 
 async def me(caller: Caller) -> dict[str, Any]:

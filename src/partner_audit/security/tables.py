@@ -4,7 +4,7 @@ Everything here lives in the database, never in a process, so that with several 
 logout, a deactivation or a login throttle takes effect everywhere on the next request.
 """
 
-from piccolo.columns import UUID, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
@@ -41,12 +41,17 @@ class AccessToken(Table, tablename="access_token"):
     last_used_at = Timestamptz(null=True, default=None)
 
 
-class LoginAttempt(Table, tablename="login_attempt"):
-    """A failed sign-in, counted per account and per client address to throttle guessing."""
+class LoginThrottle(Table, tablename="login_throttle"):
+    """Sign-in attempts in the current window, one row per account and per client address.
 
-    id = UUID(primary_key=True)
-    key = Varchar(length=300, index=True)  # "email:<address>" or "ip:<address>"
-    at = Timestamptz(default=TimestamptzNow(), index=True)
+    A sign-in reserves its slot with one upsert that counts and returns the counts in the same statement, so
+    guesses arriving at once, in any number of processes, cannot all pass the check before any is counted.
+    """
+
+    key = Varchar(length=300, primary_key=True)  # "email:<address>" or "ip:<address>"
+    failures = Integer(default=0)
+    pending = Integer(default=0)  # attempts reserved and still being checked
+    window_started = BigInt(default=0)  # Unix seconds: plain integers compare alike on SQLite and PostgreSQL
 
 
 class AccessLogEntry(Table, tablename="access_log"):
