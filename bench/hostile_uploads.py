@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from openpyxl import Workbook, load_workbook
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the hostile-file makers live with the tests that use them
 
+from demo_service import demo_service, status_mib  # noqa: E402
 from test_spreadsheet_limits import (  # noqa: E402
     before_sheet_end,
     sheet_of,
@@ -45,21 +45,6 @@ from test_spreadsheet_limits import (  # noqa: E402
 )
 
 MiB = 2**20
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _status_mib(pid: int, key: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {key}")
 
 
 def register_xlsx(rows: int) -> bytes:
@@ -93,106 +78,71 @@ def filled_workbook(content: bytes) -> bytes:
 
 
 def main() -> None:
-    cli = str(Path(sys.executable).with_name("partner-audit"))
     results: list[tuple[str, str, int, int, float, float, float]] = []
-    with tempfile.TemporaryDirectory(prefix="pa-hostile-") as tmp:
-        env = {**os.environ, "PA_VAR_DIR": str(Path(tmp) / "var"), "PA_PORT": str(_free_port()),
-               "PA_SECRET_KEY": os.urandom(24).hex()}
-        env.pop("PA_DATABASE_URL", None)
-        for step in (["migrate"], ["templates", "load"]):
-            subprocess.run([cli, *step], env=env, check=True, capture_output=True)
-        demo = subprocess.run([cli, "demo"], env=env, check=True, capture_output=True, text=True).stdout
-        logins = {p[1]: p[2] for p in (line.split() for line in demo.splitlines()) if len(p) == 3 and "@" in p[1]}
-        server = subprocess.Popen([cli, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{env['PA_PORT']}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{base}/health/live").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
+    with tempfile.TemporaryDirectory(prefix="pa-hostile-") as tmp, demo_service(
+            {**os.environ, "PA_VAR_DIR": str(Path(tmp) / "var"), "PA_SECRET_KEY": os.urandom(24).hex()}) as service:
+        partnerships = service.session("partnerships@demo.partner-audit.nz")
+        staff = service.session("provider.user@demo.partner-audit.nz")
+        assessment = service.open_assessment(partnerships, staff)
+        workbook_url = f"/api/v1/assessments/{assessment['id']}/workbook"
 
-            def session(email: str) -> httpx.Client:
-                client = httpx.Client(base_url=base, timeout=600)
-                client.post("/api/v1/auth/login", json={"email": email, "password": logins[email]}
-                            ).raise_for_status()
-                return client
+        def measure(kind: str, label: str, content: bytes, send: Callable[[bytes], httpx.Response]) -> None:
+            Path(f"/proc/{service.pid}/clear_refs").write_text("5")  # the high-water mark starts again here
+            before = status_mib(service.pid, "VmRSS")
+            started = time.perf_counter()
+            response = send(content)
+            seconds = time.perf_counter() - started
+            peak = status_mib(service.pid, "VmHWM")
+            results.append((kind, label, len(content), response.status_code, seconds, before, peak - before))
+            print(f"  {label}: {response.status_code} in {seconds:.2f} s", flush=True)
 
-            partnerships = session("partnerships@demo.partner-audit.nz")
-            staff = session("provider.user@demo.partner-audit.nz")
-            if not staff.get("/api/v1/assessments").json()["items"]:
-                template = partnerships.get("/api/v1/templates").json()[0]
-                provider = staff.get("/api/v1/providers").json()["items"][0]
-                rollout = partnerships.post("/api/v1/rollouts", json={
-                    "name": "bench", "template_version_id": template["id"], "period": "2025-Q3",
-                    "opens_on": "2025-07-01", "due_on": "2025-09-30",
-                    "selection": {"provider_ids": [provider["id"]]}}).json()
-                partnerships.post(f"/api/v1/rollouts/{rollout['id']}/launch").raise_for_status()
-            assessment = staff.get("/api/v1/assessments").json()["items"][0]
-            workbook_url = f"/api/v1/assessments/{assessment['id']}/workbook"
+        def device_import(name: str) -> Callable[[bytes], httpx.Response]:
+            return lambda content: partnerships.post("/api/v1/devices/import",
+                                                     files={"file": (name, content, "application/octet-stream")})
 
-            def measure(kind: str, label: str, content: bytes, send: Callable[[bytes], httpx.Response]) -> None:
-                Path(f"/proc/{server.pid}/clear_refs").write_text("5")  # the high-water mark starts again here
-                before = _status_mib(server.pid, "VmRSS")
-                started = time.perf_counter()
-                response = send(content)
-                seconds = time.perf_counter() - started
-                peak = _status_mib(server.pid, "VmHWM")
-                results.append((kind, label, len(content), response.status_code, seconds, before, peak - before))
-                print(f"  {label}: {response.status_code} in {seconds:.2f} s", flush=True)
+        def workbook_upload(content: bytes) -> httpx.Response:
+            return staff.put(workbook_url, files={"file": ("filled.xlsx", content, "application/octet-stream")})
 
-            def device_import(name: str) -> Callable[[bytes], httpx.Response]:
-                return lambda content: partnerships.post("/api/v1/devices/import",
-                                                         files={"file": (name, content, "application/octet-stream")})
+        print("device import ...", flush=True)
+        legit = register_xlsx(50_000)
+        tiny = register_xlsx(1)
+        first = sheet_of(tiny, "Devices")
+        measure("device import", "legit: 50,000-row register (.xlsx)", legit, device_import("register.xlsx"))
+        measure("device import", "legit: 50,000-row register (.csv)", register_csv(legit),
+                device_import("register.csv"))
+        measure("device import", "sheet reaching row 6,900,000",
+                with_sheet(tiny, first, before_sheet_end(b'<row r="6900000"/>')), device_import("a.xlsx"))
+        measure("device import", "6,900,000 empty <row/> elements",
+                with_sheet(tiny, first, before_sheet_end(b"<row/>" * 6_900_000)), device_import("b.xlsx"))
+        measure("device import", "one row of 6,600,000 cells",
+                with_sheet(tiny, first, before_sheet_end(wide_row(3, 6_600_000))), device_import("c.xlsx"))
+        measure("device import", "one cell at XFD1048576",
+                with_sheet(tiny, first, before_sheet_end(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c>'
+                                                         b"</row>")), device_import("d.xlsx"))
+        measure("device import", "within limits: 1,000,000 distinct texts",
+                with_strings(tiny, 1_000_000), device_import("s.xlsx"))
+        measure("device import", "1,000,001 distinct texts",
+                with_strings(tiny, 1_000_001), device_import("t.xlsx"))
+        measure("device import", "a part unpacking to 1 GiB", with_member(tiny, "xl/media/bomb.bin", 1024 * MiB),
+                device_import("e.xlsx"))
+        measure("device import", "CSV: one row of 16,000,000 fields",
+                b"Asset Tag,Device Type\r\n" + b"ab," * 16_000_000 + b"\r\n", device_import("f.csv"))
+        measure("device import", "CSV: a 49 MB header cell",
+                b"Asset Tag,Device Type," + b"y" * (49 * MiB) + b"\r\nLT-1,laptop\r\n", device_import("g.csv"))
 
-            def workbook_upload(content: bytes) -> httpx.Response:
-                return staff.put(workbook_url, files={"file": ("filled.xlsx", content, "application/octet-stream")})
-
-            print("device import ...", flush=True)
-            legit = register_xlsx(50_000)
-            tiny = register_xlsx(1)
-            first = sheet_of(tiny, "Devices")
-            measure("device import", "legit: 50,000-row register (.xlsx)", legit, device_import("register.xlsx"))
-            measure("device import", "legit: 50,000-row register (.csv)", register_csv(legit),
-                    device_import("register.csv"))
-            measure("device import", "sheet reaching row 6,900,000",
-                    with_sheet(tiny, first, before_sheet_end(b'<row r="6900000"/>')), device_import("a.xlsx"))
-            measure("device import", "6,900,000 empty <row/> elements",
-                    with_sheet(tiny, first, before_sheet_end(b"<row/>" * 6_900_000)), device_import("b.xlsx"))
-            measure("device import", "one row of 6,600,000 cells",
-                    with_sheet(tiny, first, before_sheet_end(wide_row(3, 6_600_000))), device_import("c.xlsx"))
-            measure("device import", "one cell at XFD1048576",
-                    with_sheet(tiny, first, before_sheet_end(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c>'
-                                                             b"</row>")), device_import("d.xlsx"))
-            measure("device import", "within limits: 1,000,000 distinct texts",
-                    with_strings(tiny, 1_000_000), device_import("s.xlsx"))
-            measure("device import", "1,000,001 distinct texts",
-                    with_strings(tiny, 1_000_001), device_import("t.xlsx"))
-            measure("device import", "a part unpacking to 1 GiB", with_member(tiny, "xl/media/bomb.bin", 1024 * MiB),
-                    device_import("e.xlsx"))
-            measure("device import", "CSV: one row of 16,000,000 fields",
-                    b"Asset Tag,Device Type\r\n" + b"ab," * 16_000_000 + b"\r\n", device_import("f.csv"))
-            measure("device import", "CSV: a 49 MB header cell",
-                    b"Asset Tag,Device Type," + b"y" * (49 * MiB) + b"\r\nLT-1,laptop\r\n", device_import("g.csv"))
-
-            print("assessment workbook ...", flush=True)
-            downloaded = staff.get(workbook_url)
-            downloaded.raise_for_status()
-            about, questions = sheet_of(downloaded.content, "About"), sheet_of(downloaded.content, "Questions")
-            measure("assessment workbook", "legit: a comment in every row", filled_workbook(downloaded.content),
-                    workbook_upload)
-            measure("assessment workbook", "About sheet reaching row 6,900,000",
-                    with_sheet(downloaded.content, about, before_sheet_end(b'<row r="6900000"/>')), workbook_upload)
-            measure("assessment workbook", "one row of 900,000 cells",
-                    with_sheet(downloaded.content, questions, before_sheet_end(wide_row(900, 900_000))),
-                    workbook_upload)
-            measure("assessment workbook", "a part unpacking to 1 GiB",
-                    with_member(downloaded.content, "xl/media/bomb.bin", 1024 * MiB), workbook_upload)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        print("assessment workbook ...", flush=True)
+        downloaded = staff.get(workbook_url)
+        downloaded.raise_for_status()
+        about, questions = sheet_of(downloaded.content, "About"), sheet_of(downloaded.content, "Questions")
+        measure("assessment workbook", "legit: a comment in every row", filled_workbook(downloaded.content),
+                workbook_upload)
+        measure("assessment workbook", "About sheet reaching row 6,900,000",
+                with_sheet(downloaded.content, about, before_sheet_end(b'<row r="6900000"/>')), workbook_upload)
+        measure("assessment workbook", "one row of 900,000 cells",
+                with_sheet(downloaded.content, questions, before_sheet_end(wide_row(900, 900_000))),
+                workbook_upload)
+        measure("assessment workbook", "a part unpacking to 1 GiB",
+                with_member(downloaded.content, "xl/media/bomb.bin", 1024 * MiB), workbook_upload)
 
     print(f"\nhostile uploads ({os.cpu_count()} CPUs, python {sys.version.split()[0]}, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})")

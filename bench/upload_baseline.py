@@ -39,14 +39,16 @@ def peak_rss_mib() -> float:
 
 
 def write_file(path: Path, size_mib: int) -> str:
-    """``size_mib`` MiB of incompressible bytes behind a PDF header (the service checks types from the bytes);
-    returns their SHA-256."""
+    """``size_mib`` MiB of incompressible bytes framed as a PDF, from its header to its closing ``%%EOF`` (the
+    service checks the whole file against its type); returns their SHA-256."""
     rng, digest = random.Random(2024), hashlib.sha256()
     with open(path, "wb") as fh:
         for number in range(size_mib):
             block = rng.randbytes(MiB)
             if number == 0:
                 block = b"%PDF-1.7\n" + block[9:]
+            if number == size_mib - 1:
+                block = block[:-7] + b"\n%%EOF\n"
             digest.update(block)
             fh.write(block)
     return digest.hexdigest()
@@ -98,72 +100,27 @@ def child(path: str, file: Path, key: str) -> None:
 # --- (c) through the service ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _high_water_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM")
-
-
 def upload_through_service(env: dict[str, str], file: Path, work: Path) -> dict:
     """Set up a provider with an open assessment on a fresh SQLite database, then upload as its staff would."""
-    import httpx
+    from demo_service import demo_service, status_mib
 
-    cli = str(Path(sys.executable).with_name("partner-audit"))
-    port = _free_port()
-    service_env = {**os.environ, **env, "PA_VAR_DIR": str(work / "var"), "PA_PORT": str(port),
+    service_env = {**os.environ, **env, "PA_VAR_DIR": str(work / "var"),
                    "PA_MAX_UPLOAD_MB": str(file.stat().st_size // MiB + 10)}
-    for step in (["migrate"], ["templates", "load"]):
-        subprocess.run([cli, *step], env=service_env, check=True, capture_output=True)
-    demo = subprocess.run([cli, "demo"], env=service_env, check=True, capture_output=True, text=True).stdout
-    logins = {parts[1]: parts[2] for parts in (line.split() for line in demo.splitlines()) if len(parts) == 3
-              and "@" in parts[1]}
-    server = subprocess.Popen([cli, "serve"], env=service_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-
-        def session(email: str) -> httpx.Client:
-            client = httpx.Client(base_url=base, timeout=600)
-            client.post("/api/v1/auth/login", json={"email": email, "password": logins[email]}).raise_for_status()
-            return client
-
-        partnerships = session("partnerships@demo.partner-audit.nz")
-        staff = session("provider.user@demo.partner-audit.nz")
+    with demo_service(service_env) as service:
+        partnerships = service.session("partnerships@demo.partner-audit.nz")
+        staff = service.session("provider.user@demo.partner-audit.nz")
+        assessment = service.open_assessment(partnerships, staff)
         template = partnerships.get("/api/v1/templates").json()[0]
-        provider = staff.get("/api/v1/providers").json()["items"][0]
-        rollout = partnerships.post("/api/v1/rollouts", json={
-            "name": "bench", "template_version_id": template["id"], "period": "2025-Q3", "opens_on": "2025-07-01",
-            "due_on": "2025-09-30", "selection": {"provider_ids": [provider["id"]]}}).json()
-        partnerships.post(f"/api/v1/rollouts/{rollout['id']}/launch").raise_for_status()
-        assessment = staff.get("/api/v1/assessments").json()["items"][0]
         question = template_question(staff, template["id"])
-        before = _high_water_mib(server.pid)
+        before = status_mib(service.pid, "VmHWM")
         started = time.perf_counter()
         with open(file, "rb") as fh:
             response = staff.post(f"/api/v1/assessments/{assessment['id']}/evidence",
                                   data={"question_id": question}, files={"file": ("bench.pdf", fh, "application/pdf")})
         seconds = time.perf_counter() - started
         response.raise_for_status()
-        return {"seconds": seconds, "rss_before_mib": before, "peak_rss_mib": _high_water_mib(server.pid),
+        return {"seconds": seconds, "rss_before_mib": before, "peak_rss_mib": status_mib(service.pid, "VmHWM"),
                 "sha256": response.json()["sha256"]}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def template_question(client, template_id: str) -> str:
