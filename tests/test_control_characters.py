@@ -27,7 +27,7 @@ from partner_audit.assessments.tables import Answer, Evidence, Rollout
 from partner_audit.demo import demo_nzbn
 from partner_audit.devices.tables import Assignment, Device, Incident
 from partner_audit.providers.tables import Provider
-from partner_audit.security.tables import AccessLogEntry, AccessToken, LoginAttempt, User
+from partner_audit.security.tables import AccessLogEntry, AccessToken, LoginThrottle, User
 from partner_audit.settings import load_settings
 
 # NUL, vertical tab, ESC, DEL and a C1 control (NEXT LINE): none of them is text a person types.
@@ -86,7 +86,7 @@ CASES = [
             "check_out": holder(w.provider_a, name=f"Mere{text} Tawhiri", holder_email="mere@provider.example")}),
         "check_out.holder_name", (Assignment,)),
     Case("sign-in email", lambda w, text, _: w.client.post("/api/v1/auth/login", json={
-        "email": f"admin{text}@example.org", "password": PASSWORD}), "email", (AccessToken, LoginAttempt)),
+        "email": f"admin{text}@example.org", "password": PASSWORD}), "email", (AccessToken, LoginThrottle)),
     Case("query parameter", lambda w, text, _: w.partnerships.get("/api/v1/devices", params={"q": f"LT{text}"}),
          "q", (AccessLogEntry,)),
     Case("evidence question id", lambda w, text, ctx: w.provider_user.post(
