@@ -135,3 +135,14 @@ def test_no_json_body_gets_a_5xx(admin, body: Any):
     assert r.status_code < 500, r.text
     if r.status_code != 201:
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("depth", [970, 100_000])
+def test_json_nested_too_deeply_is_400_even_before_signing_in(world: World, depth: int):
+    """msgspec gives up on deep nesting with a RecursionError: bad input, not an internal error."""
+    body = b'{"email": ' + b"[" * depth + b"]" * depth + b', "password": "x"}'
+    for response in (world.client.post("/api/v1/auth/login", content=body,
+                                       headers={"Content-Type": "application/json"}),
+                     world.admin.post(PROVIDERS, content=body, headers={"Content-Type": "application/json"})):
+        problem = assert_problem(response, 400, "body")
+        assert "nested too deeply" in problem["detail"]

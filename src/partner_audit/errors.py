@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 import msgspec
 
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
+from litestar.serialization import decode_json
 
 from partner_audit import db
 
@@ -160,7 +162,20 @@ def _malformed_body(cause: msgspec.DecodeError) -> ProblemDetailsException:
 OUTAGE_RETRY_SECONDS = 10
 
 
+def _nested_too_deeply(exc: Exception) -> bool:
+    """msgspec raises a bare RecursionError for JSON nested about a thousand levels deep; it is bad input when it
+    came out of the request body's decoding (told by where it was raised, not by its message)."""
+    return isinstance(exc, RecursionError) and any(
+        frame.f_code is decode_json.__code__ for frame, _ in traceback.walk_tb(exc.__traceback__))
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
+    if _nested_too_deeply(exc):
+        message = "is nested too deeply"
+        return ProblemDetailsException(
+            status_code=400, title="Malformed JSON", detail=f"The request body is not valid JSON: it {message}",
+            extra={"errors": [{"field": "body", "message": message}]},
+        )
     if db.is_outage(exc):
         log.warning("database unavailable", exc_info=exc)
         return ProblemDetailsException(

@@ -262,6 +262,9 @@ def _decode(raw: bytes) -> str:
 
 
 _LINE = re.compile(r"[^\r\n]{0,%d}(?:\r\n|\r|\n)?" % (MAX_RECORD_CHARS + 1))
+# csv's own cap on one field (128 KiB by default) would call a legitimate file with one long cell "not CSV";
+# ``_Bounded`` already caps a whole record, so a field may use all of it. (The setting is the process's.)
+csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_CHARS + 2))
 
 
 class _Bounded:
