@@ -165,3 +165,32 @@ def test_the_piccolo_command_migrates_the_configured_database_without_making_a_s
     assert result.returncode == 0, result.stdout + result.stderr
     assert {t._meta.tablename for t in TABLES} <= table_names(empty_database)
     assert not (tmp_path / "var" / "secret_key").exists()
+
+
+# --- columns and migrations ------------------------------------------------------------------------
+
+ENUMERATED_COLUMNS: list[tuple[Column, type[Enum]]] = [
+    (Provider.kind, ProviderKind), (Provider.region, Region), (Provider.status, ProviderStatus),
+    (User.role, Role), (Assessment.status, AssessmentStatus),
+    (Device.kind, DeviceKind), (Device.status, DeviceStatus), (Incident.kind, IncidentKind),
+    (BreachAssessment.status, BreachStatus),
+]
+
+
+@pytest.mark.parametrize(("column", "enum"), ENUMERATED_COLUMNS,
+                         ids=[f"{c._meta.table._meta.tablename}.{c._meta.name}" for c, _ in ENUMERATED_COLUMNS])
+def test_an_enumerated_column_names_its_choices(column: Column, enum: type[Enum]) -> None:
+    assert column._meta.choices is enum
+
+
+def test_an_attestation_names_its_methods() -> None:
+    from partner_audit.devices.schemas import AttestationMethod
+
+    assert Attestation.method._meta.choices is AttestationMethod
+
+
+def test_the_migrations_match_the_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `piccolo migrations new --auto` would write next: nothing, or a table and its migrations disagree."""
+    monkeypatch.setenv("PICCOLO_CONF", "partner_audit.piccolo_conf")
+    statements = asyncio.run(AutoMigrationManager().get_alter_statements(app_config=APP_CONFIG))
+    assert [s.statements for s in statements if s.statements] == []
