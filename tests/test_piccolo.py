@@ -194,3 +194,11 @@ def test_the_migrations_match_the_tables(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("PICCOLO_CONF", "partner_audit.piccolo_conf")
     statements = asyncio.run(AutoMigrationManager().get_alter_statements(app_config=APP_CONFIG))
     assert [s.statements for s in statements if s.statements] == []
+
+
+def test_every_migration_says_what_it_does() -> None:
+    modules = BaseMigrationManager().get_migration_modules(str(db.MIGRATIONS_DIR))
+    assert modules
+    for migration_id, module in modules.items():
+        description = module.DESCRIPTION
+        assert isinstance(description, str) and len(description.split()) >= 3 and description != "True", migration_id
