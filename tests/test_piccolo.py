@@ -202,3 +202,14 @@ def test_every_migration_says_what_it_does() -> None:
     for migration_id, module in modules.items():
         description = module.DESCRIPTION
         assert isinstance(description, str) and len(description.split()) >= 3 and description != "True", migration_id
+
+
+# --- provider statuses -----------------------------------------------------------------------------
+
+
+def test_every_provider_status_is_either_engaged_or_disengaged() -> None:
+    from partner_audit.providers.schemas import DISENGAGED_STATUSES, ENGAGED_STATUSES
+
+    assert ENGAGED_STATUSES == {ProviderStatus.onboarding, ProviderStatus.active}
+    assert DISENGAGED_STATUSES == {ProviderStatus.suspended, ProviderStatus.exited}
+    assert ENGAGED_STATUSES | DISENGAGED_STATUSES == set(ProviderStatus)
