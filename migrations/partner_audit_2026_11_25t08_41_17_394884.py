@@ -45,7 +45,7 @@ class User(Table, tablename="app_user", schema=None):
 
 ID = "2026-11-25T08:41:17:394884"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "Providers, users, their sessions and API tokens, sign-in attempts and the access log"
 
 
 async def forwards():

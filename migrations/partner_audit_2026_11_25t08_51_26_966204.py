@@ -9,7 +9,7 @@ from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-11-25T08:51:26:966204"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "Control templates: every loaded version of an audit template"
 
 
 async def forwards():

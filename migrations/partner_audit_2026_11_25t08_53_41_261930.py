@@ -89,7 +89,7 @@ class User(Table, tablename="app_user", schema=None):
 
 ID = "2026-11-25T08:53:41:261930"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "Assessments: rollouts, the assessments they create, answers, review comments and evidence"
 
 
 async def forwards():

@@ -88,7 +88,7 @@ class User(Table, tablename="app_user", schema=None):
 
 ID = "2026-11-25T09:13:02:097035"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "Device register: devices, assignments, attestations and their links, incidents, breach assessments, and the mail outbox"
 
 
 async def forwards():

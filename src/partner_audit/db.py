@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import asyncpg
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.table import Table
 
 APP_NAME = "partner_audit"
@@ -73,16 +72,20 @@ def is_outage(exc: BaseException) -> bool:
 
 
 def bind(engine: Engine, tables: Iterable[type[Table]]) -> None:
-    """Point every table, and Piccolo's own migration machinery, at ``engine``."""
+    """Point every table, and Piccolo's own migration machinery, at ``engine``.
+
+    Piccolo's tooling finds the same engine through ``piccolo_conf.DB``, which asks ``bound_engine()``.
+    """
     global _engine
     from piccolo.apps.migrations.tables import Migration
 
-    from partner_audit import piccolo_conf
-
     _engine = engine
-    piccolo_conf.DB = engine
     for table in [*tables, Migration]:
         table._meta.db = engine
+
+
+def bound_engine() -> Engine | None:
+    return _engine
 
 
 def engine() -> Engine:
@@ -95,22 +98,16 @@ def is_sqlite() -> bool:
     return isinstance(engine(), SQLiteEngine)
 
 
-@asynccontextmanager
-async def transaction() -> AsyncIterator[None]:
+def transaction() -> SQLiteTransaction | PostgresTransaction:
     """The one way to group queries: all of them land, or none do.
 
-    Nested use joins the outer transaction.
+    Nested use joins the outer transaction (Piccolo's ``allow_nested``); on SQLite only the outermost one
+    begins, and it begins IMMEDIATE.
     """
     eng = engine()
-    if eng.transaction_exists():
-        yield
-        return
     if isinstance(eng, SQLiteEngine):
-        async with eng.transaction(transaction_type=TransactionType.immediate):
-            yield
-    else:
-        async with eng.transaction():
-            yield
+        return eng.transaction(transaction_type=TransactionType.immediate, allow_nested=True)
+    return eng.transaction(allow_nested=True)
 
 
 async def start(engine_: Engine) -> None:

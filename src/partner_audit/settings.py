@@ -139,9 +139,19 @@ def _public_url(env: dict[str, str]) -> str:
     return url.rstrip("/")
 
 
+def _var_dir(env: dict[str, str]) -> Path:
+    return Path(env.get("PA_VAR_DIR") or "var").resolve()
+
+
+def load_database_url(env: dict[str, str] | None = None) -> str:
+    """Only the database URL: for Piccolo's own command line, which must not make a secret key as a side effect."""
+    env = dict(os.environ if env is None else env)
+    return _database_url(env, _var_dir(env))
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
-    var_dir = Path(env.get("PA_VAR_DIR") or "var").resolve()
+    var_dir = _var_dir(env)
     smtp_tls = _smtp_tls(env)
     settings = Settings(
         var_dir=var_dir,

@@ -22,6 +22,7 @@ from partner_audit.controls import service as controls
 from partner_audit.controls.schemas import Question, Template
 from partner_audit.errors import Conflict, DomainError, Forbidden, Invalid, TooLarge, Unavailable
 from partner_audit.plaintext import LINES
+from partner_audit.providers.schemas import ENGAGED_STATUSES
 from partner_audit.providers.tables import Provider
 from partner_audit.security import access_log
 from partner_audit.security.caller import Caller, Role
@@ -33,8 +34,6 @@ from partner_audit.uploads import checked_chunks, named_for
 S = AssessmentStatus
 EDITABLE = frozenset({S.not_started, S.in_progress, S.returned})
 DONE = frozenset({S.submitted, S.accepted})
-# Providers that take part in rollouts: not those paused or gone.
-PARTICIPATING = ("onboarding", "active")
 
 
 def _now() -> datetime:
@@ -120,10 +119,10 @@ async def _matching_providers(selection: dict[str, Any]) -> list[dict[str, Any]]
         criteria.append(Provider.region.is_in(selection["regions"]))
     if selection.get("kinds"):
         criteria.append(Provider.kind.is_in(selection["kinds"]))
-    base = Provider.select(Provider.id).where(Provider.status.is_in(list(PARTICIPATING)))
+    base = Provider.select(Provider.id).where(Provider.status.is_in(list(ENGAGED_STATUSES)))
     matched = await base.where(*criteria).run() if criteria else []
     named = (await Provider.select(Provider.id).where(
-        Provider.status.is_in(list(PARTICIPATING)), Provider.id.is_in(selection["provider_ids"])
+        Provider.status.is_in(list(ENGAGED_STATUSES)), Provider.id.is_in(selection["provider_ids"])
     ).run()) if selection.get("provider_ids") else []
     seen: dict[str, dict[str, Any]] = {str(r["id"]): r for r in [*matched, *named]}
     return list(seen.values())

@@ -4,6 +4,7 @@ from piccolo.columns import JSON, UUID, BigInt, Date, ForeignKey, Integer, Text,
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from partner_audit.assessments.schemas import AssessmentStatus
 from partner_audit.controls.tables import TemplateVersion
 from partner_audit.providers.tables import Provider
 from partner_audit.security.tables import User
@@ -31,7 +32,7 @@ class Assessment(Table, tablename="assessment"):
     period = Varchar(length=10)
     # One assessment per provider, period and template, however often a rollout is launched.
     dedupe_key = Varchar(length=200, unique=True)
-    status = Varchar(length=20, default="not_started", index=True)
+    status = Varchar(length=20, default="not_started", index=True, choices=AssessmentStatus)
     opens_on = Date()
     due_on = Date()
     submitted_at = Timestamptz(null=True, default=None)

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from partner_audit import db, mail
 from partner_audit.api import LINES, Input, Output, text
+from partner_audit.devices.schemas import AttestationMethod
 from partner_audit.devices.service import sees_holder
 from partner_audit.devices.tables import Assignment, Attestation, AttestationLink
 from partner_audit.errors import Conflict, Invalid
@@ -26,11 +27,6 @@ from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import require_row, scoped
 from partner_audit.settings import Settings
 
-
-
-class Method(str, Enum):
-    link = "link"
-    in_person = "in_person"
 
 
 # --- bodies ----------------------------------------------------------------------------------------
@@ -47,7 +43,7 @@ class InPersonAttestation(Input):
 class AttestationOut(Output):
     id: UUID
     assignment_id: UUID
-    method: Method
+    method: AttestationMethod
     holds_device: bool
     authorised_use_only: bool
     notes: str
@@ -270,7 +266,7 @@ async def record_in_person(settings: Settings, caller: Caller, assignment_id: UU
     async with access_log.audited(caller, "attestation.in_person", "attestation") as audit:
         assignment = await _open_assignment(caller, assignment_id)
         audit.provider_id = assignment["provider"]
-        row = Attestation(assignment=assignment_id, method=Method.in_person.value, holds_device=True,
+        row = Attestation(assignment=assignment_id, method=AttestationMethod.in_person.value, holds_device=True,
                           authorised_use_only=True, notes=data.notes.strip(),
                           recorded_by=caller.user_id, attested_at=_now())
         await row.save().run()
@@ -358,7 +354,7 @@ async def attest_by_link(caller: Caller, token: str, holds_device: bool, authori
         ).returning(AttestationLink.id).run()
         if not taken:
             return _view(await _link(token), now)
-        attestation = Attestation(assignment=row["assignment"], method=Method.link.value, holds_device=True,
+        attestation = Attestation(assignment=row["assignment"], method=AttestationMethod.link.value, holds_device=True,
                                   authorised_use_only=True, attested_at=now)
         await attestation.save().run()
         await access_log.append(caller, action="attestation.by_link", record_type="attestation",

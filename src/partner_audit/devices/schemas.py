@@ -40,6 +40,11 @@ class ReturnStatus(str, Enum):
     retired = "retired"
 
 
+class AttestationMethod(str, Enum):
+    link = "link"  # the holder answered an emailed link
+    in_person = "in_person"  # staff recorded what the holder confirmed face to face
+
+
 class IncidentKind(str, Enum):
     lost = "lost"
     stolen = "stolen"

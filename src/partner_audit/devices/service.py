@@ -39,6 +39,7 @@ from partner_audit.devices.schemas import (
 )
 from partner_audit.devices.tables import Assignment, BreachAssessment, Device, Incident
 from partner_audit.errors import Conflict, DomainError, Invalid
+from partner_audit.providers.schemas import DISENGAGED_STATUSES, ENGAGED_STATUSES
 from partner_audit.providers.tables import Provider
 from partner_audit.security import access_log
 from partner_audit.security.access_log import Audit
@@ -58,9 +59,6 @@ FIXED_STATUSES = {
     DeviceStatus.retired: "retired is final",
 }
 LOSSES = frozenset({IncidentKind.lost, IncidentKind.stolen})
-# Providers that may receive devices; a suspended or exited provider's people lose access to the service.
-RECEIVING_PROVIDERS = ("onboarding", "active")
-GONE_PROVIDERS = ("suspended", "exited")
 HOLDER_FIELDS = ("holder_name", "holder_email", "holder_phone")
 # Nobody types a date more than a day ahead of UTC (New Zealand is at most 13 hours ahead).
 DATE_SLACK = timedelta(days=1)
@@ -329,7 +327,7 @@ async def _check_out(caller: Caller, device_id: UUID, data: CheckOut, audit: Aud
         Provider.id == data.provider_id).first().run()
     if provider is None:
         raise Invalid.field("provider_id", f"no provider with id {data.provider_id}")
-    if provider["status"] not in RECEIVING_PROVIDERS:
+    if provider["status"] not in ENGAGED_STATUSES:
         raise Invalid.field("provider_id", f"{provider['name']} is {provider['status']} and cannot receive devices")
     assignment = Assignment(
         device=device_id, open_device=device_id, provider=data.provider_id, holder_name=data.holder_name.strip(),
@@ -459,7 +457,7 @@ async def list_exceptions(caller: Caller, offset: int, limit: int) -> tuple[list
     """Open assignments that need attention: the provider holding the device is suspended or has exited, or the
     expected return date has passed."""
     needs_attention = (Assignment.open_device.is_not_null(),
-                       Assignment.provider.status.is_in(list(GONE_PROVIDERS))
+                       Assignment.provider.status.is_in(list(DISENGAGED_STATUSES))
                        | (Assignment.expected_return_on < _today()))
     rows_q = scoped(_assignments(), Assignment.provider, caller).where(*needs_attention)
     count_q = scoped(Assignment.count(), Assignment.provider, caller).where(*needs_attention)
@@ -467,7 +465,7 @@ async def list_exceptions(caller: Caller, offset: int, limit: int) -> tuple[list
     async with access_log.audited(caller, "assignment.exceptions", "assignment", provider_id=caller.provider_id):
         rows = await _present(caller, await rows_q.offset(offset).limit(limit).run(), "assignment.exceptions")
         for row in rows:
-            row["reasons"] = ([f"provider_{row['provider_status']}"] if row["provider_status"] in GONE_PROVIDERS
+            row["reasons"] = ([f"provider_{row['provider_status']}"] if row["provider_status"] in DISENGAGED_STATUSES
                               else []) + (["return_overdue"] if row["return_overdue"] else [])
         return rows, await count_q.run()
 

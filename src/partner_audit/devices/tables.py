@@ -4,6 +4,7 @@ from piccolo.columns import UUID, Boolean, Date, ForeignKey, Text, Timestamptz, 
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from partner_audit.devices.schemas import AttestationMethod, BreachStatus, DeviceKind, DeviceStatus, IncidentKind
 from partner_audit.providers.tables import Provider
 from partner_audit.security.tables import User
 
@@ -12,12 +13,12 @@ class Device(Table, tablename="device"):
     id = UUID(primary_key=True)
     asset_tag = Varchar(length=60, unique=True)
     serial = Varchar(length=100, default="")
-    kind = Varchar(length=20)  # laptop, phone, tablet, other
+    kind = Varchar(length=20, choices=DeviceKind)
     make = Varchar(length=60, default="")
     model = Varchar(length=100, default="")
     encrypted = Boolean(default=False)
     mdm_enrolled = Boolean(default=False)
-    status = Varchar(length=20, default="in_stock", index=True)  # in_stock assigned in_repair lost stolen retired
+    status = Varchar(length=20, default="in_stock", index=True, choices=DeviceStatus)
     notes = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -55,7 +56,7 @@ class Attestation(Table, tablename="attestation"):
 
     id = UUID(primary_key=True)
     assignment = ForeignKey(Assignment, null=False, index=True)
-    method = Varchar(length=20)  # "link" or "in_person"
+    method = Varchar(length=20, choices=AttestationMethod)
     holds_device = Boolean()
     authorised_use_only = Boolean()
     notes = Text(default="")
@@ -79,7 +80,7 @@ class Incident(Table, tablename="incident"):
     device = ForeignKey(Device, null=False, index=True)
     assignment = ForeignKey(Assignment, null=True, default=None)
     provider = ForeignKey(Provider, null=True, default=None, index=True)
-    kind = Varchar(length=20)  # lost, stolen, damaged, misuse, near_miss
+    kind = Varchar(length=20, choices=IncidentKind)
     occurred_at = Timestamptz()
     reported_at = Timestamptz(default=TimestamptzNow())
     reported_by = Varchar(length=120)
@@ -94,7 +95,7 @@ class BreachAssessment(Table, tablename="breach_assessment"):
 
     id = UUID(primary_key=True)
     incident = ForeignKey(Incident, null=False, unique=True)
-    status = Varchar(length=20, default="open")  # open, closed
+    status = Varchar(length=20, default="open", choices=BreachStatus)
     due_at = Timestamptz()
     serious_harm_likely = Boolean(null=True, default=None)
     assessed_at = Timestamptz(null=True, default=None)

@@ -59,6 +59,7 @@ from partner_audit.devices.schemas import (
 )
 from partner_audit.devices.tables import Assignment, Device
 from partner_audit.errors import Conflict, DomainError, Forbidden, Invalid, TooLarge
+from partner_audit.providers.schemas import ENGAGED_STATUSES
 from partner_audit.providers.tables import Provider
 from partner_audit.security import access_log
 from partner_audit.security.caller import Caller, Role
@@ -618,7 +619,7 @@ def _plan_row(sheet: Sheet, row: Row, current: dict[str, Any] | None, held: dict
                 if "systems" in v:
                     opened["systems"] = "\n".join(v["systems"])
                 action = "transfer" if held else "check_out"
-                if provider is not None and provider["status"] not in service.RECEIVING_PROVIDERS:
+                if provider is not None and provider["status"] not in ENGAGED_STATUSES:
                     sheet.error(number, "provider", f"{provider['name']} is {provider['status']} and cannot "
                                                     "receive devices")
                 if held is not None:

@@ -26,6 +26,13 @@ class ProviderStatus(str, Enum):
     exited = "exited"
 
 
+# A provider the agency works with: it takes part in rollouts and may receive devices.
+ENGAGED_STATUSES = frozenset({ProviderStatus.onboarding, ProviderStatus.active})
+# A provider whose access is paused or over: its people are turned away on their next request, and the devices
+# it holds need attention.
+DISENGAGED_STATUSES = frozenset(ProviderStatus) - ENGAGED_STATUSES
+
+
 class Region(str, Enum):
     northland = "Northland"
     auckland = "Auckland"

@@ -4,17 +4,19 @@ from piccolo.columns import UUID, Date, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from partner_audit.providers.schemas import ProviderKind, ProviderStatus, Region
+
 
 class Provider(Table, tablename="provider"):
     id = UUID(primary_key=True)
     name = Varchar(length=200, index=True)
     nzbn = Varchar(length=13, unique=True)
-    kind = Varchar(length=20)
-    region = Varchar(length=60, index=True)
+    kind = Varchar(length=20, choices=ProviderKind)
+    region = Varchar(length=60, index=True, choices=Region)
     risk_tier = Integer()
     contract_reference = Varchar(length=60, null=True, default=None)
     contract_start = Date(null=True, default=None)
     contract_end = Date(null=True, default=None)
-    status = Varchar(length=20, default="onboarding")
+    status = Varchar(length=20, default="onboarding", choices=ProviderStatus)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

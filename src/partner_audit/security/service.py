@@ -13,6 +13,7 @@ from uuid import UUID
 
 from partner_audit import db
 from partner_audit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
+from partner_audit.providers.schemas import DISENGAGED_STATUSES
 from partner_audit.security import access_log, tokens
 from partner_audit.security.caller import PROVIDER_ROLES, Caller, Role
 from partner_audit.security.passwords import MIN_LENGTH, hash_password, verify_password
@@ -23,8 +24,6 @@ from partner_audit.settings import Settings
 SESSION = "session"
 API = "api"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# A provider whose access is paused or over: its people are turned away on their next request.
-BLOCKED_PROVIDER_STATUSES = frozenset({"suspended", "exited"})
 _TOUCH_EVERY = timedelta(minutes=10)
 
 
@@ -64,7 +63,7 @@ async def caller_for_token(secret: str, *, request_id: str | None, client_ip: st
     if not row["active"]:
         raise NotAuthenticated("This account has been deactivated.")
     role = Role(row["role"])
-    if role in PROVIDER_ROLES and row["provider_status"] in BLOCKED_PROVIDER_STATUSES:
+    if role in PROVIDER_ROLES and row["provider_status"] in DISENGAGED_STATUSES:
         raise NotAuthenticated(f"Your organisation's access is {row['provider_status']}.")
     if row["last_used_at"] is None or now - row["last_used_at"] > _TOUCH_EVERY:
         await t.update({t.last_used_at: now}).where(t.id == row["id"]).run()
@@ -217,7 +216,7 @@ async def caller_is_allowed_in(caller: Caller) -> None:
         row = await User.select(User.provider.status.as_alias("status")).where(
             User.id == caller.user_id
         ).first().run()
-        if row and row["status"] in BLOCKED_PROVIDER_STATUSES:
+        if row and row["status"] in DISENGAGED_STATUSES:
             raise NotAuthenticated(f"Your organisation's access is {row['status']}.")
 
 

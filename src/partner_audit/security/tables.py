@@ -9,12 +9,14 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
+from partner_audit.security.caller import Role
+
 
 class User(Table, tablename="app_user"):
     id = UUID(primary_key=True)
     email = Varchar(length=254, unique=True)  # stored lower-cased
     full_name = Varchar(length=120)
-    role = Varchar(length=20)
+    role = Varchar(length=20, choices=Role)
     # A person at a provider belongs to it; agency staff have none. Lazy so the core does not import a domain.
     provider = ForeignKey(
         LazyTableReference("Provider", module_path="partner_audit.providers.tables"),
