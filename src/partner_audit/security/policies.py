@@ -59,6 +59,11 @@ class Policy:
     def __repr__(self) -> str:
         return self.name
 
+    def __deepcopy__(self, memo: dict) -> Policy:
+        # One object per action: Litestar deep-copies a controller's handlers, guards and all, and a copy would
+        # no longer be the policy the service checks.
+        return self
+
 
 def policy_of(guard: object) -> Policy | None:
     """The policy behind a route's guard, or None for any other guard."""
