@@ -159,7 +159,9 @@ def cmd_templates_load(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_templates_list(settings: Settings, args: argparse.Namespace) -> int:
     from partner_audit.controls import service
 
-    rows = asyncio.run(_with_db(settings, service.list_versions))
+    from partner_audit.security.caller import Caller
+
+    rows = asyncio.run(_with_db(settings, lambda: service.list_versions(Caller.system("templates-list"))))
     if not rows:
         print("no templates loaded yet: run `partner-audit templates load`")
     for row in rows:

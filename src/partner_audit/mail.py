@@ -20,7 +20,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from partner_audit import db
-from partner_audit.security import access_log
+from partner_audit.security import access_log, policies
 from partner_audit.security.caller import Caller
 from partner_audit.settings import Settings
 
@@ -249,6 +249,7 @@ async def run_sender(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 async def list_outbox(caller: Caller, status: Status | None, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
     """Newest first, without bodies: they hold single-use links. Recipients are personal information: logged."""
+    policies.READ_OUTBOX.check(caller)
     t = OutboxMessage
     columns = [t.id, t.to_address, t.subject, t.created_at, t.send_after, t.attempts, t.last_error, t.sent_at]
     async with access_log.audited(caller, "outbox.list", "outbox_message") as audit:

@@ -16,9 +16,9 @@ from litestar.params import FromQuery
 
 from partner_audit import mail
 from partner_audit.api import Output, Page, PageNumber, PageSize, window
-from partner_audit.security.caller import Caller, Role
+from partner_audit.security import policies
+from partner_audit.security.caller import Caller
 from partner_audit.security.controller import CALLER
-from partner_audit.security.guards import allow
 
 
 class OutboxMessageOut(Output):
@@ -39,7 +39,7 @@ class OutboxController(Controller):
     path = "/api/v1/outbox"
     tags = ["Outbox"]
     dependencies = CALLER
-    guards = [allow(Role.admin)]
+    guards = [policies.READ_OUTBOX.guard]
 
     @get("/")
     async def list_outbox(

@@ -30,19 +30,12 @@ from partner_audit.assessments.schemas import (
     RolloutOut,
 )
 from partner_audit.errors import Invalid
-from partner_audit.security.caller import Caller, Role
+from partner_audit.security import policies
+from partner_audit.security.caller import Caller
 from partner_audit.security.controller import CALLER
-from partner_audit.security.guards import allow
 from partner_audit.settings import Settings
 from partner_audit.storage import EvidenceStore
 from partner_audit.uploads import FormUpload
-
-ROLLOUT_EDITORS = allow(Role.admin, Role.partnerships)
-ROLLOUT_READERS = allow(Role.admin, Role.partnerships, Role.auditor)
-ASSESSMENT_READERS = allow(Role.admin, Role.partnerships, Role.auditor, Role.provider_admin, Role.provider_user)
-PROVIDER_SIDE = allow(Role.provider_admin, Role.provider_user)
-REVIEWERS = allow(Role.admin, Role.auditor)
-
 
 def _to(struct: type, row: dict[str, Any]) -> Any:
     return msgspec.convert(row, struct, from_attributes=False, strict=False)
@@ -53,24 +46,24 @@ class RolloutController(Controller):
     tags = ["Rollouts"]
     dependencies = CALLER
 
-    @get("/", guards=[ROLLOUT_READERS])
+    @get("/", guards=[policies.SEE_ROLLOUTS.guard])
     async def list_rollouts(self, caller: NamedDependency[Caller], page: PageNumber = 1,
                             page_size: PageSize = 50) -> Page[RolloutOut]:
         offset, limit = window(page, page_size)
         rows, total = await service.list_rollouts(caller, offset, limit)
         return Page(items=[_to(RolloutOut, r) for r in rows], total=total, page=page, page_size=page_size)
 
-    @post("/", guards=[ROLLOUT_EDITORS], status_code=201)
+    @post("/", guards=[policies.PLAN_ROLLOUT.guard], status_code=201)
     async def create_rollout(self, caller: NamedDependency[Caller], data: JSONBody[RolloutCreate]) -> RolloutOut:
         """Plan a rollout: a template version, a period, dates, and which providers. Nothing is sent until launch."""
         return _to(RolloutOut, await service.create_rollout(caller, data))
 
-    @get("/{rollout_id:uuid}", guards=[ROLLOUT_READERS])
+    @get("/{rollout_id:uuid}", guards=[policies.SEE_ROLLOUTS.guard])
     async def get_rollout(self, caller: NamedDependency[Caller], rollout_id: FromPath[UUID]) -> RolloutOut:
         """With progress: counts by status, overdue, percent accepted."""
         return _to(RolloutOut, await service.get_rollout(caller, rollout_id))
 
-    @post("/{rollout_id:uuid}/launch", guards=[ROLLOUT_EDITORS], status_code=200)
+    @post("/{rollout_id:uuid}/launch", guards=[policies.LAUNCH_ROLLOUT.guard], status_code=200)
     async def launch(self, caller: NamedDependency[Caller], rollout_id: FromPath[UUID]) -> LaunchOut:
         """Create an assessment for each matching provider. Safe to repeat: only new matches are added."""
         return _to(LaunchOut, await service.launch(caller, rollout_id))
@@ -81,7 +74,7 @@ class AssessmentController(Controller):
     tags = ["Assessments"]
     dependencies = CALLER
 
-    @get("/", guards=[ASSESSMENT_READERS])
+    @get("/", guards=[policies.SEE_ASSESSMENTS.guard])
     async def list_assessments(
         self,
         caller: NamedDependency[Caller],
@@ -98,47 +91,47 @@ class AssessmentController(Controller):
         rows, total = await service.list_assessments(caller, flt, offset, limit)
         return Page(items=[_to(AssessmentOut, r) for r in rows], total=total, page=page, page_size=page_size)
 
-    @get("/{assessment_id:uuid}", guards=[ASSESSMENT_READERS])
+    @get("/{assessment_id:uuid}", guards=[policies.SEE_ASSESSMENTS.guard])
     async def get_assessment(self, caller: NamedDependency[Caller],
                              assessment_id: FromPath[UUID]) -> AssessmentDetail:
         """The assessment with its answers, reviewer comments and evidence list."""
         return _to(AssessmentDetail, await service.get_assessment(caller, assessment_id))
 
-    @put("/{assessment_id:uuid}/answers", guards=[PROVIDER_SIDE])
+    @put("/{assessment_id:uuid}/answers", guards=[policies.ANSWER_ASSESSMENT.guard])
     async def save_answers(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                            data: JSONBody[AnswersIn]) -> list[AnswerOut]:
         """Save one or many answers, all or none. Send the `version` you edited (0 for a new answer): if someone
         saved in between, the answer is 409 with their current value and nothing is saved."""
         return [_to(AnswerOut, r) for r in await service.save_answers(caller, assessment_id, data.answers)]
 
-    @post("/{assessment_id:uuid}/submit", guards=[allow(Role.provider_admin)], status_code=200)
+    @post("/{assessment_id:uuid}/submit", guards=[policies.SUBMIT_ASSESSMENT.guard], status_code=200)
     async def submit(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID]) -> AssessmentOut:
         """422 lists every missing answer and missing piece of evidence."""
         return _to(AssessmentOut, await service.submit(caller, assessment_id))
 
-    @post("/{assessment_id:uuid}/return", guards=[REVIEWERS], status_code=200)
+    @post("/{assessment_id:uuid}/return", guards=[policies.RETURN_ASSESSMENT.guard], status_code=200)
     async def return_to_provider(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                                  data: JSONBody[DecisionIn]) -> AssessmentOut:
         return _to(AssessmentOut, await service.return_to_provider(caller, assessment_id, data.reason))
 
-    @post("/{assessment_id:uuid}/accept", guards=[REVIEWERS], status_code=200)
+    @post("/{assessment_id:uuid}/accept", guards=[policies.ACCEPT_ASSESSMENT.guard], status_code=200)
     async def accept(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                      data: JSONBody[AcceptIn]) -> AssessmentOut:
         """Accepted locks the assessment."""
         return _to(AssessmentOut, await service.accept(caller, assessment_id, data.note))
 
-    @post("/{assessment_id:uuid}/reopen", guards=[REVIEWERS], status_code=200)
+    @post("/{assessment_id:uuid}/reopen", guards=[policies.REOPEN_ASSESSMENT.guard], status_code=200)
     async def reopen(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                      data: JSONBody[DecisionIn]) -> AssessmentOut:
         return _to(AssessmentOut, await service.reopen(caller, assessment_id, data.reason))
 
-    @post("/{assessment_id:uuid}/comments", guards=[REVIEWERS], status_code=201)
+    @post("/{assessment_id:uuid}/comments", guards=[policies.COMMENT_ON_ASSESSMENT.guard], status_code=201)
     async def add_comment(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                           data: JSONBody[CommentIn]) -> CommentOut:
         """A reviewer's comment, on one question or on the whole assessment."""
         return _to(CommentOut, await service.add_comment(caller, assessment_id, data.question_id, data.body))
 
-    @get("/{assessment_id:uuid}/workbook", guards=[ASSESSMENT_READERS])
+    @get("/{assessment_id:uuid}/workbook", guards=[policies.SEE_ASSESSMENTS.guard])
     async def download_workbook(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID]) -> Response:
         """The assessment as an .xlsx workbook to fill in offline, in Excel or LibreOffice, with the answers so
         far; upload it back with PUT."""
@@ -149,7 +142,7 @@ class AssessmentController(Controller):
 
     # The limit leaves room for the form around a workbook of the largest size read (10 MB), so a workbook just
     # over it is told its size rather than a bare 413.
-    @put("/{assessment_id:uuid}/workbook", guards=[PROVIDER_SIDE], request_max_body_size=xlsx.MAX_BYTES + 2**20)
+    @put("/{assessment_id:uuid}/workbook", guards=[policies.ANSWER_ASSESSMENT.guard], request_max_body_size=xlsx.MAX_BYTES + 2**20)
     async def upload_workbook(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                               data: MultipartBody[xlsx.WorkbookUpload]) -> list[AnswerOut]:
         """multipart/form-data with the filled workbook in a field named `file` (an .xlsx of at most 10 MB).
@@ -165,7 +158,7 @@ class EvidenceController(Controller):
     tags = ["Evidence"]
     dependencies = CALLER
 
-    @post("/assessments/{assessment_id:uuid}/evidence", guards=[PROVIDER_SIDE], status_code=201,
+    @post("/assessments/{assessment_id:uuid}/evidence", guards=[policies.ATTACH_EVIDENCE.guard], status_code=201,
           request_max_body_size=None)
     async def attach(self, caller: NamedDependency[Caller], request: Request, settings: NamedDependency[Settings],
                      store: NamedDependency[EvidenceStore], assessment_id: FromPath[UUID]) -> EvidenceOut:
@@ -180,7 +173,7 @@ class EvidenceController(Controller):
                                             form.chunks(), settings.max_upload_bytes)
         return _to(EvidenceOut, row)
 
-    @get("/evidence/{evidence_id:uuid}/download", guards=[ASSESSMENT_READERS])
+    @get("/evidence/{evidence_id:uuid}/download", guards=[policies.DOWNLOAD_EVIDENCE.guard])
     async def download(self, caller: NamedDependency[Caller], store: NamedDependency[EvidenceStore],
                        evidence_id: FromPath[UUID]) -> Response:
         """On S3, a redirect to a link valid for five minutes; otherwise the file itself."""
@@ -192,7 +185,7 @@ class EvidenceController(Controller):
         return Stream(store.read(row["storage_key"]), media_type=row["content_type"],
                       headers={**headers, "Content-Length": str(row["size"])})
 
-    @delete("/evidence/{evidence_id:uuid}", guards=[PROVIDER_SIDE], status_code=204)
+    @delete("/evidence/{evidence_id:uuid}", guards=[policies.REMOVE_EVIDENCE.guard], status_code=204)
     async def remove(self, caller: NamedDependency[Caller], store: NamedDependency[EvidenceStore],
                      evidence_id: FromPath[UUID]) -> None:
         """Only while the assessment is being worked on."""

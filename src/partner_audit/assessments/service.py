@@ -20,12 +20,12 @@ from partner_audit.assessments.schemas import AnswerIn, AssessmentStatus, Rollou
 from partner_audit.assessments.tables import Answer, Assessment, Evidence, ReviewComment, Rollout
 from partner_audit.controls import service as controls
 from partner_audit.controls.schemas import Question, Template
-from partner_audit.errors import Conflict, DomainError, Forbidden, Invalid, TooLarge, Unavailable
+from partner_audit.errors import Conflict, DomainError, Invalid, TooLarge, Unavailable
 from partner_audit.plaintext import LINES
 from partner_audit.providers.schemas import ENGAGED_STATUSES
 from partner_audit.providers.tables import Provider
-from partner_audit.security import access_log
-from partner_audit.security.caller import Caller, Role
+from partner_audit.security import access_log, policies
+from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import require_row, scoped
 from partner_audit.storage import EvidenceStore, StoreUnavailable
 from partner_audit.storage import TooLarge as StoreTooLarge
@@ -62,6 +62,7 @@ async def template_for(version_id: UUID) -> tuple[Template, dict[str, Question]]
 
 
 async def create_rollout(caller: Caller, data: RolloutCreate) -> dict[str, Any]:
+    policies.PLAN_ROLLOUT.check(caller)
     if data.due_on < data.opens_on:
         raise Invalid.field("due_on", f"{data.due_on} is before opens_on {data.opens_on}")
     selection = {
@@ -94,6 +95,7 @@ def _rollout_out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get_rollout(caller: Caller, rollout_id: UUID, log: bool = True) -> dict[str, Any]:
+    policies.SEE_ROLLOUTS.check(caller)
     async def fetch() -> dict[str, Any]:
         row = require_row(await Rollout.select().where(Rollout.id == rollout_id).first().run(), "rollout", rollout_id)
         return {**_rollout_out(row), "progress": await progress(rollout_id)}
@@ -105,6 +107,7 @@ async def get_rollout(caller: Caller, rollout_id: UUID, log: bool = True) -> dic
 
 
 async def list_rollouts(caller: Caller, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    policies.SEE_ROLLOUTS.check(caller)
     async with access_log.audited(caller, "rollout.list", "rollout"):
         rows = await Rollout.select().order_by(Rollout.created_at, ascending=False).offset(offset).limit(limit).run()
         return [_rollout_out(r) for r in rows], await Rollout.count().run()
@@ -130,6 +133,7 @@ async def _matching_providers(selection: dict[str, Any]) -> list[dict[str, Any]]
 
 async def launch(caller: Caller, rollout_id: UUID) -> dict[str, Any]:
     """Create one assessment per matching provider. Launching again adds newly matching providers only."""
+    policies.LAUNCH_ROLLOUT.check(caller)
     async with access_log.audited(caller, "rollout.launch", "rollout", rollout_id) as audit:
         rollout = require_row(await Rollout.select().where(Rollout.id == rollout_id).first().run(), "rollout",
                               rollout_id)
@@ -207,6 +211,7 @@ class AssessmentFilter:
 
 async def list_assessments(caller: Caller, flt: AssessmentFilter, offset: int, limit: int
                            ) -> tuple[list[dict[str, Any]], int]:
+    policies.SEE_ASSESSMENTS.check(caller)
     clauses = []
     if flt.rollout_id:
         clauses.append(Assessment.rollout == flt.rollout_id)
@@ -251,22 +256,17 @@ def _answer_out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get_assessment(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
+    policies.SEE_ASSESSMENTS.check(caller)
     async with access_log.audited(caller, "assessment.read", "assessment", assessment_id) as audit:
         assessment = await _visible(caller, assessment_id)
         audit.provider_id = assessment["provider_id"]
         return await _detail(assessment)
 
 
-def _require_provider_side(caller: Caller, action: str) -> None:
-    # A self-assessment is the provider's own word: agency staff comment, they do not answer.
-    if not caller.is_provider_role:
-        raise Forbidden(f"Only the provider's own people {action}.")
-
-
 async def save_answers(caller: Caller, assessment_id: UUID, items: list[AnswerIn]) -> list[dict[str, Any]]:
     """Save a batch of answers: all land or none do. Each names the version it edits; a stale one is a 409
     carrying the current value, so nobody overwrites a colleague's answer without seeing it."""
-    _require_provider_side(caller, "answer an assessment")
+    policies.ANSWER_ASSESSMENT.check(caller)
     async with access_log.audited(caller, "assessment.answer", "assessment", assessment_id) as audit:
         assessment = await _visible(caller, assessment_id)
         audit.provider_id = assessment["provider_id"]
@@ -367,11 +367,10 @@ async def missing_for_submit(assessment_id: UUID, template_version_id: UUID) -> 
 
 
 async def submit(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
+    policies.SUBMIT_ASSESSMENT.check(caller)
     async with access_log.audited(caller, "assessment.submit", "assessment", assessment_id) as audit:
         assessment = await _visible(caller, assessment_id)
         audit.provider_id = assessment["provider_id"]
-        if caller.role is not Role.provider_admin:
-            raise Forbidden("Only the provider's admin (its privacy lead) submits an assessment.")
         if S(assessment["status"]) not in EDITABLE:
             raise Conflict(f"This assessment is {assessment['status']}; only one being worked on can be submitted.")
         missing = await missing_for_submit(assessment_id, assessment["template_version_id"])
@@ -404,18 +403,22 @@ async def _decide(caller: Caller, assessment_id: UUID, action: str, expected: se
 
 
 async def return_to_provider(caller: Caller, assessment_id: UUID, reason: str) -> dict[str, Any]:
+    policies.RETURN_ASSESSMENT.check(caller)
     return await _decide(caller, assessment_id, "return", {S.submitted}, S.returned, reason)
 
 
 async def accept(caller: Caller, assessment_id: UUID, note: str) -> dict[str, Any]:
+    policies.ACCEPT_ASSESSMENT.check(caller)
     return await _decide(caller, assessment_id, "accept", {S.submitted}, S.accepted, note)
 
 
 async def reopen(caller: Caller, assessment_id: UUID, reason: str) -> dict[str, Any]:
+    policies.REOPEN_ASSESSMENT.check(caller)
     return await _decide(caller, assessment_id, "reopen", {S.accepted}, S.in_progress, reason)
 
 
 async def add_comment(caller: Caller, assessment_id: UUID, question_id: str | None, body: str) -> dict[str, Any]:
+    policies.COMMENT_ON_ASSESSMENT.check(caller)
     async with access_log.audited(caller, "assessment.comment", "assessment", assessment_id) as audit:
         assessment = await _visible(caller, assessment_id)
         audit.provider_id = assessment["provider_id"]
@@ -451,7 +454,7 @@ async def attach_evidence(caller: Caller, store: EvidenceStore, assessment_id: U
     """Stream a file into the evidence store, then record it. No database transaction is held while the
     bytes flow (on SQLite that would block every writer); if recording fails, the stored file is removed,
     and if the store fails, nothing is recorded."""
-    _require_provider_side(caller, "attach evidence")
+    policies.ATTACH_EVIDENCE.check(caller)
     try:
         await _evidence_target(caller, assessment_id, question_id)
     except DomainError as exc:
@@ -496,6 +499,7 @@ async def _visible_evidence(caller: Caller, evidence_id: UUID) -> dict[str, Any]
 
 
 async def evidence_for_download(caller: Caller, evidence_id: UUID) -> dict[str, Any]:
+    policies.DOWNLOAD_EVIDENCE.check(caller)
     async with access_log.audited(caller, "evidence.download", "evidence", evidence_id) as audit:
         row = await _visible_evidence(caller, evidence_id)
         audit.provider_id = row["provider_id"]
@@ -503,7 +507,7 @@ async def evidence_for_download(caller: Caller, evidence_id: UUID) -> dict[str, 
 
 
 async def remove_evidence(caller: Caller, store: EvidenceStore, evidence_id: UUID) -> None:
-    _require_provider_side(caller, "remove evidence")
+    policies.REMOVE_EVIDENCE.check(caller)
     async with access_log.audited(caller, "evidence.delete", "evidence", evidence_id) as audit:
         row = await _visible_evidence(caller, evidence_id)
         audit.provider_id = row["provider_id"]
@@ -520,7 +524,7 @@ async def import_workbook(caller: Caller, assessment_id: UUID, content: bytes) -
     ``save_answers`` or none do. A blank cell leaves the saved answer alone, and a row that changes nothing is
     not saved again. The workbook carries each answer's version when it was downloaded: an answer someone has
     changed since is reported, not overwritten. Returns the answers saved."""
-    _require_provider_side(caller, "answer an assessment")
+    policies.ANSWER_ASSESSMENT.check(caller)
     action = "assessment.workbook_upload"
     # The file is read and checked outside any transaction: a transaction held while a workbook is parsed would
     # hold every other writer (on SQLite, everyone signing in) for as long as the parse takes.

@@ -10,11 +10,14 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from partner_audit.controls import service
 from partner_audit.controls.schemas import Template, TemplateVersionDetail, TemplateVersionOut
-from partner_audit.security.guards import EVERYONE, allow
+from partner_audit.security import policies
+from partner_audit.security.caller import Caller
+from partner_audit.security.controller import CALLER
 
 
 def _summary(row: dict[str, Any], template: Template) -> dict[str, Any]:
@@ -28,17 +31,19 @@ def _summary(row: dict[str, Any], template: Template) -> dict[str, Any]:
 class TemplateController(Controller):
     path = "/api/v1/templates"
     tags = ["Control library"]
-    guards = [allow(*EVERYONE)]
+    dependencies = CALLER
+    guards = [policies.READ_CONTROL_LIBRARY.guard]
 
     @get("/")
-    async def list_templates(self) -> list[TemplateVersionOut]:
+    async def list_templates(self, caller: NamedDependency[Caller]) -> list[TemplateVersionOut]:
         """Every loaded template version, newest first."""
-        return [TemplateVersionOut(**_summary(row, service.template_of(row))) for row in await service.list_versions()]
+        rows = await service.list_versions(caller)
+        return [TemplateVersionOut(**_summary(row, service.template_of(row))) for row in rows]
 
     @get("/{version_id:uuid}")
-    async def get_template(self, version_id: FromPath[UUID]) -> TemplateVersionDetail:
+    async def get_template(self, caller: NamedDependency[Caller], version_id: FromPath[UUID]) -> TemplateVersionDetail:
         """One version in full: its focus areas, controls and questions, with every default filled in."""
-        row, template = await service.get_version(version_id)
+        row, template = await service.read_version(caller, version_id)
         return TemplateVersionDetail(**_summary(row, template), template=template)
 
 

@@ -26,6 +26,8 @@ from partner_audit.controls.schemas import NA, OPTION_TYPES, Option, QuestionTyp
 from partner_audit.controls.schemas import Question as QuestionModel
 from partner_audit.controls.tables import TemplateVersion
 from partner_audit.errors import Conflict, Invalid
+from partner_audit.security import policies
+from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import require_row
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "audit_templates"
@@ -580,10 +582,17 @@ def template_of(row: dict[str, Any]) -> Template:
     return msgspec.json.decode(content if isinstance(content, (str, bytes)) else json.dumps(content), type=Template)
 
 
-async def list_versions() -> list[dict[str, Any]]:
+async def list_versions(caller: Caller) -> list[dict[str, Any]]:
     """Every loaded version, newest first."""
+    policies.READ_CONTROL_LIBRARY.check(caller)
     return await TemplateVersion.select().order_by(TemplateVersion.loaded_at, ascending=False).order_by(
         TemplateVersion.key_version).run()
+
+
+async def read_version(caller: Caller, version_id: UUID) -> tuple[dict[str, Any], Template]:
+    """``get_version``, for a person reading the control library."""
+    policies.READ_CONTROL_LIBRARY.check(caller)
+    return await get_version(version_id)
 
 
 async def get_version(version_id: UUID) -> tuple[dict[str, Any], Template]:

@@ -22,7 +22,7 @@ from partner_audit.devices.schemas import AttestationMethod
 from partner_audit.devices.service import sees_holder
 from partner_audit.devices.tables import Assignment, Attestation, AttestationLink
 from partner_audit.errors import Conflict, Invalid
-from partner_audit.security import access_log, tokens
+from partner_audit.security import access_log, policies, tokens
 from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import require_row, scoped
 from partner_audit.settings import Settings
@@ -155,6 +155,7 @@ async def _issue(settings: Settings, assignment: dict[str, Any], now: datetime) 
 
 async def issue_link(settings: Settings, caller: Caller, assignment_id: UUID) -> dict[str, Any]:
     """Mail the holder a new single-use link (earlier unused links keep working until they expire)."""
+    policies.REQUEST_ATTESTATION.check(caller)
     async with access_log.audited(caller, "attestation.link_issued", "assignment", assignment_id) as audit:
         assignment = await _open_assignment(caller, assignment_id)
         audit.provider_id = assignment["provider"]
@@ -203,6 +204,7 @@ async def send_due_links(settings: Settings, caller: Caller, within_days: int) -
     """Issue a link for every open assignment due within ``within_days`` (or overdue) that has no live link.
     Safe to run again: an assignment with a live link is skipped. One transaction per link, so a failure part
     way leaves the links already mailed in place."""
+    policies.REQUEST_ATTESTATION.check(caller)
     now = _now()
     issued = []
     for owed in await _owed(settings, caller, now.date() + timedelta(days=within_days), now):
@@ -222,6 +224,7 @@ async def send_due_links(settings: Settings, caller: Caller, within_days: int) -
 async def list_overdue(settings: Settings, caller: Caller, offset: int, limit: int
                        ) -> tuple[list[dict[str, Any]], int]:
     """Open assignments past their attestation due date, most overdue first. Scoped to a provider's own."""
+    policies.SEE_REGISTER.check(caller)
     now = _now()
     today = now.date()
     async with access_log.audited(caller, "attestation.overdue", "assignment", provider_id=caller.provider_id):
@@ -258,6 +261,7 @@ def _unconfirmed(holds_device: bool, authorised_use_only: bool, detail: str) -> 
 async def record_in_person(settings: Settings, caller: Caller, assignment_id: UUID,
                            data: InPersonAttestation) -> dict[str, Any]:
     """An attestation confirms both things; a holder who cannot is an incident, not an attestation."""
+    policies.RECORD_ATTESTATION.check(caller)
     refusal = _unconfirmed(data.holds_device, data.authorised_use_only,
                            "An attestation confirms both that the holder has the device and that it is used only "
                            "for authorised work. If not, report an incident: POST /api/v1/incidents.")

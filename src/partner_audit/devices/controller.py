@@ -37,20 +37,11 @@ from partner_audit.devices.schemas import (
     Transfer,
     TransferOut,
 )
-from partner_audit.security.caller import Caller, Role
+from partner_audit.security import policies
+from partner_audit.security.caller import Caller
 from partner_audit.security.controller import CALLER
-from partner_audit.security.guards import allow
 from partner_audit.uploads import FormUpload
 from partner_audit.settings import Settings
-
-# The register is run by partnerships and admin. Auditors and a provider's people read it (a provider's people:
-# what their provider holds). Governance sees aggregates only, in the reports.
-REGISTER_READERS = allow(Role.admin, Role.partnerships, Role.auditor, Role.provider_admin, Role.provider_user)
-REGISTER_EDITORS = allow(Role.admin, Role.partnerships)
-# A provider's people report what happened to a device their provider holds.
-INCIDENT_REPORTERS = allow(Role.admin, Role.partnerships, Role.provider_admin, Role.provider_user)
-BREACH_READERS = allow(Role.admin, Role.partnerships, Role.auditor)
-
 
 def _to(struct: type, row: dict[str, Any]) -> Any:
     return msgspec.convert(row, struct, from_attributes=False, strict=False)
@@ -65,7 +56,7 @@ class DeviceController(Controller):
     tags = ["Devices"]
     dependencies = CALLER
 
-    @get("/", guards=[REGISTER_READERS])
+    @get("/", guards=[policies.SEE_REGISTER.guard])
     async def list_devices(
         self,
         caller: NamedDependency[Caller],
@@ -86,45 +77,45 @@ class DeviceController(Controller):
         rows, total = await service.search_devices(caller, flt, sort, offset, limit)
         return _page(DeviceOut, rows, total, page, page_size)
 
-    @post("/", guards=[REGISTER_EDITORS], status_code=201)
+    @post("/", guards=[policies.REGISTER_DEVICE.guard], status_code=201)
     async def register_device(self, caller: NamedDependency[Caller], data: JSONBody[DeviceCreate]) -> DeviceOut:
         """A new device starts in stock."""
         return _to(DeviceOut, await service.create_device(caller, data))
 
-    @get("/{device_id:uuid}", guards=[REGISTER_READERS])
+    @get("/{device_id:uuid}", guards=[policies.SEE_REGISTER.guard])
     async def get_device(self, caller: NamedDependency[Caller], device_id: FromPath[UUID]) -> DeviceOut:
         return _to(DeviceOut, await service.get_device(caller, device_id))
 
-    @patch("/{device_id:uuid}", guards=[REGISTER_EDITORS])
+    @patch("/{device_id:uuid}", guards=[policies.EDIT_DEVICE.guard])
     async def update_device(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                             data: JSONBody[DeviceUpdate]) -> DeviceOut:
         return _to(DeviceOut, await service.update_device(caller, device_id, data))
 
-    @post("/{device_id:uuid}/status", guards=[REGISTER_EDITORS], status_code=200)
+    @post("/{device_id:uuid}/status", guards=[policies.CHANGE_DEVICE_STATUS.guard], status_code=200)
     async def change_status(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                             data: JSONBody[DeviceStatusChange]) -> DeviceOut:
         """By hand: in_stock, in_repair or retired. Assigned follows a check-out, lost and stolen an incident;
         retired is final."""
         return _to(DeviceOut, await service.change_status(caller, device_id, data.status, data.reason))
 
-    @get("/{device_id:uuid}/history", guards=[REGISTER_READERS])
+    @get("/{device_id:uuid}/history", guards=[policies.SEE_REGISTER.guard])
     async def device_history(self, caller: NamedDependency[Caller], device_id: FromPath[UUID]) -> DeviceHistory:
         """Every assignment and incident of the device, newest first."""
         return _to(DeviceHistory, await service.history(caller, device_id))
 
-    @post("/{device_id:uuid}/check-out", guards=[REGISTER_EDITORS], status_code=201)
+    @post("/{device_id:uuid}/check-out", guards=[policies.CHECK_OUT_DEVICE.guard], status_code=201)
     async def check_out(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                         data: JSONBody[CheckOut]) -> AssignmentOut:
         """Only a device in stock goes out; a device already out is a 409, whoever got there first."""
         return _to(AssignmentOut, await service.check_out(caller, device_id, data))
 
-    @post("/{device_id:uuid}/check-in", guards=[REGISTER_EDITORS], status_code=200)
+    @post("/{device_id:uuid}/check-in", guards=[policies.CHECK_IN_DEVICE.guard], status_code=200)
     async def check_in(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                        data: JSONBody[CheckIn]) -> AssignmentOut:
         """Records the return date, the condition, and whether (and by whom) personal data was wiped."""
         return _to(AssignmentOut, await service.check_in(caller, device_id, data))
 
-    @post("/{device_id:uuid}/transfer", guards=[REGISTER_EDITORS], status_code=200)
+    @post("/{device_id:uuid}/transfer", guards=[policies.TRANSFER_DEVICE.guard], status_code=200)
     async def transfer(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                        data: JSONBody[Transfer]) -> TransferOut:
         """Check in and check out to the next holder in one step: if the check-out is refused, the device stays
@@ -137,7 +128,7 @@ class AssignmentController(Controller):
     tags = ["Devices"]
     dependencies = CALLER
 
-    @get("/", guards=[REGISTER_READERS])
+    @get("/", guards=[policies.SEE_REGISTER.guard])
     async def list_assignments(
         self,
         caller: NamedDependency[Caller],
@@ -152,7 +143,7 @@ class AssignmentController(Controller):
             caller, service.AssignmentFilter(device_id, provider_id, open), offset, limit)
         return _page(AssignmentOut, rows, total, page, page_size)
 
-    @get("/exceptions", guards=[REGISTER_READERS])
+    @get("/exceptions", guards=[policies.SEE_REGISTER.guard])
     async def list_exceptions(self, caller: NamedDependency[Caller], page: PageNumber = 1,
                               page_size: PageSize = 50) -> Page[AssignmentException]:
         """Open assignments at a suspended or exited provider, or past their expected return."""
@@ -160,7 +151,7 @@ class AssignmentController(Controller):
         rows, total = await service.list_exceptions(caller, offset, limit)
         return _page(AssignmentException, rows, total, page, page_size)
 
-    @get("/{assignment_id:uuid}", guards=[REGISTER_READERS])
+    @get("/{assignment_id:uuid}", guards=[policies.SEE_REGISTER.guard])
     async def get_assignment(self, caller: NamedDependency[Caller],
                              assignment_id: FromPath[UUID]) -> AssignmentOut:
         return _to(AssignmentOut, await service.get_assignment(caller, assignment_id))
@@ -171,7 +162,7 @@ class IncidentController(Controller):
     tags = ["Incidents"]
     dependencies = CALLER
 
-    @get("/", guards=[REGISTER_READERS])
+    @get("/", guards=[policies.SEE_REGISTER.guard])
     async def list_incidents(
         self,
         caller: NamedDependency[Caller],
@@ -189,13 +180,13 @@ class IncidentController(Controller):
         rows, total = await service.list_incidents(caller, flt, offset, limit)
         return _page(IncidentOut, rows, total, page, page_size)
 
-    @post("/", guards=[INCIDENT_REPORTERS], status_code=201)
+    @post("/", guards=[policies.REPORT_INCIDENT.guard], status_code=201)
     async def report_incident(self, caller: NamedDependency[Caller], data: JSONBody[IncidentCreate]) -> IncidentOut:
         """Lost or stolen closes the device's open assignment and marks the device. Every incident, near misses
         too, starts a privacy breach assessment due within the assessment period."""
         return _to(IncidentOut, await service.report_incident(caller, data))
 
-    @get("/summary", guards=[REGISTER_READERS])
+    @get("/summary", guards=[policies.SEE_REGISTER.guard])
     async def summary(
         self,
         caller: NamedDependency[Caller],
@@ -207,7 +198,7 @@ class IncidentController(Controller):
         return _to(IncidentSummary, await service.incident_summary(
             caller, service.IncidentFilter(provider_id=provider_id, since=since, until=until)))
 
-    @get("/{incident_id:uuid}", guards=[REGISTER_READERS])
+    @get("/{incident_id:uuid}", guards=[policies.SEE_REGISTER.guard])
     async def get_incident(self, caller: NamedDependency[Caller], incident_id: FromPath[UUID]) -> IncidentOut:
         return _to(IncidentOut, await service.get_incident(caller, incident_id))
 
@@ -217,7 +208,7 @@ class BreachAssessmentController(Controller):
     tags = ["Incidents"]
     dependencies = CALLER
 
-    @get("/", guards=[BREACH_READERS])
+    @get("/", guards=[policies.SEE_BREACH_ASSESSMENTS.guard])
     async def list_assessments(
         self,
         caller: NamedDependency[Caller],
@@ -233,19 +224,19 @@ class BreachAssessmentController(Controller):
         rows, total = await service.list_assessments(caller, flt, offset, limit)
         return _page(BreachAssessmentOut, rows, total, page, page_size)
 
-    @get("/{assessment_id:uuid}", guards=[BREACH_READERS])
+    @get("/{assessment_id:uuid}", guards=[policies.SEE_BREACH_ASSESSMENTS.guard])
     async def get_assessment(self, caller: NamedDependency[Caller],
                              assessment_id: FromPath[UUID]) -> BreachAssessmentOut:
         return _to(BreachAssessmentOut, await service.get_assessment(caller, assessment_id))
 
-    @patch("/{assessment_id:uuid}", guards=[REGISTER_EDITORS])
+    @patch("/{assessment_id:uuid}", guards=[policies.UPDATE_BREACH_ASSESSMENT.guard])
     async def update_assessment(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                                 data: JSONBody[BreachAssessmentUpdate]) -> BreachAssessmentOut:
         """Record whether serious harm is likely and, if so, when the Privacy Commissioner and the affected
         people were notified."""
         return _to(BreachAssessmentOut, await service.update_assessment(caller, assessment_id, data))
 
-    @post("/{assessment_id:uuid}/close", guards=[REGISTER_EDITORS], status_code=200)
+    @post("/{assessment_id:uuid}/close", guards=[policies.CLOSE_BREACH_ASSESSMENT.guard], status_code=200)
     async def close_assessment(self, caller: NamedDependency[Caller],
                                assessment_id: FromPath[UUID]) -> BreachAssessmentOut:
         """Needs the decision; for serious harm, both notification times as well."""
@@ -260,13 +251,13 @@ class AttestationController(Controller):
     tags = ["Attestations"]
     dependencies = CALLER
 
-    @post("/assignments/{assignment_id:uuid}/attestation-link", guards=[REGISTER_EDITORS], status_code=201)
+    @post("/assignments/{assignment_id:uuid}/attestation-link", guards=[policies.REQUEST_ATTESTATION.guard], status_code=201)
     async def issue_link(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                          assignment_id: FromPath[UUID]) -> attestations.LinkIssued:
         """Email the holder a single-use link to attest (it goes to the holder only, not in this response)."""
         return _to(attestations.LinkIssued, await attestations.issue_link(settings, caller, assignment_id))
 
-    @post("/assignments/{assignment_id:uuid}/attestations", guards=[REGISTER_EDITORS], status_code=201)
+    @post("/assignments/{assignment_id:uuid}/attestations", guards=[policies.RECORD_ATTESTATION.guard], status_code=201)
     async def record_in_person(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                                assignment_id: FromPath[UUID],
                                data: JSONBody[attestations.InPersonAttestation]) -> attestations.AttestationOut:
@@ -274,17 +265,13 @@ class AttestationController(Controller):
         return _to(attestations.AttestationOut,
                    await attestations.record_in_person(settings, caller, assignment_id, data))
 
-    @get("/attestations/overdue", guards=[REGISTER_READERS])
+    @get("/attestations/overdue", guards=[policies.SEE_REGISTER.guard])
     async def list_overdue(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                            page: PageNumber = 1, page_size: PageSize = 50) -> Page[attestations.OverdueAttestation]:
         """Open assignments whose attestation is past due, most overdue first; a provider's people see their own."""
         offset, limit = window(page, page_size)
         rows, total = await attestations.list_overdue(settings, caller, offset, limit)
         return _page(attestations.OverdueAttestation, rows, total, page, page_size)
-
-
-# A person's history is their personal information: for those who may see holders.
-HOLDER_EXPORTERS = allow(Role.admin, Role.partnerships, Role.provider_admin)
 
 
 class DeviceImportController(Controller):
@@ -295,7 +282,7 @@ class DeviceImportController(Controller):
     dependencies = CALLER
 
     # The limit leaves room for the form around the largest file read, so a file just over it is told its size.
-    @post("/import", guards=[REGISTER_EDITORS], status_code=200, request_max_body_size=xlsx.MAX_BYTES + 2**20)
+    @post("/import", guards=[policies.IMPORT_DEVICES.guard], status_code=200, request_max_body_size=xlsx.MAX_BYTES + 2**20)
     async def import_devices(self, caller: NamedDependency[Caller], request: Request,
                              dry_run: FromQuery[bool] = False,
                              filename: query_text(255, "The file's name, when the body is the raw file") = None,
@@ -314,7 +301,7 @@ class DeviceImportController(Controller):
         report = await xlsx.import_devices(caller, xlsx.Source(name, content), dry_run=dry_run)
         return _to(xlsx.ImportReport, report)
 
-    @get("/export", guards=[REGISTER_READERS])
+    @get("/export", guards=[policies.SEE_REGISTER.guard])
     async def export_register(
         self,
         caller: NamedDependency[Caller],
@@ -328,7 +315,7 @@ class DeviceImportController(Controller):
         content, _ = await xlsx.export_register(caller, format, service.DeviceFilter(status, kind, provider_id))
         return _download(content, format, f"device-register-{date.today().isoformat()}")
 
-    @get("/export/history", guards=[HOLDER_EXPORTERS])
+    @get("/export/history", guards=[policies.SEE_HOLDER_DETAILS.guard])
     async def export_history(self, caller: NamedDependency[Caller], holder_email: FromQuery[Email],
                              format: FromQuery[xlsx.ExportFormat] = xlsx.ExportFormat.xlsx) -> Response:
         """Every device one person has held, by their email, newest first; a provider's admin gets their own
@@ -347,7 +334,7 @@ class PrivacyController(Controller):
     tags = ["Privacy"]
     dependencies = CALLER
 
-    @post("/", guards=[REGISTER_EDITORS], status_code=200)
+    @post("/", guards=[policies.ANSWER_PRIVACY_REQUEST.guard], status_code=200)
     async def export_person(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                             data: JSONBody[privacy.PrivacyRequest]) -> Response:
         """A Privacy Act request (IPP 6): everything held about the device holder with this email, as one .xlsx

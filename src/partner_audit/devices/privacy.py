@@ -54,10 +54,10 @@ from partner_audit.devices.tables import (
     BreachAssessment,
     Incident,
 )
-from partner_audit.errors import Forbidden, Invalid
+from partner_audit.errors import Invalid
 from partner_audit.mail import OutboxMessage
-from partner_audit.security import access_log
-from partner_audit.security.caller import Caller, Role
+from partner_audit.security import access_log, policies
+from partner_audit.security.caller import Caller
 from partner_audit.security.tables import AccessLogEntry
 
 
@@ -268,8 +268,7 @@ async def export_person(caller: Caller, email: str, retention_months: int) -> Pe
     email = _email(email)  # refused before the log: a mistyped address must not land in the log's detail
     reference = uuid.uuid4()
     async with access_log.audited(caller, "privacy_request.export", "privacy_request", reference) as audit:
-        if not caller.has_role(Role.admin, Role.partnerships):
-            raise Forbidden("A Privacy Act request is answered by partnerships or an admin.")
+        policies.ANSWER_PRIVACY_REQUEST.check(caller)  # inside the audit: a refused request is logged too
         held = await _held_about(email)
         counts = {name: len(held[name]) for name, _, _ in SHEETS}
         audit.details.append(", ".join(f"{n} {name.lower()}" for name, n in counts.items()))

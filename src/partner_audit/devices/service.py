@@ -41,10 +41,10 @@ from partner_audit.devices.tables import Assignment, BreachAssessment, Device, I
 from partner_audit.errors import Conflict, DomainError, Invalid
 from partner_audit.providers.schemas import DISENGAGED_STATUSES, ENGAGED_STATUSES
 from partner_audit.providers.tables import Provider
-from partner_audit.security import access_log
+from partner_audit.security import access_log, policies
 from partner_audit.security.access_log import Audit
-from partner_audit.security.caller import Caller, Role
-from partner_audit.security.tenancy import require_row, scoped
+from partner_audit.security.caller import Caller
+from partner_audit.security.tenancy import can_see_provider, require_row, scoped
 
 # How long the agency gives itself to decide whether a breach is likely to cause serious harm. The Privacy Act
 # 2020 (s 114) asks for notification of a notifiable breach "as soon as practicable" and names no number of days;
@@ -74,11 +74,9 @@ def _today() -> date:
 
 
 def sees_holder(caller: Caller, provider_id: UUID | str) -> bool:
-    """Holder details: partnerships, admin, and the admins of the holder's own provider. Auditors will see them
-    within an audit of that provider (audits issue); until then, not at all."""
-    if caller.has_role(Role.admin, Role.partnerships):
-        return True
-    return caller.has_role(Role.provider_admin) and str(caller.provider_id) == str(provider_id)
+    """Whether the caller sees the details of a holder at ``provider_id``: the policy's roles, and a provider's
+    people only for their own provider."""
+    return policies.SEE_HOLDER_DETAILS.allows(caller) and can_see_provider(caller, provider_id)
 
 
 async def _save(run: Any, conflict: Conflict) -> Any:
@@ -190,6 +188,7 @@ async def _tag_taken(tag: str, except_id: UUID | None = None) -> None:
 
 
 async def create_device(caller: Caller, data: DeviceCreate) -> dict[str, Any]:
+    policies.REGISTER_DEVICE.check(caller)
     tag = _asset_tag(data.asset_tag)
     async with access_log.audited(caller, "device.create", "device") as audit:
         await _tag_taken(tag)
@@ -204,11 +203,13 @@ async def create_device(caller: Caller, data: DeviceCreate) -> dict[str, Any]:
 
 
 async def get_device(caller: Caller, device_id: UUID) -> dict[str, Any]:
+    policies.SEE_REGISTER.check(caller)
     async with access_log.audited(caller, "device.read", "device", device_id):
         return await _device_out(caller, device_id, "device.read")
 
 
 async def update_device(caller: Caller, device_id: UUID, data: DeviceUpdate) -> dict[str, Any]:
+    policies.EDIT_DEVICE.check(caller)
     changes = data.changes()
     async with access_log.audited(caller, "device.update", "device", device_id) as audit:
         current = await _device(caller, device_id)
@@ -242,6 +243,7 @@ def status_refusal(old: DeviceStatus, new: DeviceStatus) -> str | None:
 
 
 async def change_status(caller: Caller, device_id: UUID, status: DeviceStatus, reason: str) -> dict[str, Any]:
+    policies.CHANGE_DEVICE_STATUS.check(caller)
     async with access_log.audited(caller, "device.status", "device", device_id) as audit:
         current = await _device(caller, device_id)
         old = DeviceStatus(current["status"])
@@ -285,7 +287,7 @@ def _device_clauses(caller: Caller, flt: DeviceFilter) -> list[Any]:
         text = flt.q.strip()
         match = db.contains(Device.asset_tag, text) | db.contains(Device.serial, text) | db.contains(Device.model, text)
         # Searching by name would tell someone who may not see holders who holds what: only for those who may.
-        if caller.has_role(Role.admin, Role.partnerships, Role.provider_admin):
+        if policies.SEE_HOLDER_DETAILS.allows(caller):
             held = _open_assignments(caller).where(db.contains(Assignment.holder_name, text))
             match = match | Device.id.is_in(held)
         clauses.append(match)
@@ -294,6 +296,7 @@ def _device_clauses(caller: Caller, flt: DeviceFilter) -> list[Any]:
 
 async def search_devices(caller: Caller, flt: DeviceFilter, sort: DeviceSort, offset: int, limit: int
                          ) -> tuple[list[dict[str, Any]], int]:
+    policies.SEE_REGISTER.check(caller)
     clauses = _device_clauses(caller, flt)
     rows_q = _devices_for(Device.select(), caller)
     count_q = _devices_for(Device.count(), caller)
@@ -373,6 +376,7 @@ async def _check_in(caller: Caller, device_id: UUID, data: CheckIn, audit: Audit
 
 
 async def check_out(caller: Caller, device_id: UUID, data: CheckOut) -> dict[str, Any]:
+    policies.CHECK_OUT_DEVICE.check(caller)
     async with access_log.audited(caller, "assignment.check_out", "assignment") as audit:
         row = await _check_out(caller, device_id, data, audit)
         (out,) = await _present(caller, [row], "assignment.check_out")
@@ -380,6 +384,7 @@ async def check_out(caller: Caller, device_id: UUID, data: CheckOut) -> dict[str
 
 
 async def check_in(caller: Caller, device_id: UUID, data: CheckIn) -> dict[str, Any]:
+    policies.CHECK_IN_DEVICE.check(caller)
     async with access_log.audited(caller, "assignment.check_in", "assignment") as audit:
         row = await _check_in(caller, device_id, data, audit)
         (out,) = await _present(caller, [row], "assignment.check_in")
@@ -395,6 +400,7 @@ def _within(part: str, exc: DomainError) -> DomainError:
 
 async def transfer(caller: Caller, device_id: UUID, data: Transfer) -> dict[str, Any]:
     """Check in from one holder and out to the next in one transaction: a refused check-out undoes the check-in."""
+    policies.TRANSFER_DEVICE.check(caller)
     if data.check_in.device_status != ReturnStatus.in_stock:
         raise Invalid.field("check_in.device_status", "a transferred device goes straight to its next holder: "
                                                       "leave it in_stock, or check it in on its own")
@@ -426,6 +432,7 @@ class AssignmentFilter:
 
 async def list_assignments(caller: Caller, flt: AssignmentFilter, offset: int, limit: int
                            ) -> tuple[list[dict[str, Any]], int]:
+    policies.SEE_REGISTER.check(caller)
     clauses = []
     if flt.device_id:
         clauses.append(Assignment.device == flt.device_id)
@@ -444,6 +451,7 @@ async def list_assignments(caller: Caller, flt: AssignmentFilter, offset: int, l
 
 
 async def get_assignment(caller: Caller, assignment_id: UUID) -> dict[str, Any]:
+    policies.SEE_REGISTER.check(caller)
     async with access_log.audited(caller, "assignment.read", "assignment", assignment_id) as audit:
         row = await scoped(_assignments().where(Assignment.id == assignment_id), Assignment.provider,
                            caller).first().run()
@@ -456,6 +464,7 @@ async def get_assignment(caller: Caller, assignment_id: UUID) -> dict[str, Any]:
 async def list_exceptions(caller: Caller, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
     """Open assignments that need attention: the provider holding the device is suspended or has exited, or the
     expected return date has passed."""
+    policies.SEE_REGISTER.check(caller)
     needs_attention = (Assignment.open_device.is_not_null(),
                        Assignment.provider.status.is_in(list(DISENGAGED_STATUSES))
                        | (Assignment.expected_return_on < _today()))
@@ -472,6 +481,7 @@ async def list_exceptions(caller: Caller, offset: int, limit: int) -> tuple[list
 
 async def history(caller: Caller, device_id: UUID) -> dict[str, Any]:
     """Everyone who held the device and everything that happened to it; a provider's people see their own part."""
+    policies.SEE_REGISTER.check(caller)
     async with access_log.audited(caller, "device.history", "device", device_id):
         device = await _device_out(caller, device_id, "device.history")
         rows = await scoped(_assignments().where(Assignment.device == device_id), Assignment.provider,
@@ -528,6 +538,7 @@ async def _incident(caller: Caller, incident_id: UUID) -> dict[str, Any]:
 async def report_incident(caller: Caller, data: IncidentCreate) -> dict[str, Any]:
     """Lost or stolen closes the open assignment (the device did not come back: no return date) and marks the
     device. Every incident, a near miss too, starts a breach assessment with its clock."""
+    policies.REPORT_INCIDENT.check(caller)
     now = _now()
     if data.occurred_at > now + CLOCK_SKEW:
         raise Invalid.field("occurred_at", f"{data.occurred_at.isoformat()} is in the future")
@@ -559,6 +570,7 @@ async def report_incident(caller: Caller, data: IncidentCreate) -> dict[str, Any
 
 
 async def get_incident(caller: Caller, incident_id: UUID) -> dict[str, Any]:
+    policies.SEE_REGISTER.check(caller)
     async with access_log.audited(caller, "incident.read", "incident", incident_id) as audit:
         incident = await _incident(caller, incident_id)
         audit.provider_id = incident["provider_id"]
@@ -591,6 +603,7 @@ def _incident_clauses(flt: IncidentFilter) -> list[Any]:
 
 async def list_incidents(caller: Caller, flt: IncidentFilter, offset: int, limit: int
                          ) -> tuple[list[dict[str, Any]], int]:
+    policies.SEE_REGISTER.check(caller)
     clauses = _incident_clauses(flt)
     rows_q = scoped(_incidents(), Incident.provider, caller)
     count_q = scoped(Incident.count(), Incident.provider, caller)
@@ -603,6 +616,7 @@ async def list_incidents(caller: Caller, flt: IncidentFilter, offset: int, limit
 
 async def incident_summary(caller: Caller, flt: IncidentFilter) -> dict[str, Any]:
     """Counts for reporting: near misses apart from incidents; open, overdue and serious-harm assessments."""
+    policies.SEE_REGISTER.check(caller)
     clauses = _incident_clauses(IncidentFilter(provider_id=flt.provider_id, since=flt.since, until=flt.until))
     async with access_log.audited(caller, "incident.summary", "incident", provider_id=caller.provider_id):
         query = scoped(Incident.select(Incident.kind), Incident.provider, caller)
@@ -640,6 +654,7 @@ class AssessmentFilter:
 
 async def list_assessments(caller: Caller, flt: AssessmentFilter, offset: int, limit: int
                            ) -> tuple[list[dict[str, Any]], int]:
+    policies.SEE_BREACH_ASSESSMENTS.check(caller)
     now = _now()
     clauses = []
     if flt.status:
@@ -668,6 +683,7 @@ async def _assessment(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
 
 
 async def get_assessment(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
+    policies.SEE_BREACH_ASSESSMENTS.check(caller)
     async with access_log.audited(caller, "breach_assessment.read", "breach_assessment", assessment_id) as audit:
         row = await _assessment(caller, assessment_id)
         audit.provider_id = row["provider_id"]
@@ -684,6 +700,7 @@ def _check_notified(field: str, when: datetime | None, occurred_at: datetime) ->
 
 
 async def update_assessment(caller: Caller, assessment_id: UUID, data: BreachAssessmentUpdate) -> dict[str, Any]:
+    policies.UPDATE_BREACH_ASSESSMENT.check(caller)
     changes = data.changes()
     async with access_log.audited(caller, "breach_assessment.update", "breach_assessment", assessment_id) as audit:
         current = await _assessment(caller, assessment_id)
@@ -716,6 +733,7 @@ def closing_errors(assessment: dict[str, Any]) -> list[dict[str, str]]:
 
 
 async def close_assessment(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
+    policies.CLOSE_BREACH_ASSESSMENT.check(caller)
     async with access_log.audited(caller, "breach_assessment.close", "breach_assessment", assessment_id) as audit:
         current = await _assessment(caller, assessment_id)
         audit.provider_id = current["provider_id"]

@@ -58,11 +58,11 @@ from partner_audit.devices.schemas import (
     ReturnStatus,
 )
 from partner_audit.devices.tables import Assignment, Device
-from partner_audit.errors import Conflict, DomainError, Forbidden, Invalid, TooLarge
+from partner_audit.errors import Conflict, DomainError, Invalid, TooLarge
 from partner_audit.providers.schemas import ENGAGED_STATUSES
 from partner_audit.providers.tables import Provider
-from partner_audit.security import access_log
-from partner_audit.security.caller import Caller, Role
+from partner_audit.security import access_log, policies
+from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import scoped
 
 XLSX_MEDIA_TYPE = MEDIA_TYPE
@@ -804,8 +804,7 @@ async def import_devices(caller: Caller, source: Source, *, dry_run: bool = Fals
                          progress: Callable[..., Iterable[Any]] | None = None) -> dict[str, Any]:
     """Check every row, then apply all of them or none (see the module's notes). ``progress``: the command
     line's ``partner_audit.progress.progress``, to show reading and writing as they go."""
-    if not caller.has_role(Role.admin, Role.partnerships):
-        raise Forbidden("Only partnerships and admin import into the device register.")
+    policies.IMPORT_DEVICES.check(caller)
     action = "device.import_preview" if dry_run else "device.import"
     today = datetime.now(UTC).date()
     # Read, parse and plan against the register as it is, outside any transaction: a large file takes seconds
@@ -931,17 +930,14 @@ def _systems_text(systems: list[str] | str) -> str:
     return f"{SYSTEMS_SEPARATOR} ".join(items)
 
 
-def shows_holders(caller: Caller) -> bool:
-    """Holder columns: for those who may see holders at all (a provider admin sees only their own provider's)."""
-    return caller.has_role(Role.admin, Role.partnerships, Role.provider_admin)
-
-
 async def export_register(caller: Caller, fmt: ExportFormat, flt: service.DeviceFilter | None = None
                           ) -> tuple[bytes, int]:
     """The devices the caller may see, each with its current holder (columns as the import reads them, so an
     export edited and imported again changes only what was edited). Returns the file and its row count."""
+    policies.SEE_REGISTER.check(caller)
     flt = flt or service.DeviceFilter()
-    holders = shows_holders(caller)
+    # Holder columns: for those who may see holders at all (a provider admin sees only their own provider's).
+    holders = policies.SEE_HOLDER_DETAILS.allows(caller)
     writer = _Writer(fmt, "Devices", (*REGISTER_HEADERS, *(HOLDER_HEADERS if holders else ()), *ASSIGNMENT_HEADERS))
     count, last = 0, None
     async with access_log.audited(caller, "device.export", "device", provider_id=caller.provider_id) as audit:
@@ -974,9 +970,7 @@ async def export_register(caller: Caller, fmt: ExportFormat, flt: service.Device
 async def export_history(caller: Caller, holder_email: str, fmt: ExportFormat) -> tuple[bytes, int]:
     """Every device one person has held (by their email), newest first. Only for those who may see holders; a
     provider admin gets their own provider's part of it."""
-    if not shows_holders(caller):
-        raise Forbidden("A person's history is their personal information: partnerships, admin and their own "
-                        "provider's admins may export it.")
+    policies.SEE_HOLDER_DETAILS.check(caller)
     email = holder_email.strip().lower()
     try:
         msgspec.convert(email, Email)

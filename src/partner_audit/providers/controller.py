@@ -22,13 +22,9 @@ from partner_audit.providers.schemas import (
     Region,
     StatusChange,
 )
-from partner_audit.security.caller import Caller, Role
+from partner_audit.security import policies
+from partner_audit.security.caller import Caller
 from partner_audit.security.controller import CALLER
-from partner_audit.security.guards import allow
-
-READERS = allow(Role.admin, Role.partnerships, Role.auditor, Role.provider_admin, Role.provider_user)
-EDITORS = allow(Role.admin, Role.partnerships)
-
 
 def _out(row: dict) -> ProviderOut:
     return msgspec.convert(row, ProviderOut)
@@ -39,7 +35,7 @@ class ProviderController(Controller):
     tags = ["Providers"]
     dependencies = CALLER
 
-    @get("/", guards=[READERS])
+    @get("/", guards=[policies.SEE_PROVIDERS.guard])
     async def list_providers(
         self,
         caller: NamedDependency[Caller],
@@ -58,19 +54,19 @@ class ProviderController(Controller):
         rows, total = await service.search(caller, flt, sort, offset, limit)
         return Page(items=[_out(r) for r in rows], total=total, page=page, page_size=page_size)
 
-    @post("/", guards=[EDITORS], status_code=201)
+    @post("/", guards=[policies.REGISTER_PROVIDER.guard], status_code=201)
     async def register_provider(self, caller: NamedDependency[Caller], data: JSONBody[ProviderCreate]) -> ProviderOut:
         return _out(await service.register(caller, data))
 
-    @get("/{provider_id:uuid}", guards=[READERS])
+    @get("/{provider_id:uuid}", guards=[policies.SEE_PROVIDERS.guard])
     async def get_provider(self, caller: NamedDependency[Caller], provider_id: FromPath[UUID]) -> ProviderOut:
         return _out(await service.get(caller, provider_id))
 
-    @patch("/{provider_id:uuid}", guards=[EDITORS])
+    @patch("/{provider_id:uuid}", guards=[policies.EDIT_PROVIDER.guard])
     async def update_provider(self, caller: NamedDependency[Caller], provider_id: FromPath[UUID], data: JSONBody[ProviderUpdate]) -> ProviderOut:
         return _out(await service.update(caller, provider_id, data))
 
-    @post("/{provider_id:uuid}/status", guards=[EDITORS], status_code=200)
+    @post("/{provider_id:uuid}/status", guards=[policies.CHANGE_PROVIDER_STATUS.guard], status_code=200)
     async def change_status(self, caller: NamedDependency[Caller], provider_id: FromPath[UUID], data: JSONBody[StatusChange]) -> ProviderOut:
         """Suspended or exited: the provider's people lose access on their next request."""
         return _out(await service.change_status(caller, provider_id, data.status, data.reason))

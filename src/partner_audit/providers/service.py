@@ -20,7 +20,7 @@ from partner_audit.providers.schemas import (
     Region,
 )
 from partner_audit.providers.tables import Provider
-from partner_audit.security import access_log
+from partner_audit.security import access_log, policies
 from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import require_row, scoped
 
@@ -74,6 +74,7 @@ async def _visible(caller: Caller, provider_id: UUID) -> dict[str, Any]:
 
 
 async def register(caller: Caller, data: ProviderCreate) -> dict[str, Any]:
+    policies.REGISTER_PROVIDER.check(caller)
     nzbn = normalise_nzbn(data.nzbn)
     _check_contract(data.contract_start, data.contract_end)
     async with access_log.audited(caller, "provider.create", "provider") as audit:
@@ -90,11 +91,13 @@ async def register(caller: Caller, data: ProviderCreate) -> dict[str, Any]:
 
 
 async def get(caller: Caller, provider_id: UUID) -> dict[str, Any]:
+    policies.SEE_PROVIDERS.check(caller)
     async with access_log.audited(caller, "provider.read", "provider", provider_id, provider_id):
         return await _visible(caller, provider_id)
 
 
 async def update(caller: Caller, provider_id: UUID, data: ProviderUpdate) -> dict[str, Any]:
+    policies.EDIT_PROVIDER.check(caller)
     changes = data.changes()
     async with access_log.audited(caller, "provider.update", "provider", provider_id, provider_id) as audit:
         current = await _visible(caller, provider_id)
@@ -120,6 +123,7 @@ async def update(caller: Caller, provider_id: UUID, data: ProviderUpdate) -> dic
 
 async def change_status(caller: Caller, provider_id: UUID, status: ProviderStatus, reason: str) -> dict[str, Any]:
     """Suspending or exiting a provider turns its people away on their next request (see security)."""
+    policies.CHANGE_PROVIDER_STATUS.check(caller)
     async with access_log.audited(caller, "provider.status", "provider", provider_id, provider_id) as audit:
         current = await _visible(caller, provider_id)
         old = ProviderStatus(current["status"])
@@ -150,6 +154,7 @@ _SORT_COLUMNS = {"name": Provider.name, "risk_tier": Provider.risk_tier, "region
 
 async def search(caller: Caller, flt: ProviderFilter, sort: ProviderSort, offset: int, limit: int
                  ) -> tuple[list[dict[str, Any]], int]:
+    policies.SEE_PROVIDERS.check(caller)
     clauses = []
     if flt.risk_tier is not None:
         clauses.append(Provider.risk_tier == flt.risk_tier)

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from partner_audit import db
 from partner_audit.errors import DomainError
+from partner_audit.security import policies
 from partner_audit.security.caller import Caller
 from partner_audit.security.tables import AccessLogEntry
 
@@ -199,7 +200,16 @@ class LogFilter:
     until: datetime | None = None
 
 
-async def search(flt: LogFilter, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+async def check_chain(caller: Caller) -> Verification:
+    """``verify``, asked for by a person: only those who may read the log, and the asking is itself logged."""
+    policies.READ_ACCESS_LOG.check(caller)
+    async with audited(caller, "access_log.verify", "access_log"):
+        return await verify()
+
+
+async def search(caller: Caller, flt: LogFilter, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Newest first. Reading the log is itself logged."""
+    policies.READ_ACCESS_LOG.check(caller)
     clauses = []
     t = AccessLogEntry
     if flt.user_id:
@@ -225,4 +235,5 @@ async def search(flt: LogFilter, offset: int, limit: int) -> tuple[list[dict[str
     if clauses:
         rows_q = rows_q.where(*clauses)
         count_q = count_q.where(*clauses)
-    return await rows_q.run(), await count_q.run()
+    async with audited(caller, "access_log.search", "access_log"):
+        return await rows_q.run(), await count_q.run()

@@ -37,9 +37,6 @@ class Caller:
     def is_provider_role(self) -> bool:
         return self.role is not None and self.role.is_provider_role
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
-
     @classmethod
     def system(cls, what: str = "cli") -> Caller:
         """The command line and scheduled jobs act as the system, and are logged as such."""

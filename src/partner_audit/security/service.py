@@ -14,7 +14,7 @@ from uuid import UUID
 from partner_audit import db
 from partner_audit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
 from partner_audit.providers.schemas import DISENGAGED_STATUSES
-from partner_audit.security import access_log, tokens
+from partner_audit.security import access_log, policies, tokens
 from partner_audit.security.caller import PROVIDER_ROLES, Caller, Role
 from partner_audit.security.passwords import MIN_LENGTH, hash_password, verify_password
 from partner_audit.security.tables import AccessToken, LoginThrottle, User
@@ -221,6 +221,7 @@ async def caller_is_allowed_in(caller: Caller) -> None:
 
 
 async def logout(caller: Caller) -> None:
+    policies.USE_OWN_ACCOUNT.check(caller)
     async with access_log.audited(caller, "auth.logout", "user", caller.user_id, caller.provider_id):
         await AccessToken.update({AccessToken.revoked_at: _now()}).where(AccessToken.id == caller.token_id).run()
 
@@ -229,6 +230,7 @@ async def logout(caller: Caller) -> None:
 
 
 async def create_api_token(caller: Caller, name: str, expires_in_days: int | None) -> tuple[str, dict[str, Any]]:
+    policies.USE_OWN_ACCOUNT.check(caller)
     secret = tokens.new_secret()
     expires = _now() + timedelta(days=expires_in_days) if expires_in_days else None
     async with access_log.audited(caller, "token.create", "access_token", provider_id=caller.provider_id) as audit:
@@ -250,12 +252,14 @@ async def _token_row(caller: Caller, token_id: UUID) -> dict[str, Any] | None:
 
 
 async def list_api_tokens(caller: Caller) -> list[dict[str, Any]]:
+    policies.USE_OWN_ACCOUNT.check(caller)
     return await AccessToken.select(*_TOKEN_COLUMNS).where(
         AccessToken.user == caller.user_id, AccessToken.kind == API
     ).order_by(AccessToken.created_at).run()
 
 
 async def revoke_api_token(caller: Caller, token_id: UUID) -> None:
+    policies.USE_OWN_ACCOUNT.check(caller)
     async with access_log.audited(caller, "token.revoke", "access_token", token_id, caller.provider_id):
         require_row(await _token_row(caller, token_id), "API token", token_id)
         await AccessToken.update({AccessToken.revoked_at: _now()}).where(
@@ -329,6 +333,7 @@ def _email_taken(caller: Caller, email: str) -> Conflict:
 
 async def create_user(caller: Caller, *, email: str, full_name: str, role: Role, password: str,
                       provider_id: UUID | None) -> dict[str, Any]:
+    policies.MANAGE_USERS.check(caller)
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise Invalid.field("email", "is not an email address")
@@ -351,6 +356,7 @@ async def create_user(caller: Caller, *, email: str, full_name: str, role: Role,
 
 async def list_users(caller: Caller, *, provider_id: UUID | None, role: Role | None, active: bool | None,
                      q: str | None, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    policies.MANAGE_USERS.check(caller)
     clauses = []
     if provider_id:
         clauses.append(User.provider == provider_id)
@@ -373,6 +379,7 @@ async def list_users(caller: Caller, *, provider_id: UUID | None, role: Role | N
 
 
 async def get_user(caller: Caller, user_id: UUID) -> dict[str, Any]:
+    policies.MANAGE_USERS.check(caller)
     async with access_log.audited(caller, "user.read", "user", user_id) as audit:
         row = await _visible_user(caller, user_id)
         audit.provider_id = row["provider"]
@@ -380,6 +387,7 @@ async def get_user(caller: Caller, user_id: UUID) -> dict[str, Any]:
 
 
 async def update_user(caller: Caller, user_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    policies.MANAGE_USERS.check(caller)
     new_hash = None
     if "password" in changes:
         _check_password(changes["password"])
@@ -431,6 +439,7 @@ async def change_own_password(settings: Settings, caller: Caller, current_passwo
     """Anyone may change their own password by giving the current one. The check counts against the account
     like a sign-in, so a borrowed session cannot be used to guess the password. Every other session and API
     token of theirs ends; the one making the change stays signed in."""
+    policies.USE_OWN_ACCOUNT.check(caller)
     _check_password(new_password, "new_password")
 
     async def log_throttled() -> None:
@@ -468,4 +477,5 @@ async def _revoke_tokens(user_id: UUID, *, kind: str | None = None, except_token
 
 
 async def me(caller: Caller) -> dict[str, Any]:
+    policies.USE_OWN_ACCOUNT.check(caller)
     return await _visible_user(Caller.system(), caller.user_id)
