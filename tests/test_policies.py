@@ -13,7 +13,6 @@ The last tests prove the walk can fail: a route stripped of its guard, and a gua
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable
 from datetime import date
@@ -26,10 +25,11 @@ from litestar.routes import HTTPRoute
 from litestar.types import Empty
 
 from conftest import Api, World, problem
-from partner_audit.app import PUBLIC_PATHS, create_app
+from partner_audit.app import create_app
 from partner_audit.errors import Forbidden, NotAuthenticated
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller, Role
+from partner_audit.security.middleware import is_public
 from partner_audit.security.policies import Policy, policy_of
 from partner_audit.settings import load_settings
 from test_tenant_isolation import CASES, SKIPPED_METHODS, b_device
@@ -66,10 +66,10 @@ def guarded_routes(app: Litestar) -> list[Route]:
     """Every (method, path, handler) that needs signing in."""
     found = []
     for route in app.routes:
-        if not isinstance(route, HTTPRoute) or any(re.search(p, route.path) for p in PUBLIC_PATHS):
+        if not isinstance(route, HTTPRoute):
             continue
         for handler in route.route_handlers:
-            if handler.opt.get("exclude_from_auth"):
+            if is_public(handler):
                 continue
             found += [(method, route.path, handler) for method in sorted(handler.http_methods - SKIPPED_METHODS)]
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -68,20 +69,50 @@ Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024, extra={"ch
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
-class Page(Output, Generic[T]):
-    items: list[T]
-    total: int
-    page: int
-    page_size: int
+def to(struct: type[T], row: dict[str, Any]) -> T:
+    """A database row (or a service's dict) as a response struct: the one converter every route uses. Lenient
+    (``strict=False``), as rows from SQLite carry booleans as integers and dates as text."""
+    return msgspec.convert(row, struct, from_attributes=False, strict=False)
+
+
+class Paging(msgspec.Struct, frozen=True):
+    """Which page of a list a request asks for: the app-level ``paging`` dependency, from ``page`` and
+    ``page_size``."""
+
+    page: int = 1
+    page_size: int = 50
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    @property
+    def limit(self) -> int:
+        return self.page_size
 
 
 PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="Page number, from 1")]
 PageSize = Annotated[int, QueryParameter(ge=1, le=200, description="Rows per page, at most 200")]
 
 
-def window(page: int, page_size: int) -> tuple[int, int]:
-    """(offset, limit) for a page number and size."""
-    return (page - 1) * page_size, page_size
+def paging(page: PageNumber = 1, page_size: PageSize = 50) -> Paging:
+    """Every list route takes the same two query parameters, with the same bounds and default (50 rows)."""
+    return Paging(page, page_size)
+
+
+class Page(Output, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+    @classmethod
+    def of(cls, rows: Iterable[dict[str, Any]], total: int, paging: Paging,
+           item: type[T] | Callable[[dict[str, Any]], T]) -> Page[T]:
+        """One page of rows as response structs: ``item`` is the struct (converted with ``to``) or a function
+        making one from a row."""
+        make = (lambda row: to(item, row)) if isinstance(item, type) and issubclass(item, msgspec.Struct) else item
+        return cls(items=[make(r) for r in rows], total=total, page=paging.page, page_size=paging.page_size)
 
 
 def query_text(max_length: int, description: str | None = None) -> Any:

@@ -1,43 +1,49 @@
-"""create_app(): the Litestar application, assembled from each domain's routers."""
+"""create_app(): the Litestar application, and the lifespan every process (the app, each command) runs in.
+
+The app is two routers: the API at /api/v1 (every JSON controller; errors as problem+json) and the portal at /
+(HTML pages; errors as pages for a browser). Both get the same app-level dependencies: ``caller`` (the signed-in
+person), ``paging`` (``page`` and ``page_size``), ``settings`` and ``store``. A route is public only with
+``opt=PUBLIC`` (security.middleware).
+"""
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar
-from litestar.datastructures import State
+from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from partner_audit import db, health, mail_controller, plaintext
+from partner_audit import api, db, health, mail_controller, plaintext
 from partner_audit.assessments import controller as assessments
 from partner_audit.controls import controller as controls
 from partner_audit.devices import controller as devices
 from partner_audit.devices import pages as device_pages
-from partner_audit.errors import problem_details_plugin
+from partner_audit.errors import PAGE_ERROR_HANDLERS, problem_details_plugin
 from partner_audit.piccolo_app import TABLES
 from partner_audit.providers import controller as providers
 from partner_audit.security import controller as security
 from partner_audit.security import tokens
 from partner_audit.security.csrf import csrf_middleware
 from partner_audit.security.middleware import (
+    PUBLIC,
     SESSION_COOKIE,
     AuthenticationMiddleware,
     request_id_middleware,
     security_headers,
+    signed_in_caller,
 )
 from partner_audit.settings import Settings, load_settings
 from partner_audit.storage import evidence_store
 from partner_audit.web import pages
 
 SWAGGER_ASSETS = Path(importlib.util.find_spec("swagger_ui").submodule_search_locations[0]) / "static"  # type: ignore[index]
-
-# Paths anyone may reach; everything else needs a session cookie or a bearer token.
-PUBLIC_PATHS = ["^/schema", "^/health/", "^/static/", "^/$"]
 
 
 def _openapi() -> OpenAPIConfig:
@@ -49,7 +55,8 @@ def _openapi() -> OpenAPIConfig:
             "Sign in with POST /api/v1/auth/login (the browser keeps the session cookie), or send "
             "'Authorization: Bearer TOKEN' with a token from POST /api/v1/me/tokens."
         ),
-        path="/schema",
+        # The documentation is public; the routes it describes are not.
+        openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False),
         render_plugins=[
             pages.SwaggerPage(
                 path="/",
@@ -70,48 +77,68 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or load_settings()
+@asynccontextmanager
+async def lifespan(settings: Settings, *, need_schema: bool = True) -> AsyncIterator[None]:
+    """What a process needs from start to stop, for the app and every command alike: the tokens' key, every table
+    bound to the engine from ``PA_DATABASE_URL``, its pool started, and a schema that is up to date (a command
+    that migrates asks for none); the pool stops at the end."""
     tokens.configure(settings.secret_key)
     engine = db.engine_from_url(settings.database_url)
+    db.bind(engine, TABLES)
+    await db.start(engine)
+    try:
+        if need_schema:
+            await db.require_current_schema()
+        yield
+    finally:
+        await db.stop(engine)
+
+
+def _api() -> Router:
+    return Router(path="/api/v1", route_handlers=[
+        *security.ROUTERS,
+        *providers.ROUTERS,
+        *controls.ROUTERS,
+        *assessments.ROUTERS,
+        *devices.ROUTERS,
+        *mail_controller.ROUTERS,
+    ])
+
+
+def _portal() -> Router:
+    return Router(path="/", route_handlers=[*pages.ROUTERS, *device_pages.ROUTERS],
+                  exception_handlers=PAGE_ERROR_HANDLERS)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
     store = evidence_store(settings)
 
-    async def on_startup() -> None:
-        db.bind(engine, TABLES)
-        await db.start(engine)
-        await db.require_current_schema()
-
-    async def on_shutdown() -> None:
-        await db.stop(engine)
+    def value(it: object) -> Provide:
+        return Provide(lambda: it, use_cache=True, sync_to_thread=False)
 
     return Litestar(
         route_handlers=[
+            _api(),
+            _portal(),
             health.HealthController,
-            *security.ROUTERS,
-            *providers.ROUTERS,
-            *controls.ROUTERS,
-            *assessments.ROUTERS,
-            *devices.ROUTERS,
-            *device_pages.ROUTERS,
-            *mail_controller.ROUTERS,
-            *pages.ROUTERS,
-            create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], opt={
-                "exclude_from_auth": True}, include_in_schema=False),
-            create_static_files_router(path="/static/web", directories=[pages.STATIC], opt={
-                "exclude_from_auth": True}, include_in_schema=False),
+            create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], opt=PUBLIC,
+                                       include_in_schema=False),
+            create_static_files_router(path="/static/web", directories=[pages.STATIC], opt=PUBLIC,
+                                       include_in_schema=False),
         ],
         # Forgery is refused before credentials are looked up: a forged request fails whoever's cookie it carries.
         middleware=[request_id_middleware, csrf_middleware(settings.public_url),
-                    DefineMiddleware(AuthenticationMiddleware, exclude=PUBLIC_PATHS),
-                    plaintext.parameters_middleware],
+                    DefineMiddleware(AuthenticationMiddleware), plaintext.parameters_middleware],
         before_send=[security_headers],
+        # problem+json for the API, and for whatever no route answers (a 404 or 405 anywhere).
         plugins=[problem_details_plugin()],
         dependencies={
-            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
-            "store": Provide(lambda: store, use_cache=True, sync_to_thread=False),
+            "caller": Provide(signed_in_caller, sync_to_thread=False),
+            "paging": Provide(api.paging, sync_to_thread=False),
+            "settings": value(settings),
+            "store": value(store),
         },
-        state=State({"settings": settings, "store": store}),
         openapi_config=_openapi(),
-        on_startup=[on_startup],
-        on_shutdown=[on_shutdown],
+        lifespan=[lambda _app: lifespan(settings)],
     )

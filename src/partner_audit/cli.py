@@ -22,20 +22,11 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 async def _with_db(settings: Settings, work: Callable[[], Awaitable[Any]], *, need_schema: bool = True) -> Any:
-    from partner_audit.piccolo_app import TABLES
+    """``work`` inside the app's own lifespan, so a command starts and stops exactly as the service does."""
+    from partner_audit.app import lifespan
 
-    from partner_audit.security import tokens
-
-    tokens.configure(settings.secret_key)
-    engine = db.engine_from_url(settings.database_url)
-    db.bind(engine, TABLES)
-    await db.start(engine)
-    try:
-        if need_schema:
-            await db.require_current_schema()
+    async with lifespan(settings, need_schema=need_schema):
         return await work()
-    finally:
-        await db.stop(engine)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:

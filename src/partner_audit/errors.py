@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from html import escape
 from typing import Any
 
 import msgspec
 
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 from litestar.serialization import decode_json
@@ -190,6 +192,35 @@ def _from_unexpected(exc: Exception) -> ProblemDetailsException:
         detail="Something went wrong on our side and nothing was saved. Please try again; if it persists, "
         "tell the system owner the time it happened.",
     )
+
+
+def _problem_of(exc: Exception) -> ProblemDetailsException:
+    if isinstance(exc, ProblemDetailsException):
+        return exc
+    if isinstance(exc, DomainError):
+        return _from_domain(exc)
+    if isinstance(exc, HTTPException):
+        return _from_http(exc)
+    return _from_unexpected(exc)
+
+
+def _error_page(request: Request, exc: Exception) -> Response:
+    """A page's error, the same problem in words a person reads: a browser (it asks for text/html) gets a page;
+    a script gets the problem document the API would give."""
+    problem = _problem_of(exc)
+    if "text/html" not in request.headers.get("accept", ""):
+        return problem.to_response(request)
+    title = escape(problem.title or "Error")
+    html = (f'<!doctype html>\n<html lang="en-NZ">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{title} · partner-audit</title>\n</head>\n<body>\n<h1>{title}</h1>\n"
+            f"<p>{escape(problem.detail or '')}</p>\n<p><a href=\"/\">Go to the start page</a></p>\n</body>\n</html>\n")
+    return Response(html, status_code=problem.status_code, media_type="text/html", headers=problem.headers)
+
+
+# The portal router's handlers: every exception a page raises, by the same mapping as the API's problem documents.
+PAGE_ERROR_HANDLERS = {ProblemDetailsException: _error_page, DomainError: _error_page, HTTPException: _error_page,
+                       Exception: _error_page}
 
 
 def problem_details_plugin() -> ProblemDetailsPlugin:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from litestar import Controller, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from partner_audit import db
 from partner_audit.api import Output
 from partner_audit.errors import OUTAGE_RETRY_SECONDS, Unavailable
-from partner_audit.storage import StoreUnavailable
+from partner_audit.security.middleware import PUBLIC
+from partner_audit.storage import EvidenceStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class Health(Output):
 class HealthController(Controller):
     path = "/health"
     tags = ["Health"]
-    opt = {"exclude_from_auth": True}
+    opt = PUBLIC
 
     @get("/live")
     async def live(self) -> Health:
@@ -32,7 +33,7 @@ class HealthController(Controller):
         return Health(status="ok")
 
     @get("/ready")
-    async def ready(self, state: State) -> Health:
+    async def ready(self, store: NamedDependency[EvidenceStore]) -> Health:
         """The database and the evidence store both answer; 503 naming the one that does not.
 
         Anyone may ask, so the answer names the part and nothing more: the reason (an address, a path, a driver's
@@ -44,7 +45,7 @@ class HealthController(Controller):
             log.warning("readiness: the database is not reachable", exc_info=exc)
             raise Unavailable("database is not reachable", retry_after=OUTAGE_RETRY_SECONDS) from exc
         try:
-            await state.store.check()
+            await store.check()
         except StoreUnavailable as exc:
             log.warning("readiness: %s", exc)
             raise Unavailable("evidence store is not reachable", retry_after=OUTAGE_RETRY_SECONDS) from exc

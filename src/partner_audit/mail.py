@@ -20,8 +20,10 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from partner_audit import db
-from partner_audit.security import access_log, policies
+from partner_audit.api import Paging
+from partner_audit.security import policies
 from partner_audit.security.caller import Caller
+from partner_audit.security.tenancy import page_of
 from partner_audit.settings import Settings
 
 
@@ -247,16 +249,12 @@ async def run_sender(settings: Settings, stop: asyncio.Event | None = None) -> N
 # --- the outbox as admins see it --------------------------------------------------------------------
 
 
-async def list_outbox(caller: Caller, status: Status | None, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+async def list_outbox(caller: Caller, status: Status | None, paging: Paging) -> tuple[list[dict[str, Any]], int]:
     """Newest first, without bodies: they hold single-use links. Recipients are personal information: logged."""
     policies.READ_OUTBOX.check(caller)
     t = OutboxMessage
     columns = [t.id, t.to_address, t.subject, t.created_at, t.send_after, t.attempts, t.last_error, t.sent_at]
-    async with access_log.audited(caller, "outbox.list", "outbox_message") as audit:
-        rows_q = t.select(*columns).order_by(t.created_at, ascending=False).offset(offset).limit(limit)
-        count_q = t.count()
-        if status is not None:
-            rows_q, count_q = rows_q.where(_status_clause(status)), count_q.where(_status_clause(status))
-            audit.details.append(f"status={status.value}")
-        rows, total = await rows_q.run(), await count_q.run()
-    return [{**r, "status": status_of(r)} for r in rows], total
+    return await page_of(caller, paging, t.select(*columns), t.count(), action="outbox.list",
+                         record_type="outbox_message", where=[] if status is None else [_status_clause(status)],
+                         order_by=[(t.created_at, False)], details=[] if status is None else [f"status={status.value}"],
+                         present=lambda rows: [{**r, "status": status_of(r)} for r in rows])

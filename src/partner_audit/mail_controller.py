@@ -9,16 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
 from partner_audit import mail
-from partner_audit.api import Output, Page, PageNumber, PageSize, window
+from partner_audit.api import Output, Page, Paging
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
-from partner_audit.security.controller import CALLER
 
 
 class OutboxMessageOut(Output):
@@ -36,24 +34,20 @@ class OutboxMessageOut(Output):
 
 
 class OutboxController(Controller):
-    path = "/api/v1/outbox"
+    path = "/outbox"
     tags = ["Outbox"]
-    dependencies = CALLER
     guards = [policies.READ_OUTBOX.guard]
 
     @get("/")
     async def list_outbox(
         self,
         caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
         status: FromQuery[mail.Status | None] = None,
-        page: PageNumber = 1,
-        page_size: PageSize = 50,
     ) -> Page[OutboxMessageOut]:
         """Newest first. `failed` messages were given up on after repeated SMTP errors: see `last_error`."""
-        offset, limit = window(page, page_size)
-        rows, total = await mail.list_outbox(caller, status, offset, limit)
-        return Page(items=[msgspec.convert(r, OutboxMessageOut) for r in rows], total=total, page=page,
-                    page_size=page_size)
+        rows, total = await mail.list_outbox(caller, status, paging)
+        return Page.of(rows, total, paging, OutboxMessageOut)
 
 
 ROUTERS = [OutboxController]

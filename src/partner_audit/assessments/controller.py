@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 from litestar.response import Redirect, Stream
 
-from partner_audit.api import Page, PageNumber, PageSize, attachment_headers, window
+from partner_audit.api import Page, Paging, attachment_headers, to
 from partner_audit.assessments import service, xlsx
 from partner_audit.assessments.schemas import (
     AcceptIn,
@@ -32,104 +30,94 @@ from partner_audit.assessments.schemas import (
 from partner_audit.errors import Invalid
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
-from partner_audit.security.controller import CALLER
 from partner_audit.settings import Settings
 from partner_audit.storage import EvidenceStore
 from partner_audit.uploads import FormUpload
 
-def _to(struct: type, row: dict[str, Any]) -> Any:
-    return msgspec.convert(row, struct, from_attributes=False, strict=False)
-
 
 class RolloutController(Controller):
-    path = "/api/v1/rollouts"
+    path = "/rollouts"
     tags = ["Rollouts"]
-    dependencies = CALLER
 
     @get("/", guards=[policies.SEE_ROLLOUTS.guard])
-    async def list_rollouts(self, caller: NamedDependency[Caller], page: PageNumber = 1,
-                            page_size: PageSize = 50) -> Page[RolloutOut]:
-        offset, limit = window(page, page_size)
-        rows, total = await service.list_rollouts(caller, offset, limit)
-        return Page(items=[_to(RolloutOut, r) for r in rows], total=total, page=page, page_size=page_size)
+    async def list_rollouts(self, caller: NamedDependency[Caller], paging: NamedDependency[Paging]) -> Page[RolloutOut]:
+        rows, total = await service.list_rollouts(caller, paging)
+        return Page.of(rows, total, paging, RolloutOut)
 
     @post("/", guards=[policies.PLAN_ROLLOUT.guard], status_code=201)
     async def create_rollout(self, caller: NamedDependency[Caller], data: JSONBody[RolloutCreate]) -> RolloutOut:
         """Plan a rollout: a template version, a period, dates, and which providers. Nothing is sent until launch."""
-        return _to(RolloutOut, await service.create_rollout(caller, data))
+        return to(RolloutOut, await service.create_rollout(caller, data))
 
     @get("/{rollout_id:uuid}", guards=[policies.SEE_ROLLOUTS.guard])
     async def get_rollout(self, caller: NamedDependency[Caller], rollout_id: FromPath[UUID]) -> RolloutOut:
         """With progress: counts by status, overdue, percent accepted."""
-        return _to(RolloutOut, await service.get_rollout(caller, rollout_id))
+        return to(RolloutOut, await service.get_rollout(caller, rollout_id))
 
     @post("/{rollout_id:uuid}/launch", guards=[policies.LAUNCH_ROLLOUT.guard], status_code=200)
     async def launch(self, caller: NamedDependency[Caller], rollout_id: FromPath[UUID]) -> LaunchOut:
         """Create an assessment for each matching provider. Safe to repeat: only new matches are added."""
-        return _to(LaunchOut, await service.launch(caller, rollout_id))
+        return to(LaunchOut, await service.launch(caller, rollout_id))
 
 
 class AssessmentController(Controller):
-    path = "/api/v1/assessments"
+    path = "/assessments"
     tags = ["Assessments"]
-    dependencies = CALLER
 
     @get("/", guards=[policies.SEE_ASSESSMENTS.guard])
     async def list_assessments(
         self,
         caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
         rollout_id: FromQuery[UUID | None] = None,
         provider_id: FromQuery[UUID | None] = None,
         status: FromQuery[AssessmentStatus | None] = None,
         period: FromQuery[Period | None] = None,
         overdue: FromQuery[bool | None] = None,
-        page: PageNumber = 1,
-        page_size: PageSize = 50,
     ) -> Page[AssessmentOut]:
-        offset, limit = window(page, page_size)
         flt = service.AssessmentFilter(rollout_id, provider_id, status, period, overdue)
-        rows, total = await service.list_assessments(caller, flt, offset, limit)
-        return Page(items=[_to(AssessmentOut, r) for r in rows], total=total, page=page, page_size=page_size)
+        rows, total = await service.list_assessments(caller, flt, paging)
+        return Page.of(rows, total, paging, AssessmentOut)
 
     @get("/{assessment_id:uuid}", guards=[policies.SEE_ASSESSMENTS.guard])
     async def get_assessment(self, caller: NamedDependency[Caller],
                              assessment_id: FromPath[UUID]) -> AssessmentDetail:
         """The assessment with its answers, reviewer comments and evidence list."""
-        return _to(AssessmentDetail, await service.get_assessment(caller, assessment_id))
+        return to(AssessmentDetail, await service.get_assessment(caller, assessment_id))
 
     @put("/{assessment_id:uuid}/answers", guards=[policies.ANSWER_ASSESSMENT.guard])
     async def save_answers(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                            data: JSONBody[AnswersIn]) -> list[AnswerOut]:
         """Save one or many answers, all or none. Send the `version` you edited (0 for a new answer): if someone
         saved in between, the answer is 409 with their current value and nothing is saved."""
-        return [_to(AnswerOut, r) for r in await service.save_answers(caller, assessment_id, data.answers)]
+        return [to(AnswerOut, r) for r in await service.save_answers(caller, assessment_id, data.answers)]
 
     @post("/{assessment_id:uuid}/submit", guards=[policies.SUBMIT_ASSESSMENT.guard], status_code=200)
     async def submit(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID]) -> AssessmentOut:
         """422 lists every missing answer and missing piece of evidence."""
-        return _to(AssessmentOut, await service.submit(caller, assessment_id))
+        return to(AssessmentOut, await service.submit(caller, assessment_id))
 
     @post("/{assessment_id:uuid}/return", guards=[policies.RETURN_ASSESSMENT.guard], status_code=200)
     async def return_to_provider(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                                  data: JSONBody[DecisionIn]) -> AssessmentOut:
-        return _to(AssessmentOut, await service.return_to_provider(caller, assessment_id, data.reason))
+        return to(AssessmentOut, await service.return_to_provider(caller, assessment_id, data.reason))
 
     @post("/{assessment_id:uuid}/accept", guards=[policies.ACCEPT_ASSESSMENT.guard], status_code=200)
     async def accept(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                      data: JSONBody[AcceptIn]) -> AssessmentOut:
         """Accepted locks the assessment."""
-        return _to(AssessmentOut, await service.accept(caller, assessment_id, data.note))
+        return to(AssessmentOut, await service.accept(caller, assessment_id, data.note))
 
     @post("/{assessment_id:uuid}/reopen", guards=[policies.REOPEN_ASSESSMENT.guard], status_code=200)
     async def reopen(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                      data: JSONBody[DecisionIn]) -> AssessmentOut:
-        return _to(AssessmentOut, await service.reopen(caller, assessment_id, data.reason))
+        return to(AssessmentOut, await service.reopen(caller, assessment_id, data.reason))
 
     @post("/{assessment_id:uuid}/comments", guards=[policies.COMMENT_ON_ASSESSMENT.guard], status_code=201)
     async def add_comment(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                           data: JSONBody[CommentIn]) -> CommentOut:
         """A reviewer's comment, on one question or on the whole assessment."""
-        return _to(CommentOut, await service.add_comment(caller, assessment_id, data.question_id, data.body))
+        return to(CommentOut, await service.add_comment(caller, assessment_id, data.question_id, data.body))
 
     @get("/{assessment_id:uuid}/workbook", guards=[policies.SEE_ASSESSMENTS.guard])
     async def download_workbook(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID]) -> Response:
@@ -150,13 +138,12 @@ class AssessmentController(Controller):
         saved. Blank cells keep the saved answers. A workbook for another assessment or template version, or
         with answers changed on the web since it was downloaded, is a 409. Returns the answers it changed."""
         content = await data.file.read()
-        return [_to(AnswerOut, r) for r in await service.import_workbook(caller, assessment_id, content)]
+        return [to(AnswerOut, r) for r in await service.import_workbook(caller, assessment_id, content)]
 
 
 class EvidenceController(Controller):
-    path = "/api/v1"
+    path = "/"
     tags = ["Evidence"]
-    dependencies = CALLER
 
     @post("/assessments/{assessment_id:uuid}/evidence", guards=[policies.ATTACH_EVIDENCE.guard], status_code=201,
           request_max_body_size=None)
@@ -171,7 +158,7 @@ class EvidenceController(Controller):
             raise Invalid.field("question_id", "is required, before the file in the form")
         row = await service.attach_evidence(caller, store, assessment_id, question_id, form.filename,
                                             form.chunks(), settings.max_upload_bytes)
-        return _to(EvidenceOut, row)
+        return to(EvidenceOut, row)
 
     @get("/evidence/{evidence_id:uuid}/download", guards=[policies.DOWNLOAD_EVIDENCE.guard])
     async def download(self, caller: NamedDependency[Caller], store: NamedDependency[EvidenceStore],

@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from partner_audit import plaintext, spreadsheets
+from partner_audit.api import Paging
 from partner_audit.assessments import xlsx
 from partner_audit.assessments.schemas import AnswerIn, AssessmentStatus, RolloutCreate
 from partner_audit.assessments.tables import Answer, Assessment, Evidence, ReviewComment, Rollout
@@ -26,7 +27,7 @@ from partner_audit.providers.schemas import ENGAGED_STATUSES
 from partner_audit.providers.tables import Provider
 from partner_audit.security import access_log, policies
 from partner_audit.security.caller import Caller
-from partner_audit.security.tenancy import require_row, scoped
+from partner_audit.security.tenancy import page_of, require_row, scoped
 from partner_audit.storage import EvidenceStore, StoreUnavailable
 from partner_audit.storage import TooLarge as StoreTooLarge
 from partner_audit.uploads import checked_chunks, named_for
@@ -106,11 +107,11 @@ async def get_rollout(caller: Caller, rollout_id: UUID, log: bool = True) -> dic
         return await fetch()
 
 
-async def list_rollouts(caller: Caller, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+async def list_rollouts(caller: Caller, paging: Paging) -> tuple[list[dict[str, Any]], int]:
     policies.SEE_ROLLOUTS.check(caller)
-    async with access_log.audited(caller, "rollout.list", "rollout"):
-        rows = await Rollout.select().order_by(Rollout.created_at, ascending=False).offset(offset).limit(limit).run()
-        return [_rollout_out(r) for r in rows], await Rollout.count().run()
+    return await page_of(caller, paging, Rollout.select(), Rollout.count(), action="rollout.list",
+                         record_type="rollout", order_by=[(Rollout.created_at, False)],
+                         present=lambda rows: [_rollout_out(r) for r in rows])
 
 
 async def _matching_providers(selection: dict[str, Any]) -> list[dict[str, Any]]:
@@ -209,7 +210,7 @@ class AssessmentFilter:
     overdue: bool | None = None
 
 
-async def list_assessments(caller: Caller, flt: AssessmentFilter, offset: int, limit: int
+async def list_assessments(caller: Caller, flt: AssessmentFilter, paging: Paging
                            ) -> tuple[list[dict[str, Any]], int]:
     policies.SEE_ASSESSMENTS.check(caller)
     clauses = []
@@ -227,13 +228,10 @@ async def list_assessments(caller: Caller, flt: AssessmentFilter, offset: int, l
             clauses.append((Assessment.due_on < _today()) & Assessment.status.not_in(done))
         else:
             clauses.append((Assessment.due_on >= _today()) | Assessment.status.is_in(done))
-    rows_q = scoped(Assessment.select(*_COLUMNS), Assessment.provider, caller)
-    count_q = scoped(Assessment.count(), Assessment.provider, caller)
-    if clauses:
-        rows_q, count_q = rows_q.where(*clauses), count_q.where(*clauses)
-    async with access_log.audited(caller, "assessment.list", "assessment", provider_id=caller.provider_id):
-        rows = await rows_q.order_by(Assessment.due_on).order_by(Assessment.id).offset(offset).limit(limit).run()
-        return [_assessment_out(r) for r in rows], await count_q.run()
+    return await page_of(caller, paging, Assessment.select(*_COLUMNS), Assessment.count(),
+                         action="assessment.list", record_type="assessment", scope=Assessment.provider, where=clauses,
+                         order_by=[Assessment.due_on, Assessment.id], provider_id=caller.provider_id,
+                         present=lambda rows: [_assessment_out(r) for r in rows])
 
 
 async def _detail(assessment: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from partner_audit.controls import service
 from partner_audit.controls.schemas import Template, TemplateVersionDetail, TemplateVersionOut
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
-from partner_audit.security.controller import CALLER
 
 
 def _summary(row: dict[str, Any], template: Template) -> dict[str, Any]:
@@ -29,9 +28,8 @@ def _summary(row: dict[str, Any], template: Template) -> dict[str, Any]:
 
 
 class TemplateController(Controller):
-    path = "/api/v1/templates"
+    path = "/templates"
     tags = ["Control library"]
-    dependencies = CALLER
     guards = [policies.READ_CONTROL_LIBRARY.guard]
 
     @get("/")

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from partner_audit import db, mail
-from partner_audit.api import LINES, Input, Output, text
+from partner_audit.api import LINES, Input, Output, Paging, text
 from partner_audit.devices.schemas import AttestationMethod
 from partner_audit.devices.service import sees_holder
 from partner_audit.devices.tables import Assignment, Attestation, AttestationLink
@@ -221,7 +221,7 @@ async def send_due_links(settings: Settings, caller: Caller, within_days: int) -
     return issued
 
 
-async def list_overdue(settings: Settings, caller: Caller, offset: int, limit: int
+async def list_overdue(settings: Settings, caller: Caller, paging: Paging
                        ) -> tuple[list[dict[str, Any]], int]:
     """Open assignments past their attestation due date, most overdue first. Scoped to a provider's own."""
     policies.SEE_REGISTER.check(caller)
@@ -230,7 +230,7 @@ async def list_overdue(settings: Settings, caller: Caller, offset: int, limit: i
     async with access_log.audited(caller, "attestation.overdue", "assignment", provider_id=caller.provider_id):
         owed = await _owed(settings, caller, today - timedelta(days=1), now)
         items = []
-        for o in owed[offset:offset + limit]:
+        for o in owed[paging.offset:paging.offset + paging.limit]:
             a = o.assignment
             visible = sees_holder(caller, a["provider"])
             if visible:

@@ -4,15 +4,13 @@ who sees a holder's details, are in ``service``."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from partner_audit.api import Email, Page, PageNumber, PageSize, query_text, window
+from partner_audit.api import Email, Page, Paging, query_text, to
 from partner_audit.devices import attestations, privacy, service, xlsx
 from partner_audit.devices.schemas import (
     AssignmentException,
@@ -39,27 +37,19 @@ from partner_audit.devices.schemas import (
 )
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
-from partner_audit.security.controller import CALLER
 from partner_audit.uploads import FormUpload
 from partner_audit.settings import Settings
 
-def _to(struct: type, row: dict[str, Any]) -> Any:
-    return msgspec.convert(row, struct, from_attributes=False, strict=False)
-
-
-def _page(struct: type, rows: list[dict[str, Any]], total: int, page: int, page_size: int) -> Page:
-    return Page(items=[_to(struct, r) for r in rows], total=total, page=page, page_size=page_size)
-
 
 class DeviceController(Controller):
-    path = "/api/v1/devices"
+    path = "/devices"
     tags = ["Devices"]
-    dependencies = CALLER
 
     @get("/", guards=[policies.SEE_REGISTER.guard])
     async def list_devices(
         self,
         caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
         status: FromQuery[DeviceStatus | None] = None,
         kind: FromQuery[DeviceKind | None] = None,
         provider_id: FromQuery[UUID | None] = None,
@@ -68,123 +58,113 @@ class DeviceController(Controller):
         q: query_text(100, "Text in the asset tag, serial or model, or the holder's name (for those who may "
                            "see holders)") = None,
         sort: FromQuery[DeviceSort] = DeviceSort.asset_tag,
-        page: PageNumber = 1,
-        page_size: PageSize = 50,
     ) -> Page[DeviceOut]:
         """`provider_id` is the provider holding the device now. A provider's people see their provider's devices."""
-        offset, limit = window(page, page_size)
         flt = service.DeviceFilter(status, kind, provider_id, encrypted, mdm_enrolled, q)
-        rows, total = await service.search_devices(caller, flt, sort, offset, limit)
-        return _page(DeviceOut, rows, total, page, page_size)
+        rows, total = await service.search_devices(caller, flt, sort, paging)
+        return Page.of(rows, total, paging, DeviceOut)
 
     @post("/", guards=[policies.REGISTER_DEVICE.guard], status_code=201)
     async def register_device(self, caller: NamedDependency[Caller], data: JSONBody[DeviceCreate]) -> DeviceOut:
         """A new device starts in stock."""
-        return _to(DeviceOut, await service.create_device(caller, data))
+        return to(DeviceOut, await service.create_device(caller, data))
 
     @get("/{device_id:uuid}", guards=[policies.SEE_REGISTER.guard])
     async def get_device(self, caller: NamedDependency[Caller], device_id: FromPath[UUID]) -> DeviceOut:
-        return _to(DeviceOut, await service.get_device(caller, device_id))
+        return to(DeviceOut, await service.get_device(caller, device_id))
 
     @patch("/{device_id:uuid}", guards=[policies.EDIT_DEVICE.guard])
     async def update_device(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                             data: JSONBody[DeviceUpdate]) -> DeviceOut:
-        return _to(DeviceOut, await service.update_device(caller, device_id, data))
+        return to(DeviceOut, await service.update_device(caller, device_id, data))
 
     @post("/{device_id:uuid}/status", guards=[policies.CHANGE_DEVICE_STATUS.guard], status_code=200)
     async def change_status(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                             data: JSONBody[DeviceStatusChange]) -> DeviceOut:
         """By hand: in_stock, in_repair or retired. Assigned follows a check-out, lost and stolen an incident;
         retired is final."""
-        return _to(DeviceOut, await service.change_status(caller, device_id, data.status, data.reason))
+        return to(DeviceOut, await service.change_status(caller, device_id, data.status, data.reason))
 
     @get("/{device_id:uuid}/history", guards=[policies.SEE_REGISTER.guard])
     async def device_history(self, caller: NamedDependency[Caller], device_id: FromPath[UUID]) -> DeviceHistory:
         """Every assignment and incident of the device, newest first."""
-        return _to(DeviceHistory, await service.history(caller, device_id))
+        return to(DeviceHistory, await service.history(caller, device_id))
 
     @post("/{device_id:uuid}/check-out", guards=[policies.CHECK_OUT_DEVICE.guard], status_code=201)
     async def check_out(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                         data: JSONBody[CheckOut]) -> AssignmentOut:
         """Only a device in stock goes out; a device already out is a 409, whoever got there first."""
-        return _to(AssignmentOut, await service.check_out(caller, device_id, data))
+        return to(AssignmentOut, await service.check_out(caller, device_id, data))
 
     @post("/{device_id:uuid}/check-in", guards=[policies.CHECK_IN_DEVICE.guard], status_code=200)
     async def check_in(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                        data: JSONBody[CheckIn]) -> AssignmentOut:
         """Records the return date, the condition, and whether (and by whom) personal data was wiped."""
-        return _to(AssignmentOut, await service.check_in(caller, device_id, data))
+        return to(AssignmentOut, await service.check_in(caller, device_id, data))
 
     @post("/{device_id:uuid}/transfer", guards=[policies.TRANSFER_DEVICE.guard], status_code=200)
     async def transfer(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                        data: JSONBody[Transfer]) -> TransferOut:
         """Check in and check out to the next holder in one step: if the check-out is refused, the device stays
         with its holder."""
-        return _to(TransferOut, await service.transfer(caller, device_id, data))
+        return to(TransferOut, await service.transfer(caller, device_id, data))
 
 
 class AssignmentController(Controller):
-    path = "/api/v1/assignments"
+    path = "/assignments"
     tags = ["Devices"]
-    dependencies = CALLER
 
     @get("/", guards=[policies.SEE_REGISTER.guard])
     async def list_assignments(
         self,
         caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
         device_id: FromQuery[UUID | None] = None,
         provider_id: FromQuery[UUID | None] = None,
         open: FromQuery[bool | None] = None,
-        page: PageNumber = 1,
-        page_size: PageSize = 50,
     ) -> Page[AssignmentOut]:
-        offset, limit = window(page, page_size)
         rows, total = await service.list_assignments(
-            caller, service.AssignmentFilter(device_id, provider_id, open), offset, limit)
-        return _page(AssignmentOut, rows, total, page, page_size)
+            caller, service.AssignmentFilter(device_id, provider_id, open), paging)
+        return Page.of(rows, total, paging, AssignmentOut)
 
     @get("/exceptions", guards=[policies.SEE_REGISTER.guard])
-    async def list_exceptions(self, caller: NamedDependency[Caller], page: PageNumber = 1,
-                              page_size: PageSize = 50) -> Page[AssignmentException]:
+    async def list_exceptions(self, caller: NamedDependency[Caller],
+                              paging: NamedDependency[Paging]) -> Page[AssignmentException]:
         """Open assignments at a suspended or exited provider, or past their expected return."""
-        offset, limit = window(page, page_size)
-        rows, total = await service.list_exceptions(caller, offset, limit)
-        return _page(AssignmentException, rows, total, page, page_size)
+        rows, total = await service.list_exceptions(caller, paging)
+        return Page.of(rows, total, paging, AssignmentException)
 
     @get("/{assignment_id:uuid}", guards=[policies.SEE_REGISTER.guard])
     async def get_assignment(self, caller: NamedDependency[Caller],
                              assignment_id: FromPath[UUID]) -> AssignmentOut:
-        return _to(AssignmentOut, await service.get_assignment(caller, assignment_id))
+        return to(AssignmentOut, await service.get_assignment(caller, assignment_id))
 
 
 class IncidentController(Controller):
-    path = "/api/v1/incidents"
+    path = "/incidents"
     tags = ["Incidents"]
-    dependencies = CALLER
 
     @get("/", guards=[policies.SEE_REGISTER.guard])
     async def list_incidents(
         self,
         caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
         kind: FromQuery[IncidentKind | None] = None,
         device_id: FromQuery[UUID | None] = None,
         provider_id: FromQuery[UUID | None] = None,
         since: FromQuery[date | None] = None,
         until: FromQuery[date | None] = None,
-        page: PageNumber = 1,
-        page_size: PageSize = 50,
     ) -> Page[IncidentOut]:
         """Newest reported first; `since` and `until` bound when it happened (until is exclusive)."""
-        offset, limit = window(page, page_size)
         flt = service.IncidentFilter(kind, device_id, provider_id, since, until)
-        rows, total = await service.list_incidents(caller, flt, offset, limit)
-        return _page(IncidentOut, rows, total, page, page_size)
+        rows, total = await service.list_incidents(caller, flt, paging)
+        return Page.of(rows, total, paging, IncidentOut)
 
     @post("/", guards=[policies.REPORT_INCIDENT.guard], status_code=201)
     async def report_incident(self, caller: NamedDependency[Caller], data: JSONBody[IncidentCreate]) -> IncidentOut:
         """Lost or stolen closes the device's open assignment and marks the device. Every incident, near misses
         too, starts a privacy breach assessment due within the assessment period."""
-        return _to(IncidentOut, await service.report_incident(caller, data))
+        return to(IncidentOut, await service.report_incident(caller, data))
 
     @get("/summary", guards=[policies.SEE_REGISTER.guard])
     async def summary(
@@ -195,91 +175,85 @@ class IncidentController(Controller):
         until: FromQuery[date | None] = None,
     ) -> IncidentSummary:
         """Incidents and near misses counted apart, with the state of their breach assessments."""
-        return _to(IncidentSummary, await service.incident_summary(
+        return to(IncidentSummary, await service.incident_summary(
             caller, service.IncidentFilter(provider_id=provider_id, since=since, until=until)))
 
     @get("/{incident_id:uuid}", guards=[policies.SEE_REGISTER.guard])
     async def get_incident(self, caller: NamedDependency[Caller], incident_id: FromPath[UUID]) -> IncidentOut:
-        return _to(IncidentOut, await service.get_incident(caller, incident_id))
+        return to(IncidentOut, await service.get_incident(caller, incident_id))
 
 
 class BreachAssessmentController(Controller):
-    path = "/api/v1/breach-assessments"
+    path = "/breach-assessments"
     tags = ["Incidents"]
-    dependencies = CALLER
 
     @get("/", guards=[policies.SEE_BREACH_ASSESSMENTS.guard])
     async def list_assessments(
         self,
         caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
         status: FromQuery[BreachStatus | None] = None,
         overdue: FromQuery[bool | None] = None,
         serious_harm_likely: FromQuery[bool | None] = None,
-        page: PageNumber = 1,
-        page_size: PageSize = 50,
     ) -> Page[BreachAssessmentOut]:
         """Soonest due first; `overdue=true` lists the open ones past their due time."""
-        offset, limit = window(page, page_size)
         flt = service.AssessmentFilter(status, overdue, serious_harm_likely)
-        rows, total = await service.list_assessments(caller, flt, offset, limit)
-        return _page(BreachAssessmentOut, rows, total, page, page_size)
+        rows, total = await service.list_assessments(caller, flt, paging)
+        return Page.of(rows, total, paging, BreachAssessmentOut)
 
     @get("/{assessment_id:uuid}", guards=[policies.SEE_BREACH_ASSESSMENTS.guard])
     async def get_assessment(self, caller: NamedDependency[Caller],
                              assessment_id: FromPath[UUID]) -> BreachAssessmentOut:
-        return _to(BreachAssessmentOut, await service.get_assessment(caller, assessment_id))
+        return to(BreachAssessmentOut, await service.get_assessment(caller, assessment_id))
 
     @patch("/{assessment_id:uuid}", guards=[policies.UPDATE_BREACH_ASSESSMENT.guard])
     async def update_assessment(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                                 data: JSONBody[BreachAssessmentUpdate]) -> BreachAssessmentOut:
         """Record whether serious harm is likely and, if so, when the Privacy Commissioner and the affected
         people were notified."""
-        return _to(BreachAssessmentOut, await service.update_assessment(caller, assessment_id, data))
+        return to(BreachAssessmentOut, await service.update_assessment(caller, assessment_id, data))
 
     @post("/{assessment_id:uuid}/close", guards=[policies.CLOSE_BREACH_ASSESSMENT.guard], status_code=200)
     async def close_assessment(self, caller: NamedDependency[Caller],
                                assessment_id: FromPath[UUID]) -> BreachAssessmentOut:
         """Needs the decision; for serious harm, both notification times as well."""
-        return _to(BreachAssessmentOut, await service.close_assessment(caller, assessment_id))
+        return to(BreachAssessmentOut, await service.close_assessment(caller, assessment_id))
 
 
 
 class AttestationController(Controller):
     """Attestations: the rules are in ``attestations``; the holder's own page is in ``pages``."""
 
-    path = "/api/v1"
+    path = "/"
     tags = ["Attestations"]
-    dependencies = CALLER
 
     @post("/assignments/{assignment_id:uuid}/attestation-link", guards=[policies.REQUEST_ATTESTATION.guard], status_code=201)
     async def issue_link(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                          assignment_id: FromPath[UUID]) -> attestations.LinkIssued:
         """Email the holder a single-use link to attest (it goes to the holder only, not in this response)."""
-        return _to(attestations.LinkIssued, await attestations.issue_link(settings, caller, assignment_id))
+        return to(attestations.LinkIssued, await attestations.issue_link(settings, caller, assignment_id))
 
     @post("/assignments/{assignment_id:uuid}/attestations", guards=[policies.RECORD_ATTESTATION.guard], status_code=201)
     async def record_in_person(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                                assignment_id: FromPath[UUID],
                                data: JSONBody[attestations.InPersonAttestation]) -> attestations.AttestationOut:
         """An attestation the holder made to you in person."""
-        return _to(attestations.AttestationOut,
+        return to(attestations.AttestationOut,
                    await attestations.record_in_person(settings, caller, assignment_id, data))
 
     @get("/attestations/overdue", guards=[policies.SEE_REGISTER.guard])
     async def list_overdue(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
-                           page: PageNumber = 1, page_size: PageSize = 50) -> Page[attestations.OverdueAttestation]:
+                           paging: NamedDependency[Paging]) -> Page[attestations.OverdueAttestation]:
         """Open assignments whose attestation is past due, most overdue first; a provider's people see their own."""
-        offset, limit = window(page, page_size)
-        rows, total = await attestations.list_overdue(settings, caller, offset, limit)
-        return _page(attestations.OverdueAttestation, rows, total, page, page_size)
+        rows, total = await attestations.list_overdue(settings, caller, paging)
+        return Page.of(rows, total, paging, attestations.OverdueAttestation)
 
 
 class DeviceImportController(Controller):
     """Bulk import of the register from .xlsx or .csv, and exports; the rules are in ``devices.xlsx``."""
 
-    path = "/api/v1/devices"
+    path = "/devices"
     tags = ["Devices"]
-    dependencies = CALLER
 
     # The limit leaves room for the form around the largest file read, so a file just over it is told its size.
     @post("/import", guards=[policies.IMPORT_DEVICES.guard], status_code=200, request_max_body_size=xlsx.MAX_BYTES + 2**20)
@@ -299,7 +273,7 @@ class DeviceImportController(Controller):
         else:
             content, name = await request.body(), filename or "upload"
         report = await xlsx.import_devices(caller, xlsx.Source(name, content), dry_run=dry_run)
-        return _to(xlsx.ImportReport, report)
+        return to(xlsx.ImportReport, report)
 
     @get("/export", guards=[policies.SEE_REGISTER.guard])
     async def export_register(
@@ -330,9 +304,8 @@ def _download(content: bytes, fmt: xlsx.ExportFormat, stem: str) -> Response:
 
 
 class PrivacyController(Controller):
-    path = "/api/v1/privacy-requests"
+    path = "/privacy-requests"
     tags = ["Privacy"]
-    dependencies = CALLER
 
     @post("/", guards=[policies.ANSWER_PRIVACY_REQUEST.guard], status_code=200)
     async def export_person(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],

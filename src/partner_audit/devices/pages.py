@@ -15,9 +15,8 @@ from litestar.params import FromPath
 from partner_audit.devices import attestations
 from partner_audit.devices.attestations import LinkState, LinkView
 from partner_audit.errors import Invalid
-from partner_audit.security.middleware import anonymous_caller
+from partner_audit.security.middleware import PUBLIC, anonymous_caller
 
-PUBLIC = {"exclude_from_auth": True}
 # The token is in the URL: never cached, never sent on as a referrer, never indexed; nothing loads from elsewhere.
 # Never framed, so no other page can dress up the form; the form itself is refused from any page but this one
 # (security.csrf checks Origin and Sec-Fetch-Site), and the token in the URL is what only the holder has.

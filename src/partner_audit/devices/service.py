@@ -22,6 +22,7 @@ from uuid import UUID
 from piccolo.query import Select
 
 from partner_audit import db
+from partner_audit.api import Paging
 from partner_audit.devices.schemas import (
     BreachAssessmentUpdate,
     BreachStatus,
@@ -44,7 +45,7 @@ from partner_audit.providers.tables import Provider
 from partner_audit.security import access_log, policies
 from partner_audit.security.access_log import Audit
 from partner_audit.security.caller import Caller
-from partner_audit.security.tenancy import can_see_provider, require_row, scoped
+from partner_audit.security.tenancy import can_see_provider, page_of, require_row, scoped
 
 # How long the agency gives itself to decide whether a breach is likely to cause serious harm. The Privacy Act
 # 2020 (s 114) asks for notification of a notifiable breach "as soon as practicable" and names no number of days;
@@ -294,19 +295,14 @@ def _device_clauses(caller: Caller, flt: DeviceFilter) -> list[Any]:
     return clauses
 
 
-async def search_devices(caller: Caller, flt: DeviceFilter, sort: DeviceSort, offset: int, limit: int
+async def search_devices(caller: Caller, flt: DeviceFilter, sort: DeviceSort, paging: Paging
                          ) -> tuple[list[dict[str, Any]], int]:
     policies.SEE_REGISTER.check(caller)
-    clauses = _device_clauses(caller, flt)
-    rows_q = _devices_for(Device.select(), caller)
-    count_q = _devices_for(Device.count(), caller)
-    if clauses:
-        rows_q, count_q = rows_q.where(*clauses), count_q.where(*clauses)
     column = _DEVICE_SORT[sort.value.lstrip("-")]
-    rows_q = rows_q.order_by(column, ascending=not sort.value.startswith("-")).order_by(Device.id)
-    async with access_log.audited(caller, "device.list", "device", provider_id=caller.provider_id):
-        rows = await rows_q.offset(offset).limit(limit).run()
-        return await _with_holders(caller, rows, "device.list"), await count_q.run()
+    return await page_of(caller, paging, Device.select(), Device.count(), action="device.list", record_type="device",
+                         scope=_devices_for, where=_device_clauses(caller, flt),
+                         order_by=[(column, not sort.value.startswith("-")), Device.id],
+                         provider_id=caller.provider_id, present=lambda rows: _with_holders(caller, rows, "device.list"))
 
 
 # --- check out, check in, transfer -----------------------------------------------------------------
@@ -430,7 +426,7 @@ class AssignmentFilter:
     open: bool | None = None
 
 
-async def list_assignments(caller: Caller, flt: AssignmentFilter, offset: int, limit: int
+async def list_assignments(caller: Caller, flt: AssignmentFilter, paging: Paging
                            ) -> tuple[list[dict[str, Any]], int]:
     policies.SEE_REGISTER.check(caller)
     clauses = []
@@ -440,14 +436,10 @@ async def list_assignments(caller: Caller, flt: AssignmentFilter, offset: int, l
         clauses.append(Assignment.provider == flt.provider_id)
     if flt.open is not None:
         clauses.append(Assignment.open_device.is_not_null() if flt.open else Assignment.open_device.is_null())
-    rows_q = scoped(_assignments(), Assignment.provider, caller)
-    count_q = scoped(Assignment.count(), Assignment.provider, caller)
-    if clauses:
-        rows_q, count_q = rows_q.where(*clauses), count_q.where(*clauses)
-    rows_q = rows_q.order_by(Assignment.starts_on, ascending=False).order_by(Assignment.id)
-    async with access_log.audited(caller, "assignment.list", "assignment", provider_id=caller.provider_id):
-        rows = await rows_q.offset(offset).limit(limit).run()
-        return await _present(caller, rows, "assignment.list"), await count_q.run()
+    return await page_of(caller, paging, _assignments(), Assignment.count(), action="assignment.list",
+                         record_type="assignment", scope=Assignment.provider, where=clauses,
+                         order_by=[(Assignment.starts_on, False), Assignment.id], provider_id=caller.provider_id,
+                         present=lambda rows: _present(caller, rows, "assignment.list"))
 
 
 async def get_assignment(caller: Caller, assignment_id: UUID) -> dict[str, Any]:
@@ -461,22 +453,25 @@ async def get_assignment(caller: Caller, assignment_id: UUID) -> dict[str, Any]:
         return out
 
 
-async def list_exceptions(caller: Caller, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+async def list_exceptions(caller: Caller, paging: Paging) -> tuple[list[dict[str, Any]], int]:
     """Open assignments that need attention: the provider holding the device is suspended or has exited, or the
     expected return date has passed."""
     policies.SEE_REGISTER.check(caller)
     needs_attention = (Assignment.open_device.is_not_null(),
                        Assignment.provider.status.is_in(list(DISENGAGED_STATUSES))
                        | (Assignment.expected_return_on < _today()))
-    rows_q = scoped(_assignments(), Assignment.provider, caller).where(*needs_attention)
-    count_q = scoped(Assignment.count(), Assignment.provider, caller).where(*needs_attention)
-    rows_q = rows_q.order_by(Assignment.starts_on).order_by(Assignment.id)
-    async with access_log.audited(caller, "assignment.exceptions", "assignment", provider_id=caller.provider_id):
-        rows = await _present(caller, await rows_q.offset(offset).limit(limit).run(), "assignment.exceptions")
+
+    async def present(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows = await _present(caller, found, "assignment.exceptions")
         for row in rows:
             row["reasons"] = ([f"provider_{row['provider_status']}"] if row["provider_status"] in DISENGAGED_STATUSES
                               else []) + (["return_overdue"] if row["return_overdue"] else [])
-        return rows, await count_q.run()
+        return rows
+
+    return await page_of(caller, paging, _assignments(), Assignment.count(), action="assignment.exceptions",
+                         record_type="assignment", scope=Assignment.provider, where=needs_attention,
+                         order_by=[Assignment.starts_on, Assignment.id], provider_id=caller.provider_id,
+                         present=present)
 
 
 async def history(caller: Caller, device_id: UUID) -> dict[str, Any]:
@@ -601,17 +596,13 @@ def _incident_clauses(flt: IncidentFilter) -> list[Any]:
     return clauses
 
 
-async def list_incidents(caller: Caller, flt: IncidentFilter, offset: int, limit: int
+async def list_incidents(caller: Caller, flt: IncidentFilter, paging: Paging
                          ) -> tuple[list[dict[str, Any]], int]:
     policies.SEE_REGISTER.check(caller)
-    clauses = _incident_clauses(flt)
-    rows_q = scoped(_incidents(), Incident.provider, caller)
-    count_q = scoped(Incident.count(), Incident.provider, caller)
-    if clauses:
-        rows_q, count_q = rows_q.where(*clauses), count_q.where(*clauses)
-    rows_q = rows_q.order_by(Incident.reported_at, ascending=False).order_by(Incident.id)
-    async with access_log.audited(caller, "incident.list", "incident", provider_id=caller.provider_id):
-        return await _incidents_out(await rows_q.offset(offset).limit(limit).run()), await count_q.run()
+    return await page_of(caller, paging, _incidents(), Incident.count(), action="incident.list",
+                         record_type="incident", scope=Incident.provider, where=_incident_clauses(flt),
+                         order_by=[(Incident.reported_at, False), Incident.id], provider_id=caller.provider_id,
+                         present=_incidents_out)
 
 
 async def incident_summary(caller: Caller, flt: IncidentFilter) -> dict[str, Any]:
@@ -652,7 +643,7 @@ class AssessmentFilter:
     serious_harm_likely: bool | None = None
 
 
-async def list_assessments(caller: Caller, flt: AssessmentFilter, offset: int, limit: int
+async def list_assessments(caller: Caller, flt: AssessmentFilter, paging: Paging
                            ) -> tuple[list[dict[str, Any]], int]:
     policies.SEE_BREACH_ASSESSMENTS.check(caller)
     now = _now()
@@ -665,15 +656,11 @@ async def list_assessments(caller: Caller, flt: AssessmentFilter, offset: int, l
         clauses.append((BreachAssessment.status != BreachStatus.open.value) | (BreachAssessment.due_at >= now))
     if flt.serious_harm_likely is not None:
         clauses.append(BreachAssessment.serious_harm_likely == flt.serious_harm_likely)
-    rows_q = scoped(BreachAssessment.select(*_ASSESSMENT_COLUMNS), BreachAssessment.incident.provider, caller)
-    count_q = scoped(BreachAssessment.count(), BreachAssessment.incident.provider, caller)
-    if clauses:
-        rows_q, count_q = rows_q.where(*clauses), count_q.where(*clauses)
-    rows_q = rows_q.order_by(BreachAssessment.due_at).order_by(BreachAssessment.id)
-    async with access_log.audited(caller, "breach_assessment.list", "breach_assessment",
-                                  provider_id=caller.provider_id):
-        rows = await rows_q.offset(offset).limit(limit).run()
-        return [_assessment_out(r) for r in rows], await count_q.run()
+    return await page_of(caller, paging, BreachAssessment.select(*_ASSESSMENT_COLUMNS), BreachAssessment.count(),
+                         action="breach_assessment.list", record_type="breach_assessment",
+                         scope=BreachAssessment.incident.provider, where=clauses,
+                         order_by=[BreachAssessment.due_at, BreachAssessment.id], provider_id=caller.provider_id,
+                         present=lambda rows: [_assessment_out(r) for r in rows])
 
 
 async def _assessment(caller: Caller, assessment_id: UUID) -> dict[str, Any]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from partner_audit.api import Page, PageNumber, PageSize, query_text, window
+from partner_audit.api import Page, Paging, query_text, to
 from partner_audit.providers import service
 from partner_audit.providers.schemas import (
     ProviderCreate,
@@ -24,52 +23,45 @@ from partner_audit.providers.schemas import (
 )
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
-from partner_audit.security.controller import CALLER
-
-def _out(row: dict) -> ProviderOut:
-    return msgspec.convert(row, ProviderOut)
 
 
 class ProviderController(Controller):
-    path = "/api/v1/providers"
+    path = "/providers"
     tags = ["Providers"]
-    dependencies = CALLER
 
     @get("/", guards=[policies.SEE_PROVIDERS.guard])
     async def list_providers(
         self,
         caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
         risk_tier: Annotated[int | None, QueryParameter(ge=1, le=3)] = None,
         region: FromQuery[Region | None] = None,
         kind: FromQuery[ProviderKind | None] = None,
         status: FromQuery[ProviderStatus | None] = None,
         q: query_text(100, "Text in the provider's name") = None,
         sort: FromQuery[ProviderSort] = ProviderSort.name,
-        page: PageNumber = 1,
-        page_size: PageSize = 50,
     ) -> Page[ProviderOut]:
         """A provider's own people see only their organisation."""
-        offset, limit = window(page, page_size)
         flt = service.ProviderFilter(risk_tier, region, kind, status, q)
-        rows, total = await service.search(caller, flt, sort, offset, limit)
-        return Page(items=[_out(r) for r in rows], total=total, page=page, page_size=page_size)
+        rows, total = await service.search(caller, flt, sort, paging)
+        return Page.of(rows, total, paging, ProviderOut)
 
     @post("/", guards=[policies.REGISTER_PROVIDER.guard], status_code=201)
     async def register_provider(self, caller: NamedDependency[Caller], data: JSONBody[ProviderCreate]) -> ProviderOut:
-        return _out(await service.register(caller, data))
+        return to(ProviderOut, await service.register(caller, data))
 
     @get("/{provider_id:uuid}", guards=[policies.SEE_PROVIDERS.guard])
     async def get_provider(self, caller: NamedDependency[Caller], provider_id: FromPath[UUID]) -> ProviderOut:
-        return _out(await service.get(caller, provider_id))
+        return to(ProviderOut, await service.get(caller, provider_id))
 
     @patch("/{provider_id:uuid}", guards=[policies.EDIT_PROVIDER.guard])
     async def update_provider(self, caller: NamedDependency[Caller], provider_id: FromPath[UUID], data: JSONBody[ProviderUpdate]) -> ProviderOut:
-        return _out(await service.update(caller, provider_id, data))
+        return to(ProviderOut, await service.update(caller, provider_id, data))
 
     @post("/{provider_id:uuid}/status", guards=[policies.CHANGE_PROVIDER_STATUS.guard], status_code=200)
     async def change_status(self, caller: NamedDependency[Caller], provider_id: FromPath[UUID], data: JSONBody[StatusChange]) -> ProviderOut:
         """Suspended or exited: the provider's people lose access on their next request."""
-        return _out(await service.change_status(caller, provider_id, data.status, data.reason))
+        return to(ProviderOut, await service.change_status(caller, provider_id, data.status, data.reason))
 
 
 ROUTERS = [ProviderController]

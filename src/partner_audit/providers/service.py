@@ -10,6 +10,7 @@ from uuid import UUID
 from stdnum import ean
 
 from partner_audit import db
+from partner_audit.api import Paging
 from partner_audit.errors import Conflict, Invalid
 from partner_audit.providers.schemas import (
     ProviderCreate,
@@ -22,7 +23,7 @@ from partner_audit.providers.schemas import (
 from partner_audit.providers.tables import Provider
 from partner_audit.security import access_log, policies
 from partner_audit.security.caller import Caller
-from partner_audit.security.tenancy import require_row, scoped
+from partner_audit.security.tenancy import page_of, require_row, scoped
 
 # Which status may follow which. Exited is final: a returning organisation is registered afresh.
 TRANSITIONS: dict[ProviderStatus, frozenset[ProviderStatus]] = {
@@ -152,7 +153,7 @@ _SORT_COLUMNS = {"name": Provider.name, "risk_tier": Provider.risk_tier, "region
                  "status": Provider.status, "created_at": Provider.created_at}
 
 
-async def search(caller: Caller, flt: ProviderFilter, sort: ProviderSort, offset: int, limit: int
+async def search(caller: Caller, flt: ProviderFilter, sort: ProviderSort, paging: Paging
                  ) -> tuple[list[dict[str, Any]], int]:
     policies.SEE_PROVIDERS.check(caller)
     clauses = []
@@ -166,11 +167,8 @@ async def search(caller: Caller, flt: ProviderFilter, sort: ProviderSort, offset
         clauses.append(Provider.status == flt.status.value)
     if flt.q:
         clauses.append(db.contains(Provider.name, flt.q))
-    rows_q = scoped(Provider.select(), Provider.id, caller)
-    count_q = scoped(Provider.count(), Provider.id, caller)
-    if clauses:
-        rows_q, count_q = rows_q.where(*clauses), count_q.where(*clauses)
     column = _SORT_COLUMNS[sort.value.lstrip("-")]
-    rows_q = rows_q.order_by(column, ascending=not sort.value.startswith("-")).order_by(Provider.id)
-    async with access_log.audited(caller, "provider.list", "provider", provider_id=caller.provider_id):
-        return await rows_q.offset(offset).limit(limit).run(), await count_q.run()
+    return await page_of(caller, paging, Provider.select(), Provider.count(), action="provider.list",
+                         record_type="provider", scope=Provider.id, where=clauses,
+                         order_by=[(column, not sort.value.startswith("-")), Provider.id],
+                         provider_id=caller.provider_id)

@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from partner_audit import db
+from partner_audit.api import Paging
 from partner_audit.errors import DomainError
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
@@ -207,7 +208,7 @@ async def check_chain(caller: Caller) -> Verification:
         return await verify()
 
 
-async def search(caller: Caller, flt: LogFilter, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+async def search(caller: Caller, flt: LogFilter, paging: Paging) -> tuple[list[dict[str, Any]], int]:
     """Newest first. Reading the log is itself logged."""
     policies.READ_ACCESS_LOG.check(caller)
     clauses = []
@@ -230,10 +231,7 @@ async def search(caller: Caller, flt: LogFilter, offset: int, limit: int) -> tup
         clauses.append(t.at >= flt.since)
     if flt.until:
         clauses.append(t.at < flt.until)
-    rows_q = t.select().order_by(t.seq, ascending=False).offset(offset).limit(limit)
-    count_q = t.count()
-    if clauses:
-        rows_q = rows_q.where(*clauses)
-        count_q = count_q.where(*clauses)
-    async with audited(caller, "access_log.search", "access_log"):
-        return await rows_q.run(), await count_q.run()
+    from partner_audit.security.tenancy import page_of  # it logs through this module
+
+    return await page_of(caller, paging, t.select(), t.count(), action="access_log.search", record_type="access_log",
+                         where=clauses, order_by=[(t.seq, False)])

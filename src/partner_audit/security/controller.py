@@ -9,13 +9,13 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from partner_audit.api import Page, PageNumber, PageSize, query_text, window
+from partner_audit.api import Page, Paging, query_text
 from partner_audit.security import access_log, policies, service
 from partner_audit.security.caller import Caller, Role
-from partner_audit.security.middleware import SESSION_COOKIE, anonymous_caller
+from partner_audit.security.middleware import PUBLIC, SESSION_COOKIE, anonymous_caller
 from partner_audit.security.schemas import (
     AccessLogEntryOut,
     LoginRequest,
@@ -32,18 +32,11 @@ from partner_audit.security.schemas import (
 from partner_audit.settings import Settings
 
 
-def _caller(request: Request) -> Caller:
-    return request.user
-
-
-CALLER = {"caller": Provide(_caller, sync_to_thread=False)}
-
-
 class AuthController(Controller):
-    path = "/api/v1/auth"
+    path = "/auth"
     tags = ["Signing in"]
 
-    @post("/login", opt={"exclude_from_auth": True}, status_code=200)
+    @post("/login", opt=PUBLIC, status_code=200)
     async def login(self, request: Request, data: JSONBody[LoginRequest], settings: NamedDependency[Settings]) -> Response[SessionOut]:
         """Sign in with email and password; sets an HTTP-only session cookie."""
         session = await service.login(settings, anonymous_caller(request), data.email, data.password)
@@ -56,7 +49,7 @@ class AuthController(Controller):
         )
         return Response(body, cookies=[cookie])
 
-    @post("/logout", status_code=204, dependencies=CALLER, guards=[policies.USE_OWN_ACCOUNT.guard])
+    @post("/logout", status_code=204, guards=[policies.USE_OWN_ACCOUNT.guard])
     async def logout(self, caller: NamedDependency[Caller]) -> Response[None]:
         """End this session (or, with a bearer token, nothing but the log entry: revoke tokens at /me/tokens)."""
         await service.logout(caller)
@@ -64,9 +57,8 @@ class AuthController(Controller):
 
 
 class MeController(Controller):
-    path = "/api/v1/me"
+    path = "/me"
     tags = ["My account"]
-    dependencies = CALLER
     guards = [policies.USE_OWN_ACCOUNT.guard]
 
     @get("/")
@@ -95,27 +87,24 @@ class MeController(Controller):
 
 
 class UserController(Controller):
-    path = "/api/v1/users"
+    path = "/users"
     tags = ["Users"]
-    dependencies = CALLER
     guards = [policies.MANAGE_USERS.guard]
 
     @get("/")
     async def list_users(
         self,
         caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
         provider_id: FromQuery[UUID | None] = None,
         role: FromQuery[Role | None] = None,
         active: FromQuery[bool | None] = None,
         q: query_text(100, "Text in the email or name") = None,
-        page: PageNumber = 1,
-        page_size: PageSize = 50,
     ) -> Page[UserOut]:
-        offset, limit = window(page, page_size)
         rows, total = await service.list_users(
-            caller, provider_id=provider_id, role=role, active=active, q=q, offset=offset, limit=limit
+            caller, provider_id=provider_id, role=role, active=active, q=q, paging=paging
         )
-        return Page(items=[UserOut.from_row(r) for r in rows], total=total, page=page, page_size=page_size)
+        return Page.of(rows, total, paging, UserOut.from_row)
 
     @post("/", status_code=201)
     async def create_user(self, caller: NamedDependency[Caller], data: JSONBody[UserCreate]) -> UserOut:
@@ -139,15 +128,15 @@ class UserController(Controller):
 
 
 class AccessLogController(Controller):
-    path = "/api/v1/access-log"
+    path = "/access-log"
     tags = ["Access log"]
-    dependencies = CALLER
     guards = [policies.READ_ACCESS_LOG.guard]
 
     @get("/")
     async def search(
         self,
         caller: NamedDependency[Caller],
+        paging: NamedDependency[Paging],
         user_id: FromQuery[UUID | None] = None,
         email: query_text(254) = None,
         action: query_text(60) = None,
@@ -157,17 +146,11 @@ class AccessLogController(Controller):
         outcome: query_text(20) = None,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
-        page: PageNumber = 1,
-        page_size: PageSize = 50,
     ) -> Page[AccessLogEntryOut]:
         """Newest first. Reading the log is itself logged."""
-        offset, limit = window(page, page_size)
         flt = access_log.LogFilter(user_id, email, action, record_type, record_id, provider_id, outcome, since, until)
-        rows, total = await access_log.search(caller, flt, offset, limit)
-        return Page(
-            items=[msgspec.convert(r, AccessLogEntryOut, strict=False) for r in rows],
-            total=total, page=page, page_size=page_size,
-        )
+        rows, total = await access_log.search(caller, flt, paging)
+        return Page.of(rows, total, paging, AccessLogEntryOut)
 
     @get("/verify")
     async def verify(self, caller: NamedDependency[Caller]) -> VerificationOut:

@@ -31,7 +31,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from partner_audit.errors import Forbidden, UnsupportedMediaType
 from partner_audit.security import tokens
-from partner_audit.security.middleware import SESSION_COOKIE
+from partner_audit.security.middleware import SESSION_COOKIE, is_public
 
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
@@ -101,7 +101,7 @@ async def _check(scope: Scope, receive: Receive, public_origin: str) -> None:
             f"(got {media_type or 'no Content-Type'!r}).",
             errors=[{"field": "Content-Type", "message": f"must be {JSON}"}],
         )
-    signed_in_by_cookie = (by_browser and not handler.opt.get("exclude_from_auth")
+    signed_in_by_cookie = (by_browser and not is_public(handler)
                            and SESSION_COOKIE in connection.cookies)
     if signed_in_by_cookie and media_type in FORM_TYPES:
         await _check_token(scope, receive, connection, media_type)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 import uuid
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from partner_audit.errors import NotAuthenticated
@@ -19,6 +21,15 @@ from partner_audit.security import service
 from partner_audit.security.caller import Caller
 
 SESSION_COOKIE = "pa_session"
+
+# The one way to make a route public: ``opt=PUBLIC`` on it, its controller or its router. Every other route needs a
+# session cookie or a bearer token, so a route added without thinking about it is closed.
+_PUBLIC_KEY = "public"
+PUBLIC = {_PUBLIC_KEY: True}
+
+
+def is_public(handler: BaseRouteHandler) -> bool:
+    return bool(handler.opt.get(_PUBLIC_KEY))
 
 # Every response: never sniffed into another type, never framed, never sent on as a referrer.
 _ALWAYS = {
@@ -78,7 +89,15 @@ def anonymous_caller(connection: ASGIConnection) -> Caller:
     return Caller.anonymous(request_id(connection), client_ip(connection))
 
 
+def signed_in_caller(request: Request) -> Caller:
+    """The app-level ``caller`` dependency: who the authentication middleware found (public routes have none)."""
+    return request.user
+
+
 class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app, exclude_from_auth_key=_PUBLIC_KEY)
+
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         secret = None
         authorization = connection.headers.get("authorization", "")

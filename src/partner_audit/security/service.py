@@ -12,13 +12,14 @@ from typing import Any
 from uuid import UUID
 
 from partner_audit import db
+from partner_audit.api import Paging
 from partner_audit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
 from partner_audit.providers.schemas import DISENGAGED_STATUSES
 from partner_audit.security import access_log, policies, tokens
 from partner_audit.security.caller import PROVIDER_ROLES, Caller, Role
 from partner_audit.security.passwords import MIN_LENGTH, hash_password, verify_password
 from partner_audit.security.tables import AccessToken, LoginThrottle, User
-from partner_audit.security.tenancy import require_row, scoped
+from partner_audit.security.tenancy import page_of, require_row, scoped
 from partner_audit.settings import Settings
 
 SESSION = "session"
@@ -355,7 +356,7 @@ async def create_user(caller: Caller, *, email: str, full_name: str, role: Role,
 
 
 async def list_users(caller: Caller, *, provider_id: UUID | None, role: Role | None, active: bool | None,
-                     q: str | None, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+                     q: str | None, paging: Paging) -> tuple[list[dict[str, Any]], int]:
     policies.MANAGE_USERS.check(caller)
     clauses = []
     if provider_id:
@@ -368,14 +369,9 @@ async def list_users(caller: Caller, *, provider_id: UUID | None, role: Role | N
         clauses.append(db.contains(User.email, q) | db.contains(User.full_name, q))
     if caller.role is Role.partnerships:
         clauses.append(User.role.is_in([r.value for r in PROVIDER_ROLES]))
-    async with access_log.audited(caller, "user.list", "user", provider_id=provider_id or caller.provider_id):
-        rows_q = scoped(User.select(*_USER_COLUMNS), User.provider, caller)
-        count_q = scoped(User.count(), User.provider, caller)
-        if clauses:
-            rows_q, count_q = rows_q.where(*clauses), count_q.where(*clauses)
-        rows = await rows_q.order_by(User.email).offset(offset).limit(limit).run()
-        total = await count_q.run()
-    return rows, total
+    return await page_of(caller, paging, User.select(*_USER_COLUMNS), User.count(), action="user.list",
+                         record_type="user", scope=User.provider, where=clauses, order_by=[User.email],
+                         provider_id=provider_id or caller.provider_id)
 
 
 async def get_user(caller: Caller, user_id: UUID) -> dict[str, Any]:

@@ -15,12 +15,13 @@ from litestar import Request, Response, get
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from partner_audit.security.csrf import csrf_token
+from partner_audit.security.middleware import PUBLIC
 
 STATIC = Path(str(files("partner_audit.web").joinpath("static")))
 _SIGN_IN = files("partner_audit.web").joinpath("templates/sign_in.html").read_text()
 
 
-@get("/", opt={"exclude_from_auth": True}, include_in_schema=False)
+@get("/", opt=PUBLIC, include_in_schema=False)
 async def sign_in_page() -> Response[str]:
     return Response(_SIGN_IN, media_type="text/html")
 
