@@ -256,3 +256,18 @@ def test_attestations_send_mails_each_due_holder_once(world, run, database, tmp_
         AccessLogEntry.action == "attestation.link_issued", AccessLogEntry.email == "system:attestations-send").run())
     assert sorted(e["record_id"] for e in logged) == sorted([due_soon["id"], overdue["id"]])
     assert run(lambda: Assignment.count().run()) == 5
+
+
+def test_a_browser_gets_a_page_when_the_holder_page_refuses(client):
+    """The portal's errors: a browser (it asks for text/html) reads a page in words, a script the problem document."""
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    bad = client.get("/attest/abc%00def", headers=browser)
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("text/html")
+    assert "token" in bad.text and "<h1>" in bad.text
+    forged = client.post("/attest/abc", data={"holds_device": "yes", "authorised_use_only": "yes"},
+                         headers={**browser, "Origin": "https://elsewhere.example"})
+    assert forged.status_code == 403 and forged.headers["content-type"].startswith("text/html")
+    assert "Refused" in forged.text and "https://elsewhere.example" in forged.text
+    assert "default-src 'self'" in forged.headers["content-security-policy"]  # a page: no script of anyone's runs
+    script = client.get("/attest/abc%00def")
+    assert script.status_code == 400 and script.headers["content-type"].startswith("application/problem+json")
