@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     store = evidence_store(settings)
 
-    def value(it: object) -> Provide:
+    def constant(it: object) -> Provide:
         return Provide(lambda: it, use_cache=True, sync_to_thread=False)
 
     return Litestar(
@@ -136,8 +136,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "caller": Provide(signed_in_caller, sync_to_thread=False),
             "paging": Provide(api.paging, sync_to_thread=False),
-            "settings": value(settings),
-            "store": value(store),
+            "settings": constant(settings),
+            "store": constant(store),
         },
         openapi_config=_openapi(),
         lifespan=[lambda _app: lifespan(settings)],
