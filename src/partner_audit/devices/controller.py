@@ -64,6 +64,7 @@ from partner_audit.settings import Settings
 from partner_audit.spreadsheets import ExportFormat
 from partner_audit.uploads import whole_file
 
+
 def _to(struct: type, row: dict[str, Any]) -> Any:
     return msgspec.convert(row, struct, from_attributes=False, strict=False)
 
