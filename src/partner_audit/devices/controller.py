@@ -265,7 +265,6 @@ class BreachAssessmentController(Controller):
         return _to(BreachAssessmentOut, await breaches.close_breach_assessment(caller, assessment_id))
 
 
-
 class AttestationController(Controller):
     """Attestations: the rules are in ``attestations``; the holder's own page is in ``pages``."""
 

@@ -349,14 +349,7 @@ class OverdueAttestation(Output):
     link_expires_at: datetime | None  # a live link the holder has not used yet, if any
 
 
-
-# --- the import and exports -------------------------------------------------------------------------
-
-
-class ExportFormat(str, Enum):
-    xlsx = "xlsx"
-    csv = "csv"
-
+# --- the import (exports are files: ``spreadsheets.ExportFormat``) ------------------------------------------
 
 
 class RowChange(Output):

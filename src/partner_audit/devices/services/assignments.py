@@ -201,4 +201,3 @@ async def history(caller: Caller, device_id: UUID) -> dict[str, Any]:
                                  caller).order_by(Incident.occurred_at, ascending=False).run()
         return {"device": device, "assignments": await present(caller, rows, "device.history"),
                 "incidents": await incidents_out(incidents)}
-

@@ -392,4 +392,3 @@ async def _apply(caller: Caller, result: Plan, progress: Callable[..., Iterable[
             raise Conflict("The register changed while the file was being imported (a device was registered or "
                            "checked out meanwhile), so nothing was imported. Import the file again.") from exc
         raise
-

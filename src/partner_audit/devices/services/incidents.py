@@ -144,5 +144,3 @@ async def incident_summary(caller: Caller, flt: IncidentFilter) -> dict[str, Any
             "overdue_assessments": sum(a["status"] == BreachStatus.open.value and a["due_at"] < now for a in found),
             "serious_harm": sum(a["serious_harm_likely"] is True for a in found),
         }
-
-

@@ -183,4 +183,3 @@ async def search_devices(caller: Caller, flt: DeviceFilter, sort: DeviceSort, of
     async with access_log.audited(caller, "device.list", "device", provider_id=caller.provider_id):
         rows = await rows_q.offset(offset).limit(limit).run()
         return await with_holders(caller, rows, "device.list"), await count_q.run()
-

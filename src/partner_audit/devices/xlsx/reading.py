@@ -204,4 +204,3 @@ def rows_of(source: Source) -> Iterator[tuple[Any, ...]]:
     if b"\x00" in source.head(4096):
         raise _not_a_spreadsheet("its contents are not a spreadsheet")
     return _csv_rows(source)
-
