@@ -5,9 +5,9 @@ providers) with openpyxl in write-only mode, then times, each in its own Python 
 (``resource.getrusage``) is that path's alone:
 
   (a) reading: openpyxl ``load_workbook(read_only=True)``, iterating every row's values, nothing else;
-  (b) importing on SQLite: ``devices.xlsx.import_devices`` (what ``partner-audit import devices`` runs) into a fresh,
-      migrated SQLite database holding only the three providers: parse, validate every row, write in one
-      transaction;
+  (b) importing on SQLite: ``devices.services.imports.import_devices`` (what ``partner-audit import devices``
+      runs) into a fresh, migrated SQLite database holding only the three providers: parse, validate every row,
+      write in one transaction;
   (c) importing on PostgreSQL, the same, into a fresh database, when PA_TEST_POSTGRES_URL is set.
 
 Prints seconds, the ratio import / read (target: within 3x), and peak RSS. Asserts nothing. See bench/README.md.
@@ -77,7 +77,8 @@ def read_only(file: Path) -> dict:
 def import_into(file: Path, url: str) -> dict:
     from partner_audit import db
     from partner_audit.demo import demo_nzbn
-    from partner_audit.devices import xlsx
+    from partner_audit.devices.services import imports
+    from partner_audit.devices.xlsx.reading import Source
     from partner_audit.piccolo_app import TABLES
     from partner_audit.providers import service as providers
     from partner_audit.providers.schemas import ProviderCreate, ProviderKind, Region
@@ -95,7 +96,7 @@ def import_into(file: Path, url: str) -> dict:
                     risk_tier=2))
             before = peak_rss_mib()
             started = time.perf_counter()
-            report = await xlsx.import_devices(Caller.system("bench"), xlsx.Source(file.name, path=file))
+            report = await imports.import_devices(Caller.system("bench"), Source(file.name, path=file))
             seconds = time.perf_counter() - started
             return {"seconds": seconds, "rss_before_mib": before, "rows": report["rows"],
                     "created": report["created"], "check_out": report["assignments"]["check_out"],

@@ -11,8 +11,8 @@ import msgspec
 import pytest
 
 from partner_audit import db
-from partner_audit.devices import service
 from partner_audit.devices.schemas import CheckIn, CheckOut, Transfer
+from partner_audit.devices.services import assignments
 from partner_audit.devices.tables import Assignment
 from partner_audit.errors import Conflict, DomainError, Invalid
 from partner_audit.security.caller import Caller, Role
@@ -112,7 +112,7 @@ def _twenty_check_outs(world, run, device_id: str) -> list:
     bodies = [msgspec.convert(holder(world.provider_a, f"Holder {i}"), CheckOut) for i in range(20)]
 
     async def crowd():
-        return await asyncio.gather(*(service.check_out(caller, UUID(device_id), b) for b in bodies),
+        return await asyncio.gather(*(assignments.check_out(caller, UUID(device_id), b) for b in bodies),
                                     return_exceptions=True)
 
     return run(crowd)
@@ -200,11 +200,11 @@ def test_a_failing_transfer_without_http(world, run):
     data = Transfer(check_in=msgspec.convert(check_in_body(), CheckIn),
                     check_out=msgspec.convert(holder({"id": "00000000-0000-4000-8000-000000000000"}), CheckOut))
     with pytest.raises(Invalid) as raised:
-        run(lambda: service.transfer(caller, UUID(device["id"]), data))
+        run(lambda: assignments.transfer(caller, UUID(device["id"]), data))
     assert raised.value.errors[0]["field"] == "check_out.provider_id"
     assert [str(r["id"]) for r in open_assignments(run, device["id"])] == [first["id"]]
     with pytest.raises(DomainError) as raised:
-        run(lambda: service.check_in(caller, UUID(device["id"]), msgspec.convert(
+        run(lambda: assignments.check_in(caller, UUID(device["id"]), msgspec.convert(
             check_in_body(returned_on="2001-01-01"), CheckIn)))
     assert raised.value.errors[0]["field"] == "returned_on"
 

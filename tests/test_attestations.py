@@ -15,7 +15,7 @@ from typing import Any
 
 from fixtures_smtp import smtp_server  # noqa: F401  (a fixture)
 from partner_audit import mail
-from partner_audit.devices import attestations
+from partner_audit.devices.services import attestations
 from partner_audit.devices.tables import Assignment, Attestation, AttestationLink
 from partner_audit.mail import OutboxMessage
 from partner_audit.security.caller import Caller

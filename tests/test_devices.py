@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from partner_audit.devices import service
 from partner_audit.devices.schemas import DeviceStatus
+from partner_audit.devices.services import register
 from partner_audit.security.tables import AccessLogEntry
 
 S = DeviceStatus
@@ -82,15 +82,15 @@ def test_register_read_and_update_a_device(world):
 
 
 def test_status_rules_without_http():
-    assert service.status_refusal(S.in_stock, S.in_repair) is None
-    assert service.status_refusal(S.in_repair, S.in_stock) is None
-    assert service.status_refusal(S.lost, S.in_stock) is None  # found again
-    assert service.status_refusal(S.stolen, S.retired) is None
-    assert "checking the device out" in service.status_refusal(S.in_stock, S.assigned)
-    assert "reporting an incident" in service.status_refusal(S.in_stock, S.lost)
-    assert "reporting an incident" in service.status_refusal(S.in_stock, S.stolen)
-    assert "retired is final" in service.status_refusal(S.retired, S.in_stock)
-    assert "check it in first" in service.status_refusal(S.assigned, S.in_repair)
+    assert register.status_refusal(S.in_stock, S.in_repair) is None
+    assert register.status_refusal(S.in_repair, S.in_stock) is None
+    assert register.status_refusal(S.lost, S.in_stock) is None  # found again
+    assert register.status_refusal(S.stolen, S.retired) is None
+    assert "checking the device out" in register.status_refusal(S.in_stock, S.assigned)
+    assert "reporting an incident" in register.status_refusal(S.in_stock, S.lost)
+    assert "reporting an incident" in register.status_refusal(S.in_stock, S.stolen)
+    assert "retired is final" in register.status_refusal(S.retired, S.in_stock)
+    assert "check it in first" in register.status_refusal(S.assigned, S.in_repair)
 
 
 def test_status_changes_by_hand(world):

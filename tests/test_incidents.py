@@ -9,8 +9,8 @@ from uuid import UUID
 import msgspec
 import pytest
 
-from partner_audit.devices import service
 from partner_audit.devices.schemas import IncidentCreate
+from partner_audit.devices.services import breaches, incidents
 from partner_audit.devices.tables import Assignment, BreachAssessment
 from partner_audit.errors import Invalid, NotFound
 from partner_audit.security.caller import Caller, Role
@@ -42,7 +42,7 @@ def test_a_lost_phone_closes_its_assignment_and_starts_an_assessment(world, run)
 
     assessment = incident["assessment"]
     reported_at = datetime.fromisoformat(incident["reported_at"])
-    assert datetime.fromisoformat(assessment["due_at"]) == reported_at + timedelta(days=service.BREACH_ASSESSMENT_DAYS)
+    assert datetime.fromisoformat(assessment["due_at"]) == reported_at + timedelta(days=breaches.BREACH_ASSESSMENT_DAYS)
     assert (assessment["status"], assessment["overdue"], assessment["serious_harm_likely"]) == ("open", False, None)
     assert assessment["hours_since_incident"] == incident["hours_since_incident"]
     assert (assessment["asset_tag"], assessment["incident_kind"]) == ("PH-0001", "lost")
@@ -182,11 +182,11 @@ def test_overdue_assessments_are_flagged_and_listed(world, run):
 
 
 def test_incident_rules_without_http(world, run):
-    assert service.closing_errors({"serious_harm_likely": None}) == [
+    assert breaches.closing_errors({"serious_harm_likely": None}) == [
         {"field": "serious_harm_likely", "message": "decide whether serious harm is likely first"}]
-    assert service.closing_errors({"serious_harm_likely": False, "commissioner_notified_at": None,
+    assert breaches.closing_errors({"serious_harm_likely": False, "commissioner_notified_at": None,
                                    "individuals_notified_at": None}) == []
-    assert [e["field"] for e in service.closing_errors({"serious_harm_likely": True, "commissioner_notified_at": NOW,
+    assert [e["field"] for e in breaches.closing_errors({"serious_harm_likely": True, "commissioner_notified_at": NOW,
                                                         "individuals_notified_at": None})] == ["individuals_notified_at"]
 
     device, assignment = checked_out(world, "LT-0009", world.provider_b)
@@ -194,11 +194,11 @@ def test_incident_rules_without_http(world, run):
     caller = Caller(UUID(str(a_admin["id"])), a_admin["email"], Role.provider_admin, UUID(str(world.provider_a["id"])))
     data = msgspec.convert(incident_body(device, "lost"), IncidentCreate)
     with pytest.raises(NotFound):
-        run(lambda: service.report_incident(caller, data))
+        run(lambda: incidents.report_incident(caller, data))
     b_admin = world.b_admin.user
     caller = Caller(UUID(str(b_admin["id"])), b_admin["email"], Role.provider_admin, UUID(str(world.provider_b["id"])))
-    incident = run(lambda: service.report_incident(caller, data))
+    incident = run(lambda: incidents.report_incident(caller, data))
     assert str(incident["assignment_id"]) == assignment["id"]
     with pytest.raises(Invalid):
-        run(lambda: service.report_incident(caller, msgspec.convert(
+        run(lambda: incidents.report_incident(caller, msgspec.convert(
             incident_body(device, occurred_at=(NOW + timedelta(hours=2)).isoformat()), IncidentCreate)))

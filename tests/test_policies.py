@@ -207,7 +207,7 @@ def test_check_refuses_with_the_guards_words_and_records_what_it_checked():
 
 
 def test_holder_details_are_decided_by_one_policy():
-    from partner_audit.devices.service import sees_holder
+    from partner_audit.devices.services.visibility import sees_holder
 
     for role in Role:
         caller = Caller(None, None, role, "p-a" if role.is_provider_role else None)

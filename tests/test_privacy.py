@@ -19,8 +19,8 @@ from test_devices import checked_out
 
 from partner_audit import db
 from partner_audit.demo import demo_nzbn
-from partner_audit.devices import privacy, service
 from partner_audit.devices.schemas import CheckIn, CheckOut, DeviceCreate
+from partner_audit.devices.services import assignments, privacy, register
 from partner_audit.devices.tables import (
     Assignment,
     Attestation,
@@ -353,13 +353,13 @@ async def _seed(url: str) -> dict[str, str]:
     ids = {}
     for tag, starts, back, email in (("OLD-1", date(2020, 6, 1), date(2021, 1, 15), ALICE[1]),
                                      ("NOW-1", date.today(), None, BOB[1])):
-        device = await service.create_device(system, msgspec.convert({"asset_tag": tag, "kind": "laptop"},
+        device = await register.create_device(system, msgspec.convert({"asset_tag": tag, "kind": "laptop"},
                                                                      DeviceCreate))
-        out = await service.check_out(system, device["id"], msgspec.convert({
+        out = await assignments.check_out(system, device["id"], msgspec.convert({
             "provider_id": str(provider["id"]), "holder_name": tag.title(), "holder_email": email,
             "purpose": "Field work", "starts_on": starts.isoformat()}, CheckOut))
         if back:
-            await service.check_in(system, device["id"], msgspec.convert({
+            await assignments.check_in(system, device["id"], msgspec.convert({
                 "returned_on": back.isoformat(), "condition": "Good", "data_wiped": False}, CheckIn))
         ids[tag] = str(out["id"])
     return ids

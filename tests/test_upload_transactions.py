@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from partner_audit.assessments import xlsx as workbook
-from partner_audit.devices import xlsx as register
+from partner_audit.devices.xlsx import register
 
 from conftest import PASSWORD
 from test_device_import import csv_file, devices, upload as import_file

@@ -190,7 +190,7 @@ def cmd_send_mail(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_attestations_send(settings: Settings, args: argparse.Namespace) -> int:
-    from partner_audit.devices import attestations
+    from partner_audit.devices.services import attestations
     from partner_audit.security.caller import Caller
 
     issued = asyncio.run(_with_db(settings, lambda: attestations.send_due_links(
@@ -203,15 +203,16 @@ def cmd_attestations_send(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_import_devices(settings: Settings, args: argparse.Namespace) -> int:
-    from partner_audit.devices import xlsx
+    from partner_audit.devices.services import imports
+    from partner_audit.devices.xlsx.reading import Source
     from partner_audit.progress import progress
     from partner_audit.security.caller import Caller
 
     if not args.file.is_file():
         return _fail(f"{args.file}: no such file")
-    source = xlsx.Source(args.file.name, path=args.file)
+    source = Source(args.file.name, path=args.file)
     try:
-        report = asyncio.run(_with_db(settings, lambda: xlsx.import_devices(
+        report = asyncio.run(_with_db(settings, lambda: imports.import_devices(
             Caller.system("import"), source, dry_run=args.dry_run, progress=progress)))
     except Invalid as exc:
         for error in exc.errors:
@@ -239,26 +240,27 @@ def cmd_import_devices(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export_devices(settings: Settings, args: argparse.Namespace) -> int:
-    from partner_audit.devices import xlsx
+    from partner_audit.devices.services import exports
     from partner_audit.security.caller import Caller
+    from partner_audit.spreadsheets import ExportFormat
 
     suffix = args.file.suffix.lower().lstrip(".")
-    if suffix not in {f.value for f in xlsx.ExportFormat}:
+    if suffix not in {f.value for f in ExportFormat}:
         return _fail(f"{args.file}: name the file .xlsx or .csv")
-    fmt, caller = xlsx.ExportFormat(suffix), Caller.system("export")
+    fmt, caller = ExportFormat(suffix), Caller.system("export")
     if args.holder:
-        content, count = asyncio.run(_with_db(settings, lambda: xlsx.export_history(caller, args.holder, fmt)))
+        export = asyncio.run(_with_db(settings, lambda: exports.export_history(caller, args.holder, fmt)))
     else:
-        content, count = asyncio.run(_with_db(settings, lambda: xlsx.export_register(caller, fmt)))
-    args.file.write_bytes(content)
-    print(f"wrote {count} {'assignments' if args.holder else 'devices'} to {args.file}")
+        export = asyncio.run(_with_db(settings, lambda: exports.export_register(caller, fmt)))
+    args.file.write_bytes(export.content)
+    print(f"wrote {export.rows} {'assignments' if args.holder else 'devices'} to {args.file}")
     return 0
 
 
 def cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from partner_audit.devices import privacy
+    from partner_audit.devices.services import privacy
     from partner_audit.progress import progress
 
     result = asyncio.run(_with_db(settings, lambda: privacy.apply_retention(
@@ -280,7 +282,7 @@ def cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_privacy_request(settings: Settings, args: argparse.Namespace) -> int:
-    from partner_audit.devices import privacy
+    from partner_audit.devices.services import privacy
     from partner_audit.security.caller import Caller
 
     export = asyncio.run(_with_db(settings, lambda: privacy.export_person(

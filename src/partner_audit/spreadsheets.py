@@ -13,17 +13,23 @@ a typed value, which the assessment workbook relies on.)
 
 Writing. ``cell`` is what every export puts in a cell: text a spreadsheet would run as a formula gets a leading
 apostrophe (``restore`` takes it off on the way back in), and control characters that an .xlsx cannot hold
-(openpyxl refuses them) become U+FFFD, so no stored text can make an export fail.
+(openpyxl refuses them) become U+FFFD, so no stored text can make an export fail. ``export_value`` adds how
+exports show yes/no, times and ids, and ``RowWriter`` writes rows of them as .xlsx or .csv.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
+import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from xml.parsers import expat
@@ -270,3 +276,65 @@ def open_xlsx(source: Path | IO[bytes], limits: Limits, damaged: Callable[[str],
         # Rows stream up to the last one present, never padded to a dimension the file declares.
         sheet.reset_dimensions()
     return book
+
+
+# --- rows out: exports as .xlsx or .csv --------------------------------------------------------------
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+
+class ExportFormat(str, Enum):
+    xlsx = "xlsx"
+    csv = "csv"
+
+    @property
+    def media_type(self) -> str:
+        return XLSX_MEDIA_TYPE if self is ExportFormat.xlsx else CSV_MEDIA_TYPE
+
+
+def export_value(value: Any) -> Any:
+    """A stored value as an export shows it: yes/no, times in UTC without a zone (Excel has none), ids as text,
+    and text as ``cell`` writes it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return cell(value)
+
+
+def workbook_bytes(book: Workbook) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+class RowWriter:
+    """Rows out as .xlsx (openpyxl write-only: rows go straight to the file) or .csv (UTF-8 with a BOM, so Excel
+    reads the accents). Every value goes through ``export_value``: no stored text is run as a formula or makes
+    the export fail."""
+
+    def __init__(self, fmt: ExportFormat, title: str, headers: Iterable[str]) -> None:
+        self.fmt = fmt
+        if fmt is ExportFormat.xlsx:
+            self.book = Workbook(write_only=True)
+            self.sheet = self.book.create_sheet(title)
+        else:
+            self.text = io.StringIO()
+            self.csv = csv.writer(self.text)
+        self.append(headers)
+
+    def append(self, row: Iterable[Any]) -> None:
+        cells = [export_value(c) for c in row]
+        if self.fmt is ExportFormat.xlsx:
+            self.sheet.append(cells)
+        else:
+            self.csv.writerow(["" if c is None else c.isoformat() if isinstance(c, date) else c for c in cells])
+
+    def finish(self) -> bytes:
+        """The file. Blocking for a large export: run it in a thread."""
+        if self.fmt is ExportFormat.csv:
+            return self.text.getvalue().encode("utf-8-sig")
+        return workbook_bytes(self.book)

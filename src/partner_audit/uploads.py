@@ -169,3 +169,14 @@ class FormUpload:
             yield bytes(event)
         async for _ in self._events:  # read the rest so the connection stays usable
             pass
+
+
+async def whole_file(request: Request, filename: str | None) -> tuple[str, bytes]:
+    """A file sent either way: as multipart/form-data with the file in a field named ``file`` (a browser's form),
+    or as the raw body with its name in ``filename`` (a script's). Returns its name and its bytes, read whole:
+    for a file that is parsed at once and whose size the route bounds (``request_max_body_size``)."""
+    if request.headers.get("content-type", "").startswith("multipart/"):
+        form = FormUpload(request)
+        await form.open()
+        return form.filename, b"".join([chunk async for chunk in form.chunks()])
+    return filename or "upload", await request.body()

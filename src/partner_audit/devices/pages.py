@@ -12,8 +12,8 @@ from html import escape
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
-from partner_audit.devices import attestations
-from partner_audit.devices.attestations import LinkState, LinkView
+from partner_audit.devices.services import attestations
+from partner_audit.devices.services.attestations import LinkState, LinkView
 from partner_audit.errors import Invalid
 from partner_audit.security.middleware import PUBLIC, anonymous_caller
 

@@ -1,7 +1,9 @@
-"""Request and response bodies for the device register: devices, assignments, incidents, breach assessments."""
+"""Request and response bodies for the device register: devices, assignments, incidents, breach assessments,
+attestations, the import and exports, and Privacy Act requests; and the filters their lists take."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -105,6 +107,16 @@ class DeviceStatusChange(Input):
     reason: text(500, characters=LINES)
 
 
+@dataclass(frozen=True)
+class DeviceFilter:
+    status: DeviceStatus | None = None
+    kind: DeviceKind | None = None
+    provider_id: UUID | None = None  # the provider holding it now
+    encrypted: bool | None = None
+    mdm_enrolled: bool | None = None
+    q: str | None = None  # asset tag, serial, model; and the holder's name for those who may see holders
+
+
 # --- assignments -----------------------------------------------------------------------------------
 
 
@@ -161,6 +173,13 @@ class AssignmentOut(Output):
     return_overdue: bool
     created_at: datetime
     closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AssignmentFilter:
+    device_id: UUID | None = None
+    provider_id: UUID | None = None
+    open: bool | None = None
 
 
 class TransferOut(Output):
@@ -239,6 +258,22 @@ class IncidentOut(Output):
     assessment: BreachAssessmentOut
 
 
+@dataclass(frozen=True)
+class IncidentFilter:
+    kind: IncidentKind | None = None
+    device_id: UUID | None = None
+    provider_id: UUID | None = None
+    since: date | None = None  # occurred on or after
+    until: date | None = None  # occurred before
+
+
+@dataclass(frozen=True)
+class BreachAssessmentFilter:
+    status: BreachStatus | None = None
+    overdue: bool | None = None
+    serious_harm_likely: bool | None = None
+
+
 class BreachAssessmentUpdate(Input):
     serious_harm_likely: bool | None | msgspec.UnsetType = msgspec.UNSET
     commissioner_notified_at: AwareDateTime | None | msgspec.UnsetType = msgspec.UNSET
@@ -264,3 +299,93 @@ class DeviceHistory(Output):
     device: DeviceOut
     assignments: list[AssignmentOut]
     incidents: list[IncidentOut]
+
+
+# --- attestations ----------------------------------------------------------------------------------
+
+
+class InPersonAttestation(Input):
+    """What the holder confirmed to a member of staff, face to face."""
+
+    holds_device: bool
+    authorised_use_only: bool
+    notes: text(2000, min_length=0, characters=LINES) = ""
+
+
+class AttestationOut(Output):
+    id: UUID
+    assignment_id: UUID
+    method: AttestationMethod
+    holds_device: bool
+    authorised_use_only: bool
+    notes: str
+    recorded_by: UUID | None
+    attested_at: datetime
+    next_due_on: date
+
+
+class LinkIssued(Output):
+    """The link itself goes only to the holder, by email: it is not in this response."""
+
+    assignment_id: UUID
+    expires_at: datetime
+    outbox_message_id: UUID
+
+
+class OverdueAttestation(Output):
+    assignment_id: UUID
+    device_id: UUID
+    asset_tag: str
+    provider_id: UUID
+    provider_name: str
+    # Holder details are personal information: null unless the caller may see them (see holder_visible).
+    holder_name: str | None
+    holder_email: str | None
+    holder_visible: bool
+    starts_on: date
+    last_attested_at: datetime | None
+    due_on: date
+    days_overdue: int
+    link_expires_at: datetime | None  # a live link the holder has not used yet, if any
+
+
+# --- the import (exports are files: ``spreadsheets.ExportFormat``) ------------------------------------------
+
+
+class RowChange(Output):
+    row: int
+    asset_tag: str
+    action: str  # create, update, unchanged
+    changes: list[str]  # the device fields an update changes (status included)
+    assignment: str  # none, keep, update, check_out, transfer, check_in
+
+
+class ImportProblem(Output):
+    field: str  # 'row 14, column "Expected Checkin"'
+    row: int
+    column: str | None
+    message: str
+
+
+class ImportReport(Output):
+    file: str
+    dry_run: bool
+    applied: bool
+    columns: dict[str, str]  # field -> the header it was read from
+    ignored_columns: list[str]  # the first 20, each name cut to 60 characters
+    ignored_column_count: int
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    assignments: dict[str, int]  # keep, update, check_out, transfer, check_in
+    errors: list[ImportProblem]
+    error_count: int
+    changes: list[RowChange]  # row by row (a dry run; empty once applied)
+
+
+# --- Privacy Act requests ----------------------------------------------------------------------------
+
+
+class PrivacyRequest(Input):
+    email: Email  # the holder's email, as on their assignments (case does not matter)

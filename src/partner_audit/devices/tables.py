@@ -25,7 +25,7 @@ class Device(Table, tablename="device"):
 
 
 class Assignment(Table, tablename="assignment"):
-    """A device held by a non-agency person. Holder details are personal information (see devices.service)."""
+    """A device held by a non-agency person. Holder details are personal information (see devices.services.visibility)."""
 
     id = UUID(primary_key=True)
     device = ForeignKey(Device, null=False, index=True)

@@ -17,64 +17,15 @@ from typing import Any
 from uuid import UUID
 
 from partner_audit import db, mail
-from partner_audit.api import LINES, Input, Output, Paging, text
-from partner_audit.devices.schemas import AttestationMethod
-from partner_audit.devices.service import sees_holder
+from partner_audit.api import Paging
+from partner_audit.devices.schemas import AttestationMethod, InPersonAttestation
+from partner_audit.devices.services.visibility import sees_holder
 from partner_audit.devices.tables import Assignment, Attestation, AttestationLink
 from partner_audit.errors import Conflict, Invalid
 from partner_audit.security import access_log, policies, tokens
 from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import require_row, scoped
 from partner_audit.settings import Settings
-
-
-
-# --- bodies ----------------------------------------------------------------------------------------
-
-
-class InPersonAttestation(Input):
-    """What the holder confirmed to a member of staff, face to face."""
-
-    holds_device: bool
-    authorised_use_only: bool
-    notes: text(2000, min_length=0, characters=LINES) = ""
-
-
-class AttestationOut(Output):
-    id: UUID
-    assignment_id: UUID
-    method: AttestationMethod
-    holds_device: bool
-    authorised_use_only: bool
-    notes: str
-    recorded_by: UUID | None
-    attested_at: datetime
-    next_due_on: date
-
-
-class LinkIssued(Output):
-    """The link itself goes only to the holder, by email: it is not in this response."""
-
-    assignment_id: UUID
-    expires_at: datetime
-    outbox_message_id: UUID
-
-
-class OverdueAttestation(Output):
-    assignment_id: UUID
-    device_id: UUID
-    asset_tag: str
-    provider_id: UUID
-    provider_name: str
-    # Holder details are personal information: null unless the caller may see them (see holder_visible).
-    holder_name: str | None
-    holder_email: str | None
-    holder_visible: bool
-    starts_on: date
-    last_attested_at: datetime | None
-    due_on: date
-    days_overdue: int
-    link_expires_at: datetime | None  # a live link the holder has not used yet, if any
 
 
 # --- rules -----------------------------------------------------------------------------------------

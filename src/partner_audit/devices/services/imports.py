@@ -1,0 +1,394 @@
+"""Bulk import of devices and their current assignments from an .xlsx or .csv register, in four steps:
+
+1. **Headers** are matched to fields, and 2. **cells** parsed, by ``xlsx.register`` (in a worker thread,
+   streaming the file, outside any transaction).
+3. **Rows** are checked all at once against the register as it is, with the register's own rules (the services'
+   and ``schemas``: lengths, email form, which statuses may be set by hand, only a device in stock goes out, only
+   an onboarding or active provider receives devices). Each problem names its row and column:
+   ``row 14, column "Expected Checkin": "31/02/2025" is not a date``. Row numbers are the spreadsheet's own (the
+   header is row 1).
+4. **Apply**: everything or nothing, in one transaction, upserting on asset tag; many rows per statement. A dry
+   run stops before writing and returns what would change, row by row.
+
+Upsert rules. A blank cell leaves the device's or the open assignment's value as it is (a new device gets the
+default). Filling the holder ("Checked Out To", "Email" or "Provider") checks the device out to that person: the
+same email at the same provider keeps (or updates) the open assignment; another person is a transfer (the open
+assignment closes on the new one's start date, its condition and wipe left for the register to record). A
+status of in stock, in repair or retired on a device that is out checks it in on the import's day. Lost and
+stolen come from incidents, never from a file.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any
+
+import msgspec
+
+from partner_audit import db, spreadsheets
+from partner_audit.devices.schemas import CheckOut, DeviceStatus, DeviceUpdate, ReturnStatus
+from partner_audit.devices.services.register import status_refusal
+from partner_audit.devices.tables import Assignment, Device
+from partner_audit.devices.xlsx import register as xlsx
+from partner_audit.devices.xlsx.reading import Source
+from partner_audit.devices.xlsx.register import CellError, Row, Sheet, header_of
+from partner_audit.errors import Conflict, DomainError, Invalid
+from partner_audit.providers.schemas import ENGAGED_STATUSES
+from partner_audit.providers.tables import Provider
+from partner_audit.security import access_log, policies
+from partner_audit.security.caller import Caller
+
+MAX_ERRORS_SHOWN = 500
+CHUNK = 500  # rows per INSERT: under both databases' limits on parameters (22 columns x 500)
+DEVICE_FIELDS = ("serial", "kind", "make", "model", "encrypted", "mdm_enrolled", "notes")
+ASSIGNMENT_FIELDS = ("holder_name", "holder_email", "holder_phone", "provider", "holder_role", "purpose", "systems",
+                     "starts_on", "expected_return_on")
+# Filling any of these says who holds the device.
+HOLDER_KEYS = ("holder_name", "holder_email", "provider")
+# Statuses a device may come back to (a check-in's).
+RETURN_STATUSES = frozenset(DeviceStatus(s.value) for s in ReturnStatus)
+
+
+class Providers:
+    """Providers found by NZBN (spaces and dashes ignored) or by name (case ignored)."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.by_id = {str(r["id"]): r for r in rows}
+        self.by_nzbn = {r["nzbn"]: r for r in rows}
+        self.by_name: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            self.by_name.setdefault(row["name"].strip().casefold(), []).append(row)
+
+    def find(self, text: str) -> dict[str, Any]:
+        """The provider a cell names; CellError when none or several are."""
+        digits = re.sub(r"[\s\-]", "", text)
+        if digits.isdigit() and digits in self.by_nzbn:
+            return self.by_nzbn[digits]
+        named = self.by_name.get(text.casefold(), [])
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise CellError(f'"{text}" is the name of {len(named)} providers: use the NZBN')
+        raise CellError(f'no provider is named "{text}" or has that NZBN')
+
+
+# --- planning: what each row changes ---------------------------------------------------------------------------
+
+
+@dataclass
+class Planned:
+    number: int
+    asset_tag: str
+    action: str  # create, update, unchanged
+    changes: list[str]
+    assignment: str  # none, keep, update, check_out, transfer, check_in
+    device: dict[str, Any]  # the device row as it will be
+    close: dict[str, Any] | None = None  # the open assignment, closed
+    open: dict[str, Any] | None = None  # the open assignment as it will be (new or updated)
+
+
+@dataclass
+class Plan:
+    rows: list[Planned] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _validation_error(sheet: Sheet, number: int, exc: msgspec.ValidationError, names: dict[str, str]) -> None:
+    """A schema's own check (a length, an email's form), named by the file's column."""
+    message = str(exc)
+    found = re.search(r" - at `\$\.([a-z_]+)", message)
+    field_ = names.get(found.group(1), found.group(1)) if found else None
+    said = message.split(" - at ")[0]
+    longest = re.match(r"Expected `str` of length <= (\d+)", said)
+    if longest:
+        said = f"is longer than {longest.group(1)} characters"
+    elif said.startswith("Expected `str` matching regex") and field_ == "holder_email":
+        said = "is not an email address"
+    sheet.error(number, field_, said)
+
+
+_CHECKOUT_NAMES = {"provider_id": "provider"}
+
+
+def _plan_row(sheet: Sheet, row: Row, current: dict[str, Any] | None, held: dict[str, Any] | None,
+              today: date) -> Planned | None:
+    """The device and assignment as this row leaves them, or None (with errors on the sheet) if it cannot."""
+    v, number = row.values, row.number
+    errors_before = len(sheet.errors)
+    tag = v["asset_tag"]
+    device = dict(current) if current else {
+        "id": uuid.uuid4(), "asset_tag": tag, "serial": "", "kind": None, "make": "", "model": "", "encrypted": False,
+        "mdm_enrolled": False, "status": DeviceStatus.in_stock.value, "notes": ""}
+    for name in DEVICE_FIELDS:
+        if name in v and not isinstance(v[name], set):
+            device[name] = v[name].value if isinstance(v[name], Enum) else v[name]
+    try:
+        msgspec.convert({k: device[k] for k in ("asset_tag", *DEVICE_FIELDS) if device[k] is not None},
+                        DeviceUpdate)
+    except msgspec.ValidationError as exc:
+        _validation_error(sheet, number, exc, {})
+    if device["kind"] is None and "kind" not in v.get("_bad", ()):
+        sheet.error(number, "kind" if "kind" in sheet.headers else None,
+                    'a new device needs its type (laptop, phone, tablet or other)'
+                    + ("" if "kind" in sheet.headers else ': add a "Device Type" column'))
+
+    old = DeviceStatus(current["status"]) if current else None
+    wanted: DeviceStatus | None = v.get("status")
+    names_holder = any(k in v for k in HOLDER_KEYS) or any(k in v.get("_bad", ()) for k in HOLDER_KEYS)
+    details = {k: v[k] for k in ASSIGNMENT_FIELDS if k in v and k != "provider"}
+    action, close, opened = "none", None, None
+    if names_holder or (held and wanted in (None, DeviceStatus.assigned)):
+        if wanted not in (None, DeviceStatus.assigned):
+            sheet.error(number, "status", f'"{wanted.value}" does not fit a device someone holds: leave the holder '
+                                          "columns blank to check it in, or the status blank")
+        elif held is None and old not in (None, DeviceStatus.in_stock):
+            sheet.error(number, "status" if "status" in sheet.headers else "holder_name",
+                        f"the device is {old.value} and cannot be checked out: only a device in stock can")
+        else:
+            provider = v.get("provider")
+            email = v.get("holder_email", "").lower() or (held["holder_email"] if held else "")
+            provider_id = provider["id"] if provider else (held["provider"] if held else None)
+            same = held is not None and email == held["holder_email"] and str(provider_id) == str(held["provider"])
+            if held is not None and not names_holder:
+                same = True
+            if same:
+                opened = {**held, **details, "holder_email": email}
+                if "systems" in v:
+                    opened["systems"] = "\n".join(v["systems"])
+                changed = [k for k in ASSIGNMENT_FIELDS if k != "provider" and opened.get(k) != held.get(k)]
+                action = "update" if changed else "keep"
+            else:
+                opened = {"id": uuid.uuid4(), "device": device["id"], "open_device": device["id"],
+                          "provider": provider_id, "holder_name": "", "holder_phone": "", "holder_role": "",
+                          "purpose": "", "systems": "", "starts_on": today, "expected_return_on": None,
+                          **details, "holder_email": email}
+                if "systems" in v:
+                    opened["systems"] = "\n".join(v["systems"])
+                action = "transfer" if held else "check_out"
+                if provider is not None and provider["status"] not in ENGAGED_STATUSES:
+                    sheet.error(number, "provider", f"{provider['name']} is {provider['status']} and cannot "
+                                                    "receive devices")
+                if held is not None:
+                    if opened["starts_on"] < held["starts_on"]:
+                        sheet.error(number, "starts_on", f"{opened['starts_on']} is before the current holder's "
+                                                         f"assignment began on {held['starts_on']}")
+                    close = {**held, "returned_on": opened["starts_on"]}
+            clean = not v.get("_bad") and len(sheet.errors) == errors_before
+            _check_assignment(sheet, number, opened, v, clean)
+            device["status"] = DeviceStatus.assigned.value
+    else:
+        if any(k in v for k in ASSIGNMENT_FIELDS):
+            first = next(k for k in ASSIGNMENT_FIELDS if k in v)
+            sheet.error(number, first, "the device is not checked out to anyone: fill Checked Out To, Email and "
+                                       "Provider to check it out")
+        if wanted == DeviceStatus.assigned and held is None:
+            sheet.error(number, "status", "say who holds it: fill Checked Out To, Email and Provider")
+        elif held is not None and wanted in RETURN_STATUSES:
+            action, close = "check_in", {**held, "returned_on": today}
+            device["status"] = wanted.value
+        elif wanted is not None and wanted != (old or DeviceStatus.in_stock):
+            refusal = status_refusal(old or DeviceStatus.in_stock, wanted)
+            if refusal:
+                sheet.error(number, "status", f"cannot be {wanted.value}: {refusal}")
+            device["status"] = wanted.value
+    if v.get("_bad") or len(sheet.errors) > errors_before:
+        return None
+    if current is None:
+        change, changes = "create", []
+    else:
+        changes = [k for k in (*DEVICE_FIELDS, "status") if device[k] != current[k]]
+        change = "update" if changes else "unchanged"
+    return Planned(number, tag, change, changes, action, device, close, opened)
+
+
+def _check_assignment(sheet: Sheet, number: int, opened: dict[str, Any], values: dict[str, Any], clean: bool
+                      ) -> None:
+    """What a check-out needs, then the check-out's own schema as the API applies it (once the row's other cells
+    are right, so each mistake gets one message)."""
+    missing = False
+    for key, label in (("holder_name", "the holder's name"), ("holder_email", "the holder's email"),
+                       ("provider", "the holder's provider"), ("purpose", "what the device is for")):
+        if not opened.get(key) and key not in values.get("_bad", ()):
+            missing = True
+            sheet.error(number, key if key in sheet.headers else None,
+                        f"{label} is needed to check the device out" + (
+                            "" if key in sheet.headers else f' (add a "{header_of(key)}" column)'))
+    if missing or not clean:
+        return
+    try:
+        msgspec.convert({
+            "provider_id": str(opened["provider"]), "holder_name": opened["holder_name"],
+            "holder_email": opened["holder_email"], "purpose": opened["purpose"],
+            "starts_on": opened["starts_on"].isoformat(),
+            "expected_return_on": opened["expected_return_on"].isoformat() if opened["expected_return_on"] else None,
+            "holder_phone": opened["holder_phone"], "holder_role": opened["holder_role"],
+            "systems": [s for s in opened["systems"].split("\n") if s]}, CheckOut)
+    except msgspec.ValidationError as exc:
+        _validation_error(sheet, number, exc, _CHECKOUT_NAMES)
+        return
+    if opened["expected_return_on"] is not None and opened["expected_return_on"] < opened["starts_on"]:
+        sheet.error(number, "expected_return_on", f"{opened['expected_return_on']} is before the assignment "
+                                                  f"starts on {opened['starts_on']}")
+
+
+def plan(sheet: Sheet, current: dict[str, dict[str, Any]], held: dict[str, dict[str, Any]], today: date) -> Plan:
+    """Every row checked, and the errors of all of them. ``current``: devices by asset tag; ``held``: their open
+    assignments by device id. ``sheet`` is left as parsed, so a plan can be made again."""
+    sheet = replace(sheet, errors=list(sheet.errors))
+    result = Plan()
+    first_row: dict[str, int] = {}
+    for row in sheet.rows:
+        tag = row.values.get("asset_tag")
+        if tag is None:
+            sheet.error(row.number, "asset_tag" if "asset_tag" in sheet.headers else None,
+                        "is blank: every row needs the device's asset tag")
+            continue
+        if tag in first_row:
+            sheet.error(row.number, "asset_tag", f'"{tag}" is also on row {first_row[tag]}: list each device once')
+            continue
+        first_row[tag] = row.number
+        device = current.get(tag)
+        planned = _plan_row(sheet, row, device, held.get(str(device["id"])) if device else None, today)
+        if planned is not None:
+            result.rows.append(planned)
+    result.errors = sorted(sheet.errors, key=lambda e: e["row"])
+    return result
+
+
+# --- the import ---------------------------------------------------------------------------------------------
+
+
+def _chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+async def _current(tags: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    devices: dict[str, dict[str, Any]] = {}
+    for part in _chunks(tags):
+        for row in await Device.select().where(Device.asset_tag.is_in(part)).run():
+            devices[row["asset_tag"]] = row
+    held: dict[str, dict[str, Any]] = {}
+    for part in _chunks([d["id"] for d in devices.values()]):
+        for row in await Assignment.select().where(Assignment.open_device.is_in(part)).run():
+            held[str(row["device"])] = row
+    return devices, held
+
+
+async def _providers() -> Providers:
+    return Providers(await Provider.select(Provider.id, Provider.name, Provider.nzbn, Provider.status).run())
+
+
+def _use_providers(sheet: Sheet, providers: Providers) -> None:
+    """Each row's provider as ``providers`` has it now (its status may have changed since the file was read)."""
+    for row in sheet.rows:
+        if "provider" in row.values:
+            row.values["provider"] = providers.by_id.get(str(row.values["provider"]["id"]), row.values["provider"])
+
+
+def _summary(source: Source, sheet: Sheet, result: Plan, dry_run: bool, applied: bool) -> dict[str, Any]:
+    def count(attr: str, value: str) -> int:
+        return sum(getattr(p, attr) == value for p in result.rows)
+
+    return {
+        "file": source.name, "dry_run": dry_run, "applied": applied, "columns": sheet.headers,
+        "ignored_columns": sheet.ignored,
+        "ignored_column_count": sheet.ignored_count, "rows": len(sheet.rows), "created": count("action", "create"),
+        "updated": count("action", "update"), "unchanged": count("action", "unchanged"),
+        "assignments": {a: count("assignment", a) for a in ("keep", "update", "check_out", "transfer", "check_in")},
+        "errors": result.errors[:MAX_ERRORS_SHOWN], "error_count": len(result.errors),
+        "changes": [{"row": p.number, "asset_tag": p.asset_tag, "action": p.action, "changes": p.changes,
+                     "assignment": p.assignment} for p in result.rows] if dry_run else [],
+    }
+
+
+def _refusal(source: Source, sheet: Sheet, result: Plan) -> Invalid:
+    shown = "; ".join(f"{e['field']}: {e['message']}" for e in result.errors[:10])
+    more = f"; and {len(result.errors) - 10} more" if len(result.errors) > 10 else ""
+    return Invalid(f"{source.name}: {len(result.errors)} problem(s), so nothing was imported: {shown}{more}",
+                   errors=result.errors[:MAX_ERRORS_SHOWN], error_count=len(result.errors),
+                   ignored_columns=sheet.ignored, ignored_column_count=sheet.ignored_count)
+
+
+async def import_devices(caller: Caller, source: Source, *, dry_run: bool = False,
+                         progress: Callable[..., Iterable[Any]] | None = None) -> dict[str, Any]:
+    """Check every row, then apply all of them or none (see the module's notes). ``progress``: the command
+    line's ``partner_audit.progress.progress``, to show reading and writing as they go."""
+    policies.IMPORT_DEVICES.check(caller)
+    action = "device.import_preview" if dry_run else "device.import"
+    today = datetime.now(UTC).date()
+    # Read, parse and plan against the register as it is, outside any transaction: a large file takes seconds
+    # and a transaction would hold every other writer (on SQLite, everyone signing in) for all of them.
+    try:
+        providers = await _providers()
+        sheet = await spreadsheets.in_worker(xlsx.parse, source, providers.find, progress)
+        tags = list({r.values["asset_tag"] for r in sheet.rows if "asset_tag" in r.values})
+        current, held = await _current(tags)
+        result = await spreadsheets.in_worker(plan, sheet, current, held, today)
+    except DomainError as exc:
+        await access_log.record_refusal(caller, action, "device", None, None, exc)
+        raise
+    async with access_log.audited(caller, action, "device") as audit:
+        if not dry_run:
+            # The writes rest on the plan: read again, in the transaction, what it was made from, and plan again
+            # only if someone changed the register or a provider meanwhile.
+            providers_now = await _providers()
+            current_now, held_now = await _current(tags)
+            if (current_now, held_now, providers_now.by_id) != (current, held, providers.by_id):
+                _use_providers(sheet, providers_now)
+                result = await spreadsheets.in_worker(plan, sheet, current_now, held_now, today)
+        audit.details.append(f"{source.name}: {len(sheet.rows)} rows, {len(result.errors)} problem(s)")
+        if result.errors and not dry_run:
+            raise _refusal(source, sheet, result)
+        if not dry_run:
+            await _apply(caller, result, progress)
+        summary = _summary(source, sheet, result, dry_run, applied=not dry_run)
+        audit.details.append(", ".join(f"{k} {summary[k]}" for k in ("created", "updated", "unchanged")) + "; "
+                             + ", ".join(f"{k} {n}" for k, n in summary["assignments"].items() if n))
+        return summary
+
+
+async def _write(table: Any, rows: list[dict[str, Any]], update: tuple[Any, ...] | None, label: str,
+                 progress: Callable[..., Iterable[Any]] | None) -> None:
+    """Many rows per statement. ``update``: these rows exist (by id) and these columns take the new values."""
+    parts: Iterable[list[dict[str, Any]]] = list(_chunks(rows))
+    if progress is not None and rows:
+        parts = progress(parts, label)
+    for part in parts:
+        query = table.insert(*(table(_ignore_missing=True, **r) for r in part))
+        if update:
+            query = query.on_conflict(target=table.id, action="DO UPDATE", values=list(update))
+        await query.run()
+
+
+async def _apply(caller: Caller, result: Plan, progress: Callable[..., Iterable[Any]] | None) -> None:
+    now = datetime.now(UTC)
+    device_columns = (Device.serial, Device.kind, Device.make, Device.model, Device.encrypted, Device.mdm_enrolled,
+                      Device.status, Device.notes, Device.updated_at)
+    new = [p.device for p in result.rows if p.action == "create"]
+    changed = [{**p.device, "updated_at": now} for p in result.rows if p.action == "update"]
+    closing = [{**p.close, "closed_at": now, "open_device": None,
+                "return_condition": "not recorded: closed by an import"} for p in result.rows if p.close]
+    opening = [{**p.open, "created_by": caller.user_id} for p in result.rows
+               if p.assignment in ("check_out", "transfer")]
+    updating = [p.open for p in result.rows if p.assignment == "update"]
+    try:
+        await _write(Device, new, None, "adding devices", progress)
+        await _write(Device, changed, device_columns, "updating devices", progress)
+        await _write(Assignment, closing, (Assignment.returned_on, Assignment.return_condition, Assignment.closed_at,
+                                           Assignment.open_device), "closing assignments", progress)
+        await _write(Assignment, updating, (Assignment.holder_name, Assignment.holder_email, Assignment.holder_phone,
+                                            Assignment.holder_role, Assignment.purpose, Assignment.systems,
+                                            Assignment.starts_on, Assignment.expected_return_on),
+                     "updating assignments", progress)
+        await _write(Assignment, opening, None, "checking out", progress)
+    except Exception as exc:  # a unique index had the last word: someone changed the register meanwhile
+        if db.is_unique_violation(exc):
+            raise Conflict("The register changed while the file was being imported (a device was registered or "
+                           "checked out meanwhile), so nothing was imported. Import the file again.") from exc
+        raise

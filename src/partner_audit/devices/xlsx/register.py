@@ -1,0 +1,312 @@
+"""The device register as a spreadsheet: which column holds which field, what a cell means, and the rows the
+exports write. Formats only: whether a row may change the register is decided in ``services.imports``.
+
+Headers are matched to fields by ``COLUMNS`` below: case, spaces, underscores and punctuation are ignored, and the
+column names of common asset-register exports are accepted (Snipe-IT's "Asset Tag", "Serial", "Model",
+"Manufacturer", "Category", "Status", "Checked Out To", "Email", "Expected Checkin", "Notes"). Columns the import
+does not use are ignored; the report counts them and names the first 20. Cells are parsed (dates, yes/no, device
+kinds, statuses; the provider by name or NZBN through the caller's lookup) as the file streams, in a worker thread;
+a cell that cannot be read is a problem naming its row and column:
+``row 14, column "Expected Checkin": "31/02/2025" is not a date``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl.utils.datetime import from_excel
+
+from partner_audit import spreadsheets
+from partner_audit.devices.schemas import DeviceKind, DeviceStatus
+from partner_audit.devices.xlsx.reading import MAX_ROWS, Source, problem, rows_of
+from partner_audit.errors import Invalid, TooLarge
+
+# A header cell longer than this names no column the import knows; ignored columns are reported in short.
+HEADER_TEXT_MAX = 200
+IGNORED_SHOWN, IGNORED_NAME_MAX = 20, 60
+SYSTEMS_SEPARATOR = ";"
+
+
+# --- header mapping ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    header: str  # the name exports write, and the first name imports accept
+    aliases: tuple[str, ...] = ()
+
+
+# The documented mapping (README: "Importing the device register"). Matching ignores case, spaces, underscores
+# and punctuation, so "Asset Tag", "asset_tag" and "ASSET-TAG" are one column.
+COLUMNS = (
+    Column("asset_tag", "Asset Tag", ("asset", "tag", "asset number", "asset no")),
+    Column("serial", "Serial Number", ("serial", "serial no", "sn")),
+    Column("kind", "Device Type", ("kind", "type", "category", "device kind")),
+    Column("make", "Make", ("manufacturer", "brand")),
+    Column("model", "Model", ("model name",)),
+    Column("encrypted", "Encrypted", ("encryption", "disk encrypted")),
+    Column("mdm_enrolled", "MDM", ("mdm enrolled", "enrolled in mdm", "mdm enrollment", "mdm enrolment")),
+    Column("status", "Status", ("status label", "device status")),
+    Column("notes", "Notes", ("note", "comments")),
+    Column("holder_name", "Holder Name", ("holder", "checked out to", "assigned to")),
+    Column("holder_email", "Holder Email", ("email", "email address", "holder email address")),
+    Column("holder_phone", "Holder Phone", ("phone", "phone number", "holder mobile", "mobile")),
+    Column("provider", "Provider", ("provider name", "provider nzbn", "nzbn", "organisation", "organization")),
+    Column("holder_role", "Role", ("holder role", "job title", "position")),
+    Column("purpose", "Purpose", ("reason",)),
+    Column("systems", "Systems", ("systems accessed", "systems reached")),
+    Column("starts_on", "Assigned On", ("starts on", "checkout date", "checked out on", "last checkout",
+                                        "assigned date", "start date")),
+    Column("expected_return_on", "Expected Return", ("expected return on", "expected checkin",
+                                                     "expected checkin date", "return by", "due back")),
+)
+
+
+def header_key(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+_BY_KEY = {header_key(name): c for c in COLUMNS for name in (c.header, c.field, *c.aliases)}
+assert len(_BY_KEY) == sum(len({header_key(n) for n in (c.header, c.field, *c.aliases)}) for c in COLUMNS), \
+    "two fields share a header name"
+
+KIND_WORDS = {
+    "laptop": DeviceKind.laptop, "laptops": DeviceKind.laptop, "notebook": DeviceKind.laptop,
+    "notebooks": DeviceKind.laptop, "phone": DeviceKind.phone, "phones": DeviceKind.phone,
+    "mobile": DeviceKind.phone, "mobiles": DeviceKind.phone, "mobilephone": DeviceKind.phone,
+    "mobilephones": DeviceKind.phone, "smartphone": DeviceKind.phone, "smartphones": DeviceKind.phone,
+    "cellphone": DeviceKind.phone, "cellphones": DeviceKind.phone, "tablet": DeviceKind.tablet,
+    "tablets": DeviceKind.tablet, "ipad": DeviceKind.tablet, "ipads": DeviceKind.tablet, "other": DeviceKind.other,
+}
+# Snipe-IT's default status labels beside the register's own.
+STATUS_WORDS = {
+    **{header_key(s.value): s for s in DeviceStatus},
+    "instock": DeviceStatus.in_stock, "readytodeploy": DeviceStatus.in_stock, "available": DeviceStatus.in_stock,
+    "pending": DeviceStatus.in_stock, "deployed": DeviceStatus.assigned, "checkedout": DeviceStatus.assigned,
+    "inrepair": DeviceStatus.in_repair, "outforrepair": DeviceStatus.in_repair, "repair": DeviceStatus.in_repair,
+    "broken": DeviceStatus.in_repair, "archived": DeviceStatus.retired, "disposed": DeviceStatus.retired,
+}
+YES = {"yes", "y", "true", "1", "x"}
+NO = {"no", "n", "false", "0"}
+
+# --- cells ---------------------------------------------------------------------------------------------------
+
+
+class CellError(Exception):
+    """One cell's value is wrong; the message says why, and the caller adds its row and column."""
+
+
+def _show(value: Any) -> str:
+    return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a serial or phone number the spreadsheet took for a number
+    return spreadsheets.restore(value) if isinstance(value, str) else str(value)
+
+
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value < 2_958_466:  # a date cell that lost its format holds its serial number (to 9999-12-31)
+            return from_excel(value).date()
+        raise CellError(f"{_show(value)!r} is not a date")
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text[:10]) if re.match(r"^\d{4}-\d{2}-\d{2}([ T].*)?$", text) else _nz_date(text)
+    except ValueError:
+        raise CellError(f'"{text}" is not a date') from None
+
+
+def _nz_date(text: str) -> date:
+    """New Zealand writes the day first: 31/03/2025."""
+    found = _DAY_FIRST.match(text)
+    if not found:
+        raise ValueError(text)
+    day, month, year = (int(g) for g in found.groups())
+    return date(year, month, day)
+
+
+def _yes_no(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _text(value).strip().lower()
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    raise CellError(f'"{_text(value)}" is not yes or no')
+
+
+def _kind(value: Any) -> DeviceKind:
+    found = KIND_WORDS.get(header_key(_text(value)))
+    if found is None:
+        raise CellError(f'"{_text(value)}" is not a device type: use laptop, phone, tablet or other')
+    return found
+
+
+def _status(value: Any) -> DeviceStatus:
+    found = STATUS_WORDS.get(header_key(_text(value)))
+    if found is None:
+        raise CellError(f'"{_text(value)}" is not a status: use ' + ", ".join(s.value for s in DeviceStatus))
+    return found
+
+
+def _systems(value: Any) -> list[str]:
+    return [s.strip() for s in re.split(r"[;\n]", _text(value)) if s.strip()]
+
+
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    "encrypted": _yes_no, "mdm_enrolled": _yes_no, "kind": _kind, "status": _status, "systems": _systems,
+    "starts_on": _date, "expected_return_on": _date,
+}
+
+
+# --- parsing a sheet -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    number: int
+    values: dict[str, Any]  # field -> parsed value, for the cells that are not blank
+
+
+@dataclass
+class Sheet:
+    headers: dict[str, str]  # field -> the header as written in the file
+    ignored: list[str]  # the first few columns the import does not use, their names cut short
+    rows: list[Row]
+    errors: list[dict[str, Any]]
+    ignored_count: int = 0
+
+    def error(self, number: int, field_: str | None, message: str) -> None:
+        self.errors.append(problem(number, self.headers.get(field_ or "", field_), message))
+
+
+def header_of(field_: str) -> str:
+    """The header an export writes for ``field_``."""
+    return next(c.header for c in COLUMNS if c.field == field_)
+
+
+def _header(cells: tuple[Any, ...], sheet: Sheet) -> list[tuple[int, Column]]:
+    used: list[tuple[int, Column]] = []
+    seen: dict[str, str] = {}
+    for index, cell in enumerate(cells):
+        text = _text(cell).strip() if cell is not None else ""
+        if not text:
+            continue
+        column = _BY_KEY.get(header_key(text)) if len(text) <= HEADER_TEXT_MAX else None
+        if column is None:
+            sheet.ignored_count += 1
+            if len(sheet.ignored) < IGNORED_SHOWN:
+                sheet.ignored.append(text if len(text) <= IGNORED_NAME_MAX else text[:IGNORED_NAME_MAX - 1] + "…")
+        elif column.field in seen:
+            sheet.errors.append(problem(1, text, f'is another name for "{seen[column.field]}" '
+                                                  f"({column.header}): keep one of the two columns"))
+        else:
+            seen[column.field] = text
+            used.append((index, column))
+    sheet.headers = seen
+    if "asset_tag" not in seen:
+        sheet.errors.append(problem(1, None, 'no asset tag column: the register is matched on it (name it '
+                                              '"Asset Tag")'))
+    return used
+
+
+def parse(source: Source, find_provider: Callable[[str], Any],
+          progress: Callable[..., Iterable[Any]] | None = None) -> Sheet:
+    """Read and parse every row; cell errors are collected, never raised. ``find_provider``: the provider a cell
+    names (by NZBN or name), or CellError. Blocking: run it in a worker thread."""
+    sheet = Sheet({}, [], [], [])
+    records = rows_of(source)
+    header = next(records, None)
+    if header is None:
+        raise Invalid.field("file", "is empty: the first row names the columns")
+    used = _header(header, sheet)
+    numbered: Iterable[tuple[int, tuple[Any, ...]]] = enumerate(records, start=2)
+    if progress is not None:
+        numbered = progress(numbered, "reading rows")
+    for number, cells in numbered:
+        if number > MAX_ROWS + 1:
+            raise TooLarge(f"The file has more than {MAX_ROWS} rows; import it in parts.",
+                           errors=[{"field": "file", "message": "has too many rows"}])
+        values: dict[str, Any] = {}
+        for index, column in used:
+            raw = cells[index] if index < len(cells) else None
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue
+            parse_cell = PARSERS.get(column.field)
+            try:
+                if column.field == "provider":
+                    values["provider"] = find_provider(_text(raw).strip())
+                elif parse_cell is not None:
+                    values[column.field] = parse_cell(raw)
+                elif column.field == "notes":
+                    values["notes"] = _text(raw)  # kept as typed, as the register keeps notes
+                else:
+                    values[column.field] = _text(raw).strip()
+            except CellError as exc:
+                sheet.errors.append(problem(number, sheet.headers[column.field], str(exc)))
+                values.setdefault("_bad", set()).add(column.field)
+        if values:
+            sheet.rows.append(Row(number, values))
+    return sheet
+
+
+# --- exports ---------------------------------------------------------------------------------------------------
+
+
+REGISTER_HEADERS = ("Asset Tag", "Serial Number", "Device Type", "Make", "Model", "Encrypted", "MDM", "Status",
+                    "Notes")
+HOLDER_HEADERS = ("Holder Name", "Holder Email", "Holder Phone")
+ASSIGNMENT_HEADERS = ("Provider", "Role", "Purpose", "Systems", "Assigned On", "Expected Return")
+HISTORY_HEADERS = ("Asset Tag", "Device Type", "Make", "Model", "Serial Number", "Provider", *HOLDER_HEADERS, "Role",
+                   "Purpose", "Systems", "Assigned On", "Expected Return", "Returned On", "Condition",
+                   "Data Wiped", "Wiped By")
+
+
+def register_headers(holders: bool) -> tuple[str, ...]:
+    """The register export's columns, as the import reads them; the holder's only for those who may see them."""
+    return (*REGISTER_HEADERS, *(HOLDER_HEADERS if holders else ()), *ASSIGNMENT_HEADERS)
+
+
+def _systems_text(systems: list[str] | str) -> str:
+    items = systems if isinstance(systems, list) else [s for s in systems.split("\n") if s]
+    return f"{SYSTEMS_SEPARATOR} ".join(items)
+
+
+def register_row(device: dict[str, Any], holders: bool) -> tuple[Any, ...]:
+    """A device with its current holder (``current_assignment``), in ``register_headers(holders)``."""
+    held = device["current_assignment"] or {}
+    return (
+        device["asset_tag"], device["serial"], device["kind"], device["make"], device["model"],
+        device["encrypted"], device["mdm_enrolled"], device["status"], device["notes"],
+        *((held.get("holder_name"), held.get("holder_email"), held.get("holder_phone")) if holders
+          else ()),
+        held.get("provider_name"), held.get("holder_role"), held.get("purpose"),
+        _systems_text(held["systems"]) if held else None, held.get("starts_on"),
+        held.get("expected_return_on"))
+
+
+def history_row(row: dict[str, Any]) -> tuple[Any, ...]:
+    """An assignment with its device, in ``HISTORY_HEADERS``."""
+    return (
+        row["asset_tag"], row["kind"], row["make"], row["model"], row["serial"], row["provider_name"],
+        row["holder_name"], row["holder_email"], row["holder_phone"], row["holder_role"], row["purpose"],
+        _systems_text(row["systems"]), row["starts_on"], row["expected_return_on"], row["returned_on"],
+        row["return_condition"], row["data_wiped"], row["wiped_by"])
