@@ -13,12 +13,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from partner_audit import db, health, mail_controller, plaintext
+from partner_audit import db, health, plaintext
 from partner_audit.assessments import controller as assessments
 from partner_audit.controls import controller as controls
 from partner_audit.devices import controller as devices
 from partner_audit.devices import pages as device_pages
 from partner_audit.errors import problem_details_plugin
+from partner_audit.outbox import controller as outbox
 from partner_audit.piccolo_app import TABLES
 from partner_audit.providers import controller as providers
 from partner_audit.security import controller as security
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *assessments.ROUTERS,
             *devices.ROUTERS,
             *device_pages.ROUTERS,
-            *mail_controller.ROUTERS,
+            *outbox.ROUTERS,
             *pages.ROUTERS,
             create_static_files_router(path="/static/swagger", directories=[SWAGGER_ASSETS], opt={
                 "exclude_from_auth": True}, include_in_schema=False),

@@ -18,6 +18,7 @@ from partner_audit import plaintext, spreadsheets
 from partner_audit.assessments import xlsx
 from partner_audit.assessments.schemas import AnswerIn, AssessmentStatus, RolloutCreate
 from partner_audit.assessments.tables import Answer, Assessment, Evidence, ReviewComment, Rollout
+from partner_audit.controls import answers
 from partner_audit.controls import service as controls
 from partner_audit.controls.schemas import Question, Template
 from partner_audit.errors import Conflict, DomainError, Invalid, TooLarge, Unavailable
@@ -287,7 +288,7 @@ async def save_answers(caller: Caller, assessment_id: UUID, items: list[AnswerIn
                                                                             "in this template"})
                 continue
             try:
-                normalised.append((item, controls.normalise_answer(question, item.value)))
+                normalised.append((item, answers.normalise_answer(question, item.value)))
             except Invalid as exc:
                 reason = exc.errors[0]["message"] if exc.errors else exc.detail
                 errors.append({"field": f"{where}.value", "message": f"{item.question_id}: {reason}"})
@@ -338,32 +339,15 @@ def _stale(item: AnswerIn, current: dict[str, Any] | None) -> Conflict:
     )
 
 
-@dataclass(frozen=True)
-class Missing:
-    question_id: str
-    what: str
-
-
-async def missing_for_submit(assessment_id: UUID, template_version_id: UUID) -> list[Missing]:
-    """Every required visible question needs an answer, and evidence where the question asks for it."""
+async def missing_for_submit(assessment_id: UUID, template_version_id: UUID) -> list[answers.Missing]:
+    """What the assessment lacks before it can be submitted (``answers.missing``), from what is stored."""
     _, questions = await template_for(template_version_id)
-    answers = {a["question_id"]: _answer_out(a)["value"]
-               for a in await Answer.select(Answer.question_id, Answer.value).where(
-                   Answer.assessment == assessment_id).run()}
+    stored = {a["question_id"]: _answer_out(a)["value"]
+              for a in await Answer.select(Answer.question_id, Answer.value).where(
+                  Answer.assessment == assessment_id).run()}
     with_evidence = {e["question_id"] for e in await Evidence.select(Evidence.question_id).where(
         Evidence.assessment == assessment_id).run()}
-    missing = []
-    for qid, question in questions.items():
-        if not controls.visible(question, answers):
-            continue
-        value = answers.get(qid)
-        if value is None:
-            if question.required:
-                missing.append(Missing(qid, "an answer is required"))
-            continue
-        if controls.needs_evidence(question, value) and qid not in with_evidence:
-            missing.append(Missing(qid, "evidence is required for this answer"))
-    return missing
+    return answers.missing(questions.values(), stored, with_evidence)
 
 
 async def submit(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
@@ -567,7 +551,7 @@ async def import_workbook(caller: Caller, assessment_id: UUID, content: bytes) -
             value = current["value"] if current else None
             if row.answer is not None:
                 try:
-                    value = controls.normalise_answer(question, xlsx.answer_from_cell(question, row.answer))
+                    value = answers.normalise_answer(question, xlsx.answer_from_cell(question, row.answer))
                 except Invalid as exc:
                     errors.append({"field": row.answer_cell,
                                    "message": exc.errors[0]["message"] if exc.errors else exc.detail})

@@ -31,7 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from partner_audit import spreadsheets
 from partner_audit.controls.schemas import NA, OPTION_TYPES, Question, QuestionType, Template
-from partner_audit.controls.service import TEXT_ANSWER_MAX, content_hash
+from partner_audit.controls.answers import TEXT_ANSWER_MAX
 from partner_audit.errors import Conflict, DomainError, Invalid, TooLarge
 from partner_audit.spreadsheets import restore
 

@@ -8,14 +8,13 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from partner_audit.api import Page, PageNumber, PageSize, query_text, window
-from partner_audit.security import access_log, policies, service
+from partner_audit.security import access_log, policies, service, sessions
 from partner_audit.security.caller import Caller, Role
-from partner_audit.security.middleware import SESSION_COOKIE, anonymous_caller
+from partner_audit.security.middleware import anonymous_caller
 from partner_audit.security.schemas import (
     AccessLogEntryOut,
     LoginRequest,
@@ -48,19 +47,13 @@ class AuthController(Controller):
         """Sign in with email and password; sets an HTTP-only session cookie."""
         session = await service.login(settings, anonymous_caller(request), data.email, data.password)
         body = SessionOut(user=UserOut.from_row(session.user), expires_at=session.expires_at)
-        cookie = Cookie(
-            key=SESSION_COOKIE, value=session.secret, httponly=True,
-            # https here is after uvicorn's proxy-headers: a trusted proxy's X-Forwarded-Proto counts.
-            secure=settings.secure_cookies or request.url.scheme == "https",
-            samesite="strict", path="/", max_age=settings.session_hours * 3600,
-        )
-        return Response(body, cookies=[cookie])
+        return Response(body, cookies=[sessions.session_cookie(settings, session, request.url.scheme)])
 
     @post("/logout", status_code=204, dependencies=CALLER, guards=[policies.USE_OWN_ACCOUNT.guard])
     async def logout(self, caller: NamedDependency[Caller]) -> Response[None]:
         """End this session (or, with a bearer token, nothing but the log entry: revoke tokens at /me/tokens)."""
         await service.logout(caller)
-        return Response(None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
+        return Response(None, status_code=204, cookies=[sessions.ended_session_cookie()])
 
 
 class MeController(Controller):

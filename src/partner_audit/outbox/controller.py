@@ -1,38 +1,21 @@
 """HTTP for the outbox: admins see what mail went out, what is waiting and what failed.
 
-Kept apart from ``mail`` (as each domain keeps its controller apart from its service) so the services and the
-``send-mail`` command that enqueue and deliver mail do not depend on the web layer.
+Thin: the rules are in ``service``.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
-from uuid import UUID
 
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
-from partner_audit import mail
-from partner_audit.api import Output, Page, PageNumber, PageSize, window
+from partner_audit.api import Page, PageNumber, PageSize, window
+from partner_audit.outbox import service
+from partner_audit.outbox.schemas import OutboxMessageOut, Status
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
 from partner_audit.security.controller import CALLER
-
-
-class OutboxMessageOut(Output):
-    """A message without its body: bodies hold single-use links that must not be reusable from here."""
-
-    id: UUID
-    to_address: str
-    subject: str
-    status: mail.Status
-    attempts: int
-    last_error: str
-    created_at: datetime
-    send_after: datetime
-    sent_at: datetime | None
 
 
 class OutboxController(Controller):
@@ -45,13 +28,13 @@ class OutboxController(Controller):
     async def list_outbox(
         self,
         caller: NamedDependency[Caller],
-        status: FromQuery[mail.Status | None] = None,
+        status: FromQuery[Status | None] = None,
         page: PageNumber = 1,
         page_size: PageSize = 50,
     ) -> Page[OutboxMessageOut]:
         """Newest first. `failed` messages were given up on after repeated SMTP errors: see `last_error`."""
         offset, limit = window(page, page_size)
-        rows, total = await mail.list_outbox(caller, status, offset, limit)
+        rows, total = await service.list_outbox(caller, status, offset, limit)
         return Page(items=[msgspec.convert(r, OutboxMessageOut) for r in rows], total=total, page=page,
                     page_size=page_size)
 
