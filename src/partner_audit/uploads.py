@@ -169,3 +169,15 @@ class FormUpload:
             yield bytes(event)
         async for _ in self._events:  # read the rest so the connection stays usable
             pass
+
+
+async def form_fields_first(request: Request, *required: str) -> tuple[FormUpload, dict[str, str]]:
+    """A form whose text fields come before its file, as a streamed upload needs them: the form, ready to stream
+    the file, and its fields. Each of ``required`` must be given, not blank, before the file (stripped here)."""
+    form = FormUpload(request)
+    fields = await form.open()
+    for name in required:
+        fields[name] = fields.get(name, "").strip()
+        if not fields[name]:
+            raise Invalid.field(name, "is required, before the file in the form")
+    return form, fields

@@ -17,6 +17,7 @@ from partner_audit.security.caller import Caller, Role
 from partner_audit.security.middleware import anonymous_caller
 from partner_audit.security.schemas import (
     AccessLogEntryOut,
+    LogFilter,
     LoginRequest,
     PasswordChange,
     SessionOut,
@@ -155,7 +156,7 @@ class AccessLogController(Controller):
     ) -> Page[AccessLogEntryOut]:
         """Newest first. Reading the log is itself logged."""
         offset, limit = window(page, page_size)
-        flt = access_log.LogFilter(user_id, email, action, record_type, record_id, provider_id, outcome, since, until)
+        flt = LogFilter(user_id, email, action, record_type, record_id, provider_id, outcome, since, until)
         rows, total = await access_log.search(caller, flt, offset, limit)
         return Page(
             items=[msgspec.convert(r, AccessLogEntryOut, strict=False) for r in rows],
