@@ -3,7 +3,7 @@ one read back.
 
 Only the file format lives here: what goes in which cell on the way out, and what the cells hold on the way in.
 What an upload may change (whose assessment, which versions, blank cells) is decided in
-``service.import_workbook``, with the same rules as answers saved on the web.
+``services.workbook``, with the same rules as answers saved on the web.
 
 Sheets: "Instructions" (shown first), "Questions" (one row per question; only the Answer and Comment cells are
 unlocked), and two the person never needs to see: "Lists" (the drop-down choices, so a label may hold a comma)
