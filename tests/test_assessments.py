@@ -161,7 +161,7 @@ def test_concurrent_launches_count_and_log_each_assessment_once(world, template_
     and log, each created assessment exactly once between them."""
     import asyncio
 
-    from partner_audit.assessments import service
+    from partner_audit.assessments.services import rollouts
     from partner_audit.security.tables import AccessLogEntry
     from partner_audit.security.caller import Caller, Role
 
@@ -172,7 +172,7 @@ def test_concurrent_launches_count_and_log_each_assessment_once(world, template_
     caller = Caller(world.partnerships.user["id"], "partnerships@example.org", Role.partnerships, None)
 
     async def twenty() -> list[dict]:
-        return await asyncio.gather(*(service.launch(caller, rollout_id) for _ in range(20)))
+        return await asyncio.gather(*(rollouts.launch(caller, rollout_id) for _ in range(20)))
 
     results = run(twenty)
     assert sum(result["created"] for result in results) == 10

@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fixtures_smtp import smtp_server  # noqa: F401  (a fixture)
-from partner_audit import mail
 from partner_audit.devices.services import attestations
 from partner_audit.devices.tables import Assignment, Attestation, AttestationLink
-from partner_audit.mail import OutboxMessage
+from partner_audit.outbox import service as outbox
+from partner_audit.outbox.tables import OutboxMessage
 from partner_audit.security.caller import Caller
 from partner_audit.security.tables import AccessLogEntry
 from test_devices import checked_out
@@ -40,7 +40,7 @@ def overdue_assignment(world, tag: str, provider, name: str = "Mere Tawhiri", st
 def mailed_token(run, database, tmp_path, smtp_server, to: str) -> str:
     """Deliver the outbox through the test SMTP server and take the link from the holder's email."""
     settings = mail_settings(database, tmp_path, smtp_server.env())
-    run(lambda: mail.deliver_due(settings))
+    run(lambda: outbox.deliver_due(settings))
     [message] = [m for m in smtp_server.messages if m.rcpt_tos == [to]]
     return LINK.search(message.body).group(1)
 
@@ -247,7 +247,7 @@ def test_attestations_send_mails_each_due_holder_once(world, run, database, tmp_
     assert "0 attestation link(s) queued" in second.stdout, second.stdout
 
     mail_settings_ = mail_settings(database, tmp_path, smtp_server.env())
-    assert run(lambda: mail.deliver_due(mail_settings_)).sent == 3  # two from the command, one from the API
+    assert run(lambda: outbox.deliver_due(mail_settings_)).sent == 3  # two from the command, one from the API
     assert sorted(m.to for m in smtp_server.messages) == sorted(
         [due_soon["holder_email"], overdue["holder_email"], has_link["holder_email"]])
     assert later["holder_email"] not in str([m.to for m in smtp_server.messages])

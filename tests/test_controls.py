@@ -14,7 +14,7 @@ import pytest
 
 from conftest import problem
 
-from partner_audit.controls import service
+from partner_audit.controls import answers, service, yaml
 from partner_audit.controls.schemas import NA, Question, QuestionType
 from partner_audit.controls.tables import TemplateVersion
 from partner_audit.errors import Conflict, Invalid
@@ -42,8 +42,8 @@ def cli(*args: str, settings: Settings | None = None, tmp_path: Path) -> subproc
 
 def test_the_plans_template_checks_clean_and_covers_every_area_and_recommendation():
     text = PLAN.read_text(encoding="utf-8")
-    assert service.check_text(text) == []
-    template = service.parse(text)
+    assert yaml.check_text(text) == []
+    template = yaml.parse(text)
     assert template.key == "pip-2024-25"
     assert [a.id for a in template.areas] == PLAN_AREAS
     questions = template.questions()
@@ -97,14 +97,14 @@ def test_ten_planted_mistakes_give_ten_located_messages(tmp_path):
 
 
 def test_a_yaml_syntax_error_names_line_and_column():
-    problems = service.check_text("key: pip\ntitle: [unclosed\nversion: '1'\n")
+    problems = yaml.check_text("key: pip\ntitle: [unclosed\nversion: '1'\n")
     assert len(problems) == 1
     assert problems[0].path.startswith("line 3, column")
     assert "YAML syntax error" in problems[0].message
 
 
 def test_an_empty_file_is_reported():
-    assert [p.message for p in service.check_text("")] == [
+    assert [p.message for p in yaml.check_text("")] == [
         "the file is empty: a template needs key, title, version and areas"]
 
 
@@ -160,7 +160,7 @@ Q = "          - "
         "bad-evidence", "on-answers-without-list", "evidence-on-text", "condition-on-text", "condition-value",
         "condition-missing-question", "condition-on-itself", "required-not-bool"])
 def test_each_rule_names_the_field_that_breaks_it(questions, top, path, message):
-    problems = service.check_text(minimal(questions, top))
+    problems = yaml.check_text(minimal(questions, top))
     assert [p.path for p in problems] == [path], problems
     assert message in problems[0].message, problems[0]
     assert problems[0].line is not None
@@ -169,7 +169,7 @@ def test_each_rule_names_the_field_that_breaks_it(questions, top, path, message)
 def test_recommendations_must_be_whole_numbers_named_once():
     text = minimal(f"{Q}{{id: q, text: T, type: yes_no}}\n").replace("recommendations: [1]",
                                                                      "recommendations: [x, 0, 3, 3]")
-    assert [(p.path, p.message) for p in service.check_text(text)] == [
+    assert [(p.path, p.message) for p in yaml.check_text(text)] == [
         ("areas[0].controls[0].recommendations[0]", "'x' is not a recommendation number (a whole number from 1)"),
         ("areas[0].controls[0].recommendations[1]", "0 is not a recommendation number (a whole number from 1)"),
         ("areas[0].controls[0].recommendations[3]", "recommendation 3 is listed twice"),
@@ -178,14 +178,14 @@ def test_recommendations_must_be_whole_numbers_named_once():
 
 def test_parse_raises_invalid_listing_every_problem_as_fields():
     with pytest.raises(Invalid) as caught:
-        service.parse(TEN_MISTAKES.read_text(encoding="utf-8"))
+        yaml.parse(TEN_MISTAKES.read_text(encoding="utf-8"))
     assert len(caught.value.errors) == 10
     assert caught.value.errors[1]["field"] == "areas[0].controls[0].questions[0].weight"
     assert caught.value.errors[1]["message"] == "must be > 0 (line 17)"
 
 
 def test_defaults_are_filled_in():
-    template = service.parse(minimal(
+    template = yaml.parse(minimal(
         f"{Q}{{id: q, text: T, type: maturity}}\n"
         f"{Q}{{id: r, text: T, type: yes_partial_no, evidence_on: [partly, no]}}\n"
         f"{Q}{{id: s, text: T, type: choice, options: [weekly, {{value: monthly, label: Each month, score: 40}}]}}\n"))
@@ -201,44 +201,44 @@ def test_defaults_are_filled_in():
 
 
 def question(text: str) -> Question:
-    template = service.parse(minimal(text))
+    template = yaml.parse(minimal(text))
     return template.questions()[-1][2]
 
 
 def test_score_of_the_fixed_types():
     yes_no = question(f"{Q}{{id: q, text: T, type: yes_no}}\n")
-    assert (service.score_of(yes_no, "yes"), service.score_of(yes_no, "no"), service.score_of(yes_no, True)) == (
+    assert (answers.score_of(yes_no, "yes"), answers.score_of(yes_no, "no"), answers.score_of(yes_no, True)) == (
         100, 0, 100)
     partly = question(f"{Q}{{id: q, text: T, type: yes_partial_no}}\n")
-    assert [service.score_of(partly, v) for v in ("yes", "partly", "Partly", "no")] == [100, 50, 50, 0]
+    assert [answers.score_of(partly, v) for v in ("yes", "partly", "Partly", "no")] == [100, 50, 50, 0]
     maturity = question(f"{Q}{{id: q, text: T, type: maturity}}\n")
-    assert [service.score_of(maturity, v) for v in (1, "2", 3, "4", 5)] == [0, 25, 50, 75, 100]
-    assert service.score_of(maturity, None) is None
+    assert [answers.score_of(maturity, v) for v in (1, "2", 3, "4", 5)] == [0, 25, 50, 75, 100]
+    assert answers.score_of(maturity, None) is None
 
 
 def test_score_of_choices_and_unscored_types():
     choice = question(f"{Q}{{id: q, text: T, type: choice, options: [{{value: a, score: 80}}, b]}}\n")
-    assert (service.score_of(choice, "a"), service.score_of(choice, "b")) == (80, None)
+    assert (answers.score_of(choice, "a"), answers.score_of(choice, "b")) == (80, None)
     multi = question(f"{Q}{{id: q, text: T, type: multi_choice, options: "
                      f"[{{value: a, score: 60}}, {{value: b, score: 70}}, {{value: c, score: 0}}]}}\n")
-    assert service.score_of(multi, ["a"]) == 60
-    assert service.score_of(multi, ["a", "b"]) == 100  # 130, capped
-    assert service.score_of(multi, []) == 0
+    assert answers.score_of(multi, ["a"]) == 60
+    assert answers.score_of(multi, ["a", "b"]) == 100  # 130, capped
+    assert answers.score_of(multi, []) == 0
     number = question(f"{Q}{{id: q, text: T, type: number, min: 0, max: 10}}\n")
-    assert service.score_of(number, 4) is None
-    assert service.score_of(question(f"{Q}{{id: q, text: T, type: text}}\n"), "anything") is None
-    assert service.score_of(question(f"{Q}{{id: q, text: T, type: date}}\n"), "2025-03-31") is None
+    assert answers.score_of(number, 4) is None
+    assert answers.score_of(question(f"{Q}{{id: q, text: T, type: text}}\n"), "anything") is None
+    assert answers.score_of(question(f"{Q}{{id: q, text: T, type: date}}\n"), "2025-03-31") is None
     unscored = question(f"{Q}{{id: q, text: T, type: yes_no, options: [{{value: yes, score: null}}, no]}}\n")
-    assert (service.score_of(unscored, "yes"), service.score_of(unscored, "no")) == (None, 0)
+    assert (answers.score_of(unscored, "yes"), answers.score_of(unscored, "no")) == (None, 0)
 
 
 def test_not_applicable_is_unscored_only_where_allowed():
     allowed = question(f"{Q}{{id: q, text: T, type: yes_no, allow_na: true}}\n")
-    assert service.score_of(allowed, NA) is None
-    assert service.score_of(allowed, "N/A") is None
+    assert answers.score_of(allowed, NA) is None
+    assert answers.score_of(allowed, "N/A") is None
     refused = question(f"{Q}{{id: q, text: T, type: yes_no}}\n")
     with pytest.raises(Invalid) as caught:
-        service.score_of(refused, NA)
+        answers.score_of(refused, NA)
     assert caught.value.errors[0]["field"] == "q"
 
 
@@ -253,44 +253,44 @@ def test_not_applicable_is_unscored_only_where_allowed():
 ])
 def test_an_answer_a_question_cannot_take_is_refused_with_the_reason(text, value, message):
     with pytest.raises(Invalid) as caught:
-        service.normalise_answer(question(text), value)
+        answers.normalise_answer(question(text), value)
     assert message in caught.value.errors[0]["message"]
     assert caught.value.errors[0]["field"] == "q"
 
 
 def test_answers_are_stored_in_one_form():
     multi = question(f"{Q}{{id: q, text: T, type: multi_choice, options: [{{value: a, label: Apple}}, b, c]}}\n")
-    assert service.normalise_answer(multi, ["c", "Apple", "a"]) == ["a", "c"]
-    assert service.normalise_answer(question(f"{Q}{{id: q, text: T, type: number}}\n"), "1,200") == 1200
-    assert service.normalise_answer(question(f"{Q}{{id: q, text: T, type: date}}\n"), " 2025-03-31 ") == "2025-03-31"
-    assert service.normalise_answer(question(f"{Q}{{id: q, text: T, type: text}}\n"), "   ") is None
+    assert answers.normalise_answer(multi, ["c", "Apple", "a"]) == ["a", "c"]
+    assert answers.normalise_answer(question(f"{Q}{{id: q, text: T, type: number}}\n"), "1,200") == 1200
+    assert answers.normalise_answer(question(f"{Q}{{id: q, text: T, type: date}}\n"), " 2025-03-31 ") == "2025-03-31"
+    assert answers.normalise_answer(question(f"{Q}{{id: q, text: T, type: text}}\n"), "   ") is None
 
 
 def test_visible_follows_the_condition():
-    template = service.parse(minimal(
+    template = yaml.parse(minimal(
         f"{Q}{{id: held, text: T, type: yes_no}}\n"
         f"{Q}{{id: systems, text: T, type: multi_choice, options: [cyras, email, none]}}\n"
         f"{Q}{{id: count, text: T, type: number, show_if: {{question: held, equals: yes}}}}\n"
         f"{Q}{{id: leavers, text: T, type: yes_no, show_if: {{question: systems, equals: [cyras, email]}}}}\n"))
     held, systems, count, leavers = (item[2] for item in template.questions())
-    assert service.visible(held, {}) and service.visible(systems, {})
-    assert not service.visible(count, {})
-    assert service.visible(count, {"held": "yes"})
-    assert service.visible(count, {"held": True})
-    assert not service.visible(count, {"held": "no"})
-    assert service.visible(leavers, {"systems": ["none", "email"]})
-    assert not service.visible(leavers, {"systems": ["none"]})
-    assert not service.visible(leavers, {"systems": []})
+    assert answers.visible(held, {}) and answers.visible(systems, {})
+    assert not answers.visible(count, {})
+    assert answers.visible(count, {"held": "yes"})
+    assert answers.visible(count, {"held": True})
+    assert not answers.visible(count, {"held": "no"})
+    assert answers.visible(leavers, {"systems": ["none", "email"]})
+    assert not answers.visible(leavers, {"systems": ["none"]})
+    assert not answers.visible(leavers, {"systems": []})
 
 
 def test_the_plans_follow_up_questions_show_only_when_they_apply():
-    template = service.parse(PLAN.read_text(encoding="utf-8"))
+    template = yaml.parse(PLAN.read_text(encoding="utf-8"))
     by_id = {q.id: q for _, _, q in template.questions()}
     device_questions = [q for q in by_id.values() if q.id.startswith("devices-") and q.id != "devices-held"]
     assert device_questions
-    assert not any(service.visible(q, {"devices-held": "no"}) for q in device_questions)
-    assert all(service.visible(q, {"devices-held": "yes"}) for q in device_questions)
-    assert service.score_of(by_id["devices-held"], "yes") is None  # holding a device only decides what follows
+    assert not any(answers.visible(q, {"devices-held": "no"}) for q in device_questions)
+    assert all(answers.visible(q, {"devices-held": "yes"}) for q in device_questions)
+    assert answers.score_of(by_id["devices-held"], "yes") is None  # holding a device only decides what follows
     assert by_id["devices-held"].type is QuestionType.yes_no
 
 

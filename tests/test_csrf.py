@@ -19,7 +19,7 @@ from test_devices import checked_out
 from conftest import PASSWORD, World, make_settings, problem
 from partner_audit.app import create_app
 from partner_audit.errors import Forbidden, problem_details_plugin
-from partner_audit.mail import OutboxMessage
+from partner_audit.outbox.tables import OutboxMessage
 from partner_audit.security import tokens
 from partner_audit.security.csrf import csrf_middleware, token_for_session
 from partner_audit.security.middleware import SESSION_COOKIE

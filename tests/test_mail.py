@@ -21,8 +21,10 @@ import trustme
 
 from conftest import Database, make_settings
 from fixtures_smtp import SmtpServer, free_port, smtp_server  # noqa: F401  (smtp_server is a fixture)
-from partner_audit import db, mail
-from partner_audit.mail import OutboxMessage
+from partner_audit import db
+from partner_audit.outbox import service as outbox
+from partner_audit.outbox.schemas import Status
+from partner_audit.outbox.tables import OutboxMessage
 from partner_audit.settings import Settings
 
 
@@ -33,7 +35,7 @@ def mail_settings(database: Database, tmp_path: Path, server_env: dict[str, str]
 def enqueue(run, to: str, subject: str, body: str = "Hello", send_after: datetime | None = None):
     async def work():
         async with db.transaction():
-            return await mail.enqueue(to, subject, body, send_after)
+            return await outbox.enqueue(to, subject, body, send_after)
 
     return run(work)
 
@@ -52,8 +54,8 @@ def test_a_message_is_delivered_once_with_what_was_enqueued(client, run, databas
     message_id = enqueue(run, "holder@provider.example", "Please confirm you hold laptop LT-001",
                          "Open https://audit.example/attest/abc within 7 days.\n")
 
-    assert run(lambda: mail.deliver_due(settings)) == mail.Delivery(sent=1)
-    assert run(lambda: mail.deliver_due(settings)) == mail.Delivery()  # nothing is due twice
+    assert run(lambda: outbox.deliver_due(settings)) == outbox.Delivery(sent=1)
+    assert run(lambda: outbox.deliver_due(settings)) == outbox.Delivery()  # nothing is due twice
 
     [got] = smtp_server.messages
     assert got.rcpt_tos == ["holder@provider.example"]
@@ -64,7 +66,7 @@ def test_a_message_is_delivered_once_with_what_was_enqueued(client, run, databas
     assert str(got.message["Message-ID"]) == f"<{message_id}@partner-audit>"
     stored = row(run, message_id)
     assert stored["sent_at"] is not None and stored["claimed_until"] is None and stored["attempts"] == 0
-    assert mail.status_of(stored) is mail.Status.sent
+    assert outbox.status_of(stored) is Status.sent
 
 
 def test_a_message_exists_only_if_the_change_that_caused_it_committed(client, run, database, tmp_path, smtp_server):
@@ -72,13 +74,13 @@ def test_a_message_exists_only_if_the_change_that_caused_it_committed(client, ru
 
     async def change_that_fails():
         async with db.transaction():
-            await mail.enqueue("holder@provider.example", "About a change that will not happen", "body")
+            await outbox.enqueue("holder@provider.example", "About a change that will not happen", "body")
             raise RuntimeError("the change failed after the message was enqueued")
 
     with pytest.raises(RuntimeError):
         run(change_that_fails)
     assert run(lambda: OutboxMessage.count().run()) == 0
-    assert run(lambda: mail.deliver_due(settings)) == mail.Delivery()
+    assert run(lambda: outbox.deliver_due(settings)) == outbox.Delivery()
     assert smtp_server.messages == []
 
 
@@ -95,8 +97,8 @@ def test_a_message_waits_for_its_send_after(client, run, database, tmp_path, smt
     now = datetime.now(UTC)
     enqueue(run, "later@provider.example", "Tomorrow", send_after=now + timedelta(days=1))
 
-    assert run(lambda: mail.deliver_due(settings, now=now)) == mail.Delivery()
-    assert run(lambda: mail.deliver_due(settings, now=now + timedelta(days=1, seconds=1))) == mail.Delivery(sent=1)
+    assert run(lambda: outbox.deliver_due(settings, now=now)) == outbox.Delivery()
+    assert run(lambda: outbox.deliver_due(settings, now=now + timedelta(days=1, seconds=1))) == outbox.Delivery(sent=1)
     assert [m.subject for m in smtp_server.messages] == ["Tomorrow"]
 
 
@@ -110,7 +112,7 @@ def test_two_senders_on_one_loop_deliver_each_message_exactly_once(client, run, 
 
         async def sender() -> int:
             sent = 0
-            while (result := await mail.deliver_due(settings, batch=5)).claimed:
+            while (result := await outbox.deliver_due(settings, batch=5)).claimed:
                 sent += result.sent
             return sent
 
@@ -177,33 +179,33 @@ def test_smtp_down_is_retried_with_backoff_then_delivered(client, run, database,
     message_id = enqueue(run, "holder@provider.example", "Waiting for the mail server")
     t0 = datetime.now(UTC)
 
-    assert run(lambda: mail.deliver_due(settings, now=t0)) == mail.Delivery(retrying=1)
+    assert run(lambda: outbox.deliver_due(settings, now=t0)) == outbox.Delivery(retrying=1)
     first = row(run, message_id)
     assert first["attempts"] == 1 and "ConnectionRefusedError" in first["last_error"]
     assert at(first["send_after"]) == t0 + timedelta(minutes=2)
     assert first["claimed_until"] is None and first["sent_at"] is None
-    assert mail.status_of(first) is mail.Status.retrying
+    assert outbox.status_of(first) is Status.retrying
 
     # Within the back-off nothing is tried; after it, a second failure doubles the wait.
-    assert run(lambda: mail.deliver_due(settings, now=t0 + timedelta(minutes=1))) == mail.Delivery()
+    assert run(lambda: outbox.deliver_due(settings, now=t0 + timedelta(minutes=1))) == outbox.Delivery()
     t1 = t0 + timedelta(minutes=2)
-    assert run(lambda: mail.deliver_due(settings, now=t1)) == mail.Delivery(retrying=1)
+    assert run(lambda: outbox.deliver_due(settings, now=t1)) == outbox.Delivery(retrying=1)
     second = row(run, message_id)
     assert second["attempts"] == 2 and at(second["send_after"]) == t1 + timedelta(minutes=4)
 
     server = SmtpServer(port).start()
     try:
-        assert run(lambda: mail.deliver_due(settings, now=t1 + timedelta(minutes=4))) == mail.Delivery(sent=1)
+        assert run(lambda: outbox.deliver_due(settings, now=t1 + timedelta(minutes=4))) == outbox.Delivery(sent=1)
         assert [m.subject for m in server.messages] == ["Waiting for the mail server"]
-        assert mail.status_of(row(run, message_id)) is mail.Status.sent
+        assert outbox.status_of(row(run, message_id)) is Status.sent
     finally:
         server.stop()
 
 
 def test_backoff_doubles_up_to_six_hours():
-    assert [mail.backoff(n) for n in (1, 2, 3)] == [timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
-    assert mail.backoff(8) == timedelta(minutes=256)
-    assert mail.backoff(9) == mail.backoff(100) == timedelta(hours=6)
+    assert [outbox.backoff(n) for n in (1, 2, 3)] == [timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
+    assert outbox.backoff(8) == timedelta(minutes=256)
+    assert outbox.backoff(9) == outbox.backoff(100) == timedelta(hours=6)
 
 
 def test_a_message_is_given_up_after_the_last_attempt_and_admins_see_it_without_its_body(
@@ -213,21 +215,21 @@ def test_a_message_is_given_up_after_the_last_attempt_and_admins_see_it_without_
     message_id = enqueue(run, "holder@provider.example", "Never arrives", "secret link /attest/SECRET-TOKEN")
     now = datetime.now(UTC)
     results = []
-    for _ in range(mail.MAX_ATTEMPTS):
-        results.append(run(lambda: mail.deliver_due(settings, now=now)))
+    for _ in range(outbox.MAX_ATTEMPTS):
+        results.append(run(lambda: outbox.deliver_due(settings, now=now)))
         now = at(row(run, message_id)["send_after"])
-    assert results[-1] == mail.Delivery(failed=1)
-    assert all(r == mail.Delivery(retrying=1) for r in results[:-1])
+    assert results[-1] == outbox.Delivery(failed=1)
+    assert all(r == outbox.Delivery(retrying=1) for r in results[:-1])
     failed = row(run, message_id)
-    assert failed["attempts"] == mail.MAX_ATTEMPTS and mail.status_of(failed) is mail.Status.failed
-    assert run(lambda: mail.deliver_due(settings, now=now + timedelta(days=30))) == mail.Delivery()
+    assert failed["attempts"] == outbox.MAX_ATTEMPTS and outbox.status_of(failed) is Status.failed
+    assert run(lambda: outbox.deliver_due(settings, now=now + timedelta(days=30))) == outbox.Delivery()
 
     listed = world.admin.get("/api/v1/outbox", params={"status": "failed"})
     assert listed.status_code == 200, listed.text
     [item] = listed.json()["items"]
     assert item["id"] == str(message_id) and item["status"] == "failed"
     assert item["to_address"] == "holder@provider.example" and item["subject"] == "Never arrives"
-    assert item["attempts"] == mail.MAX_ATTEMPTS and "ConnectionRefusedError" in item["last_error"]
+    assert item["attempts"] == outbox.MAX_ATTEMPTS and "ConnectionRefusedError" in item["last_error"]
     assert "body" not in item and "SECRET-TOKEN" not in listed.text
     assert world.admin.get("/api/v1/outbox", params={"status": "sent"}).json()["total"] == 0
     assert world.admin.get("/api/v1/outbox").json()["total"] == 1
@@ -247,12 +249,12 @@ def test_a_message_claimed_by_a_sender_that_died_is_sent_after_its_lease(client,
     message_id = enqueue(run, "holder@provider.example", "Claimed by a process that then died")
     now = datetime.now(UTC)
     # What a sender leaves behind when it dies between claiming and recording.
-    run(lambda: OutboxMessage.update({OutboxMessage.claimed_until: now + mail.LEASE})
+    run(lambda: OutboxMessage.update({OutboxMessage.claimed_until: now + outbox.LEASE})
         .where(OutboxMessage.id == message_id).run())
 
-    assert run(lambda: mail.deliver_due(settings, now=now)) == mail.Delivery()
-    assert run(lambda: mail.deliver_due(settings, now=now + mail.LEASE + timedelta(seconds=1))) == \
-        mail.Delivery(sent=1)
+    assert run(lambda: outbox.deliver_due(settings, now=now)) == outbox.Delivery()
+    assert run(lambda: outbox.deliver_due(settings, now=now + outbox.LEASE + timedelta(seconds=1))) == \
+        outbox.Delivery(sent=1)
     assert len(smtp_server.messages) == 1
 
 
@@ -278,13 +280,13 @@ def test_tls_and_login(client, run, database, tmp_path, monkeypatch, certificate
         settings = mail_settings(database, tmp_path, server.env(), PA_SMTP_USER="mailer",
                                  PA_SMTP_PASSWORD="mail password")
         enqueue(run, "holder@provider.example", f"Over {tls}")
-        assert run(lambda: mail.deliver_due(settings)) == mail.Delivery(sent=1)
+        assert run(lambda: outbox.deliver_due(settings)) == outbox.Delivery(sent=1)
         assert [m.subject for m in server.messages] == [f"Over {tls}"]
         assert server.logins == ["mailer"]
 
         wrong = mail_settings(database, tmp_path, server.env(), PA_SMTP_USER="mailer", PA_SMTP_PASSWORD="wrong")
         message_id = enqueue(run, "holder@provider.example", "With the wrong password")
-        assert run(lambda: mail.deliver_due(wrong)) == mail.Delivery(retrying=1)
+        assert run(lambda: outbox.deliver_due(wrong)) == outbox.Delivery(retrying=1)
         assert "SMTPAuthenticationError" in row(run, message_id)["last_error"]
         assert len(server.messages) == 1
     finally:

@@ -27,7 +27,7 @@ from partner_audit.assessments.schemas import AssessmentStatus
 from partner_audit.assessments.tables import Assessment
 from partner_audit.devices.schemas import BreachStatus, DeviceKind, DeviceStatus, IncidentKind
 from partner_audit.devices.tables import Attestation, BreachAssessment, Device, Incident
-from partner_audit.mail import OutboxMessage
+from partner_audit.outbox.tables import OutboxMessage
 from partner_audit.piccolo_app import APP_CONFIG, TABLES
 from partner_audit.providers.schemas import ProviderKind, ProviderStatus, Region
 from partner_audit.providers.tables import Provider

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import make_settings
 from partner_audit import demo
-from partner_audit.controls import service as controls
+from partner_audit.controls import answers as rules
 from partner_audit.controls.schemas import Question, QuestionType, Template
 from partner_audit.security.csrf import token_for_session
 from partner_audit.security.middleware import SESSION_COOKIE
@@ -67,13 +67,13 @@ def test_the_plan_completed_end_to_end(client, run, settings):
         batch = []
         for control in area.controls:
             for question in control.questions:
-                if controls.visible(question, answers):
-                    answers[question.id] = controls.normalise_answer(question, best_answer(question))
+                if rules.visible(question, answers):
+                    answers[question.id] = rules.normalise_answer(question, best_answer(question))
                     batch.append({"question_id": question.id, "value": answers[question.id]})
         r = client.put(f"/api/v1/assessments/{aid}/answers", json={"answers": batch}, headers=staff)
         assert r.status_code == 200, r.text
 
-    needing = [q for _, _, q in template.questions() if q.id in answers and controls.needs_evidence(q, answers[q.id])]
+    needing = [q for _, _, q in template.questions() if q.id in answers and rules.needs_evidence(q, answers[q.id])]
     assert needing, "the plan asks for evidence of the practices a provider claims"
     r = client.post(f"/api/v1/assessments/{aid}/submit", headers=lead)
     assert r.status_code == 422

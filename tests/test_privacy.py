@@ -408,19 +408,19 @@ def test_the_retention_and_privacy_request_commands(tmp_path: Path):
 
 
 def test_retention_redacts_the_mail_sent_to_a_holder_once_none_of_their_assignments_is_left(world, run):
-    from partner_audit import mail
-    from partner_audit.mail import OutboxMessage
+    from partner_audit.outbox import service as outbox
+    from partner_audit.outbox.tables import OutboxMessage
 
     name, email = ALICE
     _, first = checked_out(world, "MAIL-1", world.provider_a, name, holder_email=email,
                            starts_on="2023-01-02", expected_return_on="2023-06-30")
     device, second = checked_out(world, "MAIL-2", world.provider_a, name, holder_email=email.upper(),
                                  starts_on="2023-01-02", expected_return_on="2023-06-30")
-    sent = run(lambda: mail.enqueue(email, f"Kia ora {name}", f"Dear {name}, please confirm MAIL-1"))
+    sent = run(lambda: outbox.enqueue(email, f"Kia ora {name}", f"Dear {name}, please confirm MAIL-1"))
     run(lambda: OutboxMessage.update({OutboxMessage.sent_at: datetime(2023, 2, 1, tzinfo=UTC)})
         .where(OutboxMessage.id == sent).run())
-    unsent = run(lambda: mail.enqueue(email.upper(), "Reminder", f"Dear {name}"))
-    other = run(lambda: mail.enqueue("someone.else@provider-a.example", "Hello", "Dear Someone"))
+    unsent = run(lambda: outbox.enqueue(email.upper(), "Reminder", f"Dear {name}"))
+    other = run(lambda: outbox.enqueue("someone.else@provider-a.example", "Hello", "Dear Someone"))
     for assignment_device in ("MAIL-1", "MAIL-2"):
         device_id = run(lambda: Device.select(Device.id).where(Device.asset_tag == assignment_device).first().run())
         assert world.partnerships.post(f"/api/v1/devices/{device_id['id']}/check-in", json={

@@ -8,10 +8,13 @@ from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import msgspec
+from litestar import Response
 from litestar.params import QueryParameter
+from litestar.response import Redirect, Stream
 
 from partner_audit import plaintext
 from partner_audit.plaintext import LINE, LINES, Characters
+from partner_audit.storage import EvidenceStore
 
 T = TypeVar("T")
 
@@ -131,3 +134,18 @@ def attachment_headers(filename: str) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
     }
+
+
+def file_download(content: bytes, filename: str, media_type: str) -> Response:
+    """A file made for this request, handed out as an attachment (``attachment_headers``)."""
+    return Response(content, media_type=media_type, headers=attachment_headers(filename))
+
+
+def stored_download(store: EvidenceStore, key: str, filename: str, content_type: str, size: int) -> Response:
+    """A file from the store, as an attachment: on S3, a redirect to a link valid for a few minutes, so the bytes
+    do not pass through this process; otherwise the file itself, streamed."""
+    headers = attachment_headers(filename)
+    url = store.download_url(key, filename, content_type)
+    if url:
+        return Redirect(url, status_code=307, headers=headers)
+    return Stream(store.read(key), media_type=content_type, headers={**headers, "Content-Length": str(size)})

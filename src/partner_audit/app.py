@@ -20,12 +20,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from partner_audit import api, db, health, mail_controller, plaintext
+from partner_audit import api, db, health, plaintext
 from partner_audit.assessments import controller as assessments
 from partner_audit.controls import controller as controls
 from partner_audit.devices import controller as devices
 from partner_audit.devices import pages as device_pages
 from partner_audit.errors import PAGE_ERROR_HANDLERS, problem_details_plugin
+from partner_audit.outbox import controller as outbox
 from partner_audit.piccolo_app import TABLES
 from partner_audit.providers import controller as providers
 from partner_audit.security import controller as security
@@ -101,7 +102,7 @@ def _api() -> Router:
         *controls.ROUTERS,
         *assessments.ROUTERS,
         *devices.ROUTERS,
-        *mail_controller.ROUTERS,
+        *outbox.ROUTERS,
     ])
 
 

@@ -92,21 +92,22 @@ def cmd_access_log_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_templates_check(settings: Settings, args: argparse.Namespace) -> int:
-    from partner_audit.controls import service
+    from partner_audit.controls import service, yaml
 
     failed = False
     for path in args.files:
         try:
-            text = service.read_file(path)
-            problems = service.check_text(text)
+            text = yaml.read_file(path)
+            problems = yaml.check_text(text)
         except DomainError as exc:
-            problems = [service.Problem("", exc.detail)]
+            problems = [yaml.Problem("", exc.detail)]
         except OSError as exc:
-            problems = [service.Problem("", f"cannot read the file: {exc.strerror}")]
+            problems = [yaml.Problem("", f"cannot read the file: {exc.strerror}")]
         if not problems:
-            template = service.parse(text)
-            print(f"{path}: ok ({template.key} {template.version}: {len(template.areas)} focus areas, "
-                  f"{sum(len(a.controls) for a in template.areas)} controls, {len(template.questions())} questions)")
+            template = yaml.parse(text)
+            counts = service.counts(template)
+            print(f"{path}: ok ({template.key} {template.version}: {counts['areas']} focus areas, "
+                  f"{counts['controls']} controls, {counts['questions']} questions)")
             continue
         failed = True
         for problem in problems:
@@ -163,12 +164,12 @@ def cmd_templates_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_send_mail(settings: Settings, args: argparse.Namespace) -> int:
-    from partner_audit import mail
+    from partner_audit.outbox import service as outbox
 
     if settings.smtp_host is None:
         return _fail("PA_SMTP_HOST is not set: say which SMTP server delivers the mail")
     if args.once:
-        result = asyncio.run(_with_db(settings, lambda: mail.deliver_due(settings)))
+        result = asyncio.run(_with_db(settings, lambda: outbox.deliver_due(settings)))
         print(f"sent {result.sent}, will retry {result.retrying}, gave up {result.failed}")
         return 0 if not (result.retrying or result.failed) else 1
     import logging
@@ -180,7 +181,7 @@ def cmd_send_mail(settings: Settings, args: argparse.Namespace) -> int:
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        await mail.run_sender(settings, stop)
+        await outbox.run_sender(settings, stop)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     print(f"partner-audit: sending mail through {settings.smtp_host}:{settings.smtp_port} (Ctrl-C stops)", flush=True)

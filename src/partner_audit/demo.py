@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from stdnum import ean
 
-from partner_audit.assessments import service as assessments
 from partner_audit.assessments.schemas import RolloutCreate, Selection
+from partner_audit.assessments.services import rollouts
 from partner_audit.assessments.tables import Rollout
 from partner_audit.controls import service as controls
 from partner_audit.errors import Conflict
@@ -109,8 +109,8 @@ async def _roll_out_the_plan(system: Caller) -> None:
     if plan is None or await Rollout.exists().where(Rollout.name == PLAN_ROLLOUT).run():
         return
     today = datetime.now(UTC).date()
-    rollout = await assessments.create_rollout(system, RolloutCreate(
+    rollout = await rollouts.create_rollout(system, RolloutCreate(
         name=PLAN_ROLLOUT, template_version_id=plan["id"], period=f"{today.year}-Q{(today.month - 1) // 3 + 1}",
         opens_on=today, due_on=today + timedelta(days=42), selection=Selection(risk_tiers=[1, 2, 3]),
     ))
-    await assessments.launch(system, rollout["id"])
+    await rollouts.launch(system, rollout["id"])

@@ -13,7 +13,7 @@ from partner_audit.devices.tables import (
     Device,
     Incident,
 )
-from partner_audit.mail import OutboxMessage
+from partner_audit.outbox.tables import OutboxMessage
 from partner_audit.providers.tables import Provider
 from partner_audit.security.tables import AccessLogEntry, AccessToken, LoginThrottle, User
 

@@ -338,3 +338,53 @@ class RowWriter:
         if self.fmt is ExportFormat.csv:
             return self.text.getvalue().encode("utf-8-sig")
         return workbook_bytes(self.book)
+# --- cells and files, as every format module reads and writes them ---------------------------------------
+
+
+def put(sheet: Any, ref: str, value: Any) -> Any:
+    """Write ``value`` into the cell at ``ref`` as ``cell`` says, and return the cell (to style it)."""
+    target = sheet[ref]
+    target.value = cell(value)
+    return target
+
+
+def value_of(target: Any) -> Any:
+    """A read cell's value, None when it is blank or only spaces."""
+    value = getattr(target, "value", None)
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def number_text(number: float) -> str:
+    """A number as a person writes it: 3, not 3.0."""
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def typed_text(value: Any) -> str:
+    """A cell the spreadsheet typed as a number or a date, read as the text the person typed."""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return number_text(value)
+    return str(value)
+
+
+def kind_of(content: bytes) -> str:
+    """What an upload is, from its bytes: "xlsx", "xls" (Excel 97-2003), "ods" (OpenDocument), "zip" (another
+    zip), "text" (UTF-8 text at first sight, such as CSV) or "binary". Lets a format module tell a person what
+    they sent instead of a workbook."""
+    if content.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        try:
+            content[:4096].decode("utf-8")
+        except UnicodeDecodeError:
+            return "binary"
+        return "text"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    return "ods" if "mimetype" in names and "content.xml" in names else "zip"

@@ -180,3 +180,13 @@ async def whole_file(request: Request, filename: str | None) -> tuple[str, bytes
         await form.open()
         return form.filename, b"".join([chunk async for chunk in form.chunks()])
     return filename or "upload", await request.body()
+async def form_fields_first(request: Request, *required: str) -> tuple[FormUpload, dict[str, str]]:
+    """A form whose text fields come before its file, as a streamed upload needs them: the form, ready to stream
+    the file, and its fields. Each of ``required`` must be given, not blank, before the file (stripped here)."""
+    form = FormUpload(request)
+    fields = await form.open()
+    for name in required:
+        fields[name] = fields.get(name, "").strip()
+        if not fields[name]:
+            raise Invalid.field(name, "is required, before the file in the form")
+    return form, fields

@@ -12,7 +12,7 @@ from fixtures_smtp import smtp_server  # noqa: F401  (a fixture)
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from conftest import make_settings
-from partner_audit import mail
+from partner_audit.outbox import service as outbox
 from partner_audit.devices.tables import AttestationLink
 
 scenarios("attestation_by_link.feature")
@@ -70,7 +70,7 @@ def asks_to_attest(world, holder, name: str, tag: str) -> None:
 @when("the outbox is delivered")
 def outbox_delivered(run, database, tmp_path, smtp_server) -> None:
     settings = make_settings(database, tmp_path, **smtp_server.env())
-    assert run(lambda: mail.deliver_due(settings)).sent == 1
+    assert run(lambda: outbox.deliver_due(settings)).sent == 1
 
 
 @then(parsers.parse('"{name}" has an email asking her to confirm she holds "{tag}"'))

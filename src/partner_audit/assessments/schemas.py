@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
+from litestar.datastructures import UploadFile
 
 from partner_audit.api import LINES, Input, Output, text
 from partner_audit.providers.schemas import ProviderKind, Region
@@ -141,3 +143,21 @@ class AssessmentDetail(AssessmentOut):
     answers: list[AnswerOut] = []
     comments: list[CommentOut] = []
     evidence: list[EvidenceOut] = []
+
+
+@dataclass(frozen=True)
+class AssessmentFilter:
+    """What a list of assessments may be narrowed to."""
+
+    rollout_id: UUID | None = None
+    provider_id: UUID | None = None
+    status: AssessmentStatus | None = None
+    period: str | None = None
+    overdue: bool | None = None
+
+
+@dataclass
+class WorkbookUpload:
+    """The multipart/form-data body of an upload: the workbook in a field named ``file``."""
+
+    file: UploadFile

@@ -3,7 +3,7 @@ one read back.
 
 Only the file format lives here: what goes in which cell on the way out, and what the cells hold on the way in.
 What an upload may change (whose assessment, which versions, blank cells) is decided in
-``service.import_workbook``, with the same rules as answers saved on the web.
+``services.workbook``, with the same rules as answers saved on the web.
 
 Sheets: "Instructions" (shown first), "Questions" (one row per question; only the Answer and Comment cells are
 unlocked), and two the person never needs to see: "Lists" (the drop-down choices, so a label may hold a comma)
@@ -14,14 +14,10 @@ answer had, so an upload is matched to its assessment and a stale answer is caug
 from __future__ import annotations
 
 import io
-import re
-import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from litestar.datastructures import UploadFile
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils.datetime import from_excel
@@ -30,10 +26,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from partner_audit import spreadsheets
+from partner_audit.controls.answers import TEXT_ANSWER_MAX
 from partner_audit.controls.schemas import NA, OPTION_TYPES, Question, QuestionType, Template
-from partner_audit.controls.service import TEXT_ANSWER_MAX, content_hash
-from partner_audit.errors import Conflict, DomainError, Invalid, TooLarge
-from partner_audit.spreadsheets import restore
+from partner_audit.errors import DomainError, Invalid, TooLarge
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMAT = "partner-audit assessment workbook 1"
@@ -67,19 +62,12 @@ class NotAWorkbook(DomainError):
     title = "Not an .xlsx workbook"
 
 
-def filename(assessment: dict[str, Any]) -> str:
-    """Provider and period, in letters, digits and dashes only: safe in a header and on any file system."""
-    name = unicodedata.normalize("NFKD", assessment["provider_name"]).encode("ascii", "ignore").decode()
-    name = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:60].strip("-") or "provider"
-    period = re.sub(r"[^A-Za-z0-9]+", "-", assessment["period"])
-    return f"{name}-{period}-self-assessment.xlsx"
-
-
 # --- building ------------------------------------------------------------------------------------------
 
 
-def build(assessment: dict[str, Any], template: Template) -> bytes:
-    """The workbook for ``assessment`` (as ``service.get_assessment`` returns it, answers included)."""
+def build(assessment: dict[str, Any], template: Template, digest: str) -> bytes:
+    """The workbook for ``assessment`` (as the service reads it, answers included), answered against
+    ``template``, whose content hash is ``digest``."""
     answers = {a["question_id"]: a for a in assessment["answers"]}
     book = Workbook()
     _instructions(book.active, assessment, template)
@@ -87,7 +75,7 @@ def build(assessment: dict[str, Any], template: Template) -> bytes:
     lists = book.create_sheet(LISTS)
     about = book.create_sheet(ABOUT)
     _questions(questions, lists, template, answers)
-    _about(about, assessment, template, answers)
+    _about(about, assessment, digest, template, answers)
     for sheet in book.worksheets:
         sheet.protection.sheet = True
         # Widening a column or a row to read a long question is fine; the cells stay locked.
@@ -97,12 +85,6 @@ def build(assessment: dict[str, Any], template: Template) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _put(sheet: Worksheet, ref: str, value: Any) -> Any:
-    cell = sheet[ref]
-    cell.value = spreadsheets.cell(value)
-    return cell
 
 
 def _instructions(sheet: Worksheet, assessment: dict[str, Any], template: Template) -> None:
@@ -138,7 +120,7 @@ def _instructions(sheet: Worksheet, assessment: dict[str, Any], template: Templa
         "12. The sheets are protected so the questions are not changed by accident. There is no password.",
     ]
     for row, line in enumerate(lines, start=1):
-        cell = _put(sheet, f"A{row}", line or None)
+        cell = spreadsheets.put(sheet, f"A{row}", line or None)
         cell.alignment = WRAP
         if row == 1 or line in ("How to fill this in", "Sending it back"):
             cell.font = Font(bold=True, size=14 if row == 1 else 12)
@@ -146,7 +128,7 @@ def _instructions(sheet: Worksheet, assessment: dict[str, Any], template: Templa
 
 def _questions(sheet: Worksheet, lists: Worksheet, template: Template, answers: dict[str, dict[str, Any]]) -> None:
     for column, title, width in COLUMNS:
-        cell = _put(sheet, f"{column}1", title)
+        cell = spreadsheets.put(sheet, f"{column}1", title)
         cell.font, cell.fill = BOLD, HEADER_FILL
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"
@@ -155,15 +137,15 @@ def _questions(sheet: Worksheet, lists: Worksheet, template: Template, answers: 
     rows = template.questions()
     for row, (area, control, question) in enumerate(rows, start=2):
         answer = answers.get(question.id)
-        _put(sheet, f"A{row}", question.id)
-        _put(sheet, f"B{row}", question.text)
-        _put(sheet, f"C{row}", _how_to_answer(question, by_id))
-        _put(sheet, f"F{row}", area.title)
-        _put(sheet, f"G{row}", control.title)
+        spreadsheets.put(sheet, f"A{row}", question.id)
+        spreadsheets.put(sheet, f"B{row}", question.text)
+        spreadsheets.put(sheet, f"C{row}", _how_to_answer(question, by_id))
+        spreadsheets.put(sheet, f"F{row}", area.title)
+        spreadsheets.put(sheet, f"G{row}", control.title)
         for column in "ABCFG":
             sheet[f"{column}{row}"].alignment = WRAP
-        answer_cell = _put(sheet, f"{ANSWER}{row}", _shown(question, answer["value"]) if answer else None)
-        comment_cell = _put(sheet, f"{COMMENT}{row}", (answer["comment"] or None) if answer else None)
+        answer_cell = spreadsheets.put(sheet, f"{ANSWER}{row}", _shown(question, answer["value"]) if answer else None)
+        comment_cell = spreadsheets.put(sheet, f"{COMMENT}{row}", (answer["comment"] or None) if answer else None)
         for cell in (answer_cell, comment_cell):
             cell.protection, cell.fill, cell.alignment = UNLOCKED, ANSWER_FILL, WRAP
         answer_cell.number_format = ("yyyy-mm-dd" if question.type is QuestionType.date
@@ -219,14 +201,10 @@ def _how_to_answer(question: Question, by_id: dict[str, Question]) -> str:
 def _bounds(question: Question) -> str:
     low, high = question.min, question.max
     if low is not None and high is not None:
-        return f" from {_show(low)} to {_show(high)}"
+        return f" from {spreadsheets.number_text(low)} to {spreadsheets.number_text(high)}"
     if low is not None:
-        return f" of at least {_show(low)}"
-    return f" of at most {_show(high)}" if high is not None else ""
-
-
-def _show(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
+        return f" of at least {spreadsheets.number_text(low)}"
+    return f" of at most {spreadsheets.number_text(high)}" if high is not None else ""
 
 
 def _validation(question: Question, lists: Worksheet, choice_lists: dict[tuple[str, ...], str]
@@ -239,7 +217,7 @@ def _validation(question: Question, lists: Worksheet, choice_lists: dict[tuple[s
             # inline list would split or break, and every yes/no question shares one column.
             column = lists.cell(row=1, column=len(choice_lists) + 1).column_letter
             for row, label in enumerate(labels, start=1):
-                _put(lists, f"{column}{row}", label)
+                spreadsheets.put(lists, f"{column}{row}", label)
             choice_lists[labels] = f"{LISTS}!${column}$1:${column}${len(labels)}"
         return DataValidation(type="list", formula1=choice_lists[labels], allow_blank=True, showErrorMessage=True,
                               errorTitle="Not one of the answers", error="Choose an answer from the list.")
@@ -247,11 +225,11 @@ def _validation(question: Question, lists: Worksheet, choice_lists: dict[tuple[s
         return None  # "n/a" is text: a number or date rule would refuse it; the upload checks the rest
     if kind is QuestionType.number and (question.min is not None or question.max is not None):
         if question.min is not None and question.max is not None:
-            rule = {"operator": "between", "formula1": _show(question.min), "formula2": _show(question.max)}
+            rule = {"operator": "between", "formula1": spreadsheets.number_text(question.min), "formula2": spreadsheets.number_text(question.max)}
         elif question.min is not None:
-            rule = {"operator": "greaterThanOrEqual", "formula1": _show(question.min)}
+            rule = {"operator": "greaterThanOrEqual", "formula1": spreadsheets.number_text(question.min)}
         else:
-            rule = {"operator": "lessThanOrEqual", "formula1": _show(question.max)}
+            rule = {"operator": "lessThanOrEqual", "formula1": spreadsheets.number_text(question.max)}
         return DataValidation(type="decimal", allow_blank=True, showErrorMessage=True, errorTitle="Out of range",
                               error=f"Type a number{_bounds(question)}.", **rule)
     if kind is QuestionType.number:
@@ -285,31 +263,24 @@ def _shown(question: Question, value: Any) -> Any:
     return value
 
 
-def _about(sheet: Worksheet, assessment: dict[str, Any], template: Template,
+def _about(sheet: Worksheet, assessment: dict[str, Any], digest: str, template: Template,
            answers: dict[str, dict[str, Any]]) -> None:
     rows = [
         ("format", FORMAT),
         ("assessment_id", str(assessment["id"])),
         ("template_version_id", str(assessment["template_version_id"])),
-        ("content_hash", content_hash(template)),
+        ("content_hash", digest),
         ("note", "partner-audit matches an uploaded workbook with these lines. Do not change this sheet."),
         (None, None),
         ("question_id", "answer version when downloaded (0: not answered yet)"),
     ]
     rows += [(q.id, answers[q.id]["version"] if q.id in answers else 0) for _, _, q in template.questions()]
     for number, (key, value) in enumerate(rows, start=1):
-        _put(sheet, f"A{number}", key)
-        _put(sheet, f"B{number}", value)
+        spreadsheets.put(sheet, f"A{number}", key)
+        spreadsheets.put(sheet, f"B{number}", value)
 
 
 # --- reading -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class WorkbookUpload:
-    """The multipart/form-data body of an upload: the workbook in a field named ``file``."""
-
-    file: UploadFile
 
 
 @dataclass(frozen=True)
@@ -341,27 +312,6 @@ class Filled:
     versions: dict[str, int]  # question id -> the version of its answer when the workbook was downloaded
     rows: list[Row]
 
-    def require_for(self, assessment: dict[str, Any], digest: str) -> None:
-        """Refuse a workbook downloaded for another assessment, or made from other template content than
-        ``assessment`` is answered against (``digest``: that content's hash)."""
-        found, where = self.about, lambda key: f"{ABOUT}!{ABOUT_CELLS[key]}"
-        if found["format"] != FORMAT:
-            raise Invalid("This workbook's About sheet does not say which assessment it is for. Download a fresh "
-                          "workbook from the assessment's page and upload that.",
-                          errors=[{"field": where("format"), "message": f"is not {FORMAT!r}"}])
-        if found["assessment_id"] != str(assessment["id"]):
-            raise Conflict(
-                "This workbook was downloaded for a different assessment, so none of it was applied. Download the "
-                "workbook from this assessment's page, copy your answers into it, and upload that.",
-                errors=[{"field": where("assessment_id"),
-                         "message": f"is {found['assessment_id'] or 'empty'}, not {assessment['id']}"}])
-        if found["template_version_id"] != str(assessment["template_version_id"]) or found["content_hash"] != digest:
-            raise Conflict(
-                "This workbook was made from another version of the questions than this assessment uses, so none "
-                "of it was applied. Download a fresh workbook from the assessment's page.",
-                errors=[{"field": where("template_version_id"),
-                         "message": "does not match this assessment's template version"}])
-
 
 def read(content: bytes) -> Filled:
     """A filled workbook's rows with an answer or a comment in them. Raises TooLarge, NotAWorkbook, or Invalid
@@ -369,7 +319,9 @@ def read(content: bytes) -> Filled:
     if len(content) > MAX_BYTES:
         raise TooLarge(f"The workbook is {len(content) / 1024 / 1024:.1f} MB; the largest accepted is "
                        f"{MAX_BYTES // 1024 // 1024} MB.", errors=[{"field": "file", "message": "is too large"}])
-    _identify(content)
+    kind = spreadsheets.kind_of(content)
+    if kind != "xlsx":
+        raise _not_a_workbook(_NOT_XLSX[kind])
     book = spreadsheets.open_xlsx(io.BytesIO(content), LIMITS, _not_a_workbook, data_only=False)
     try:
         missing = [name for name in (QUESTIONS, ABOUT) if name not in book.sheetnames]
@@ -395,29 +347,20 @@ def _not_a_workbook(why: str) -> NotAWorkbook:
                         errors=[{"field": "file", "message": why}])
 
 
-def _identify(content: bytes) -> None:
-    """An .xlsx is a zip holding xl/workbook.xml; tell a person what they sent instead."""
-    if content.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _not_a_workbook("it is an old-style Excel 97-2003 (.xls) file; save it as .xlsx")
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            names = set(archive.namelist())
-    except zipfile.BadZipFile:
-        try:
-            content[:4096].decode("utf-8")
-        except UnicodeDecodeError:
-            raise _not_a_workbook("its contents are not a spreadsheet") from None
-        raise _not_a_workbook("it is plain text (a CSV file?), not a workbook") from None
-    if "xl/workbook.xml" not in names:
-        odf = "mimetype" in names and "content.xml" in names
-        raise _not_a_workbook("it is an OpenDocument (.ods) spreadsheet; save it as .xlsx" if odf
-                              else "it is a zip file, not a workbook")
+# What a person sent instead of a workbook, in words that say how to fix it.
+_NOT_XLSX = {
+    "xls": "it is an old-style Excel 97-2003 (.xls) file; save it as .xlsx",
+    "text": "it is plain text (a CSV file?), not a workbook",
+    "binary": "its contents are not a spreadsheet",
+    "ods": "it is an OpenDocument (.ods) spreadsheet; save it as .xlsx",
+    "zip": "it is a zip file, not a workbook",
+}
 
 
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    return restore(value.strip()) if isinstance(value, str) else str(value)
+    return spreadsheets.restore(value.strip()) if isinstance(value, str) else str(value)
 
 
 def _read_about(sheet: Any) -> tuple[dict[str, str], dict[str, int]]:
@@ -440,8 +383,8 @@ def _read_questions(sheet: Any) -> list[Row]:
             raise Invalid.field(QUESTIONS, f"has more than {MAX_ROWS} rows; an assessment has far fewer "
                                            "questions. Download a fresh workbook.")
         cells = (*cells, None, None, None, None, None)[:5]
-        question_id = _text(_value(cells[0])) or None
-        answer, comment = (restore(v) if isinstance(v, str) else v for v in (_value(cells[3]), _value(cells[4])))
+        question_id = _text(spreadsheets.value_of(cells[0])) or None
+        answer, comment = (spreadsheets.restore(v) if isinstance(v, str) else v for v in (spreadsheets.value_of(cells[3]), spreadsheets.value_of(cells[4])))
         if answer is None and comment is None:
             continue  # blank cells change nothing, whatever the row's id
         problems = [(f"{QUESTIONS}!{column}{number}", "a formula is not an answer: type the answer itself")
@@ -450,16 +393,8 @@ def _read_questions(sheet: Any) -> list[Row]:
         if question_id is None:
             problems.append((f"{QUESTIONS}!{ID}{number}", "the question id is missing, so this row cannot be "
                              "matched to a question: put the id back, or copy the row from a fresh workbook"))
-        rows.append(Row(number, question_id, answer, None if comment is None else _as_text(comment), problems))
+        rows.append(Row(number, question_id, answer, None if comment is None else spreadsheets.typed_text(comment), problems))
     return rows
-
-
-def _value(cell: Any) -> Any:
-    """A cell's value, None when blank or only spaces."""
-    value = getattr(cell, "value", None)
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
 
 
 def answer_from_cell(question: Question, raw: Any) -> Any:
@@ -471,14 +406,5 @@ def answer_from_cell(question: Question, raw: Any) -> Any:
     if question.type is QuestionType.date and isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return from_excel(raw)  # a date cell that lost its date format on the way holds its serial number
     if question.type is QuestionType.text and raw is not None:
-        return _as_text(raw)
+        return spreadsheets.typed_text(raw)
     return raw
-
-
-def _as_text(value: Any) -> str:
-    """A cell the spreadsheet typed as a number or a date, read as the text the person typed."""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _show(value)
-    return str(value)

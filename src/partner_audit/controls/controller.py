@@ -6,7 +6,6 @@ a provider's people need them to see what they are answering. Loading is done fr
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from litestar import Controller, get
@@ -14,17 +13,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from partner_audit.controls import service
-from partner_audit.controls.schemas import Template, TemplateVersionDetail, TemplateVersionOut
+from partner_audit.controls.schemas import TemplateVersionDetail, TemplateVersionOut
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
-
-
-def _summary(row: dict[str, Any], template: Template) -> dict[str, Any]:
-    return {
-        "id": row["id"], "key": row["key"], "title": row["title"], "version": row["version"],
-        "content_hash": row["content_hash"], "loaded_at": row["loaded_at"], "areas": len(template.areas),
-        "controls": sum(len(a.controls) for a in template.areas), "questions": len(template.questions()),
-    }
 
 
 class TemplateController(Controller):
@@ -36,13 +27,13 @@ class TemplateController(Controller):
     async def list_templates(self, caller: NamedDependency[Caller]) -> list[TemplateVersionOut]:
         """Every loaded template version, newest first."""
         rows = await service.list_versions(caller)
-        return [TemplateVersionOut(**_summary(row, service.template_of(row))) for row in rows]
+        return [TemplateVersionOut(**service.summary(row, service.template_of(row))) for row in rows]
 
     @get("/{version_id:uuid}")
     async def get_template(self, caller: NamedDependency[Caller], version_id: FromPath[UUID]) -> TemplateVersionDetail:
         """One version in full: its focus areas, controls and questions, with every default filled in."""
         row, template = await service.read_version(caller, version_id)
-        return TemplateVersionDetail(**_summary(row, template), template=template)
+        return TemplateVersionDetail(**service.summary(row, template), template=template)
 
 
 ROUTERS = [TemplateController]

@@ -1,6 +1,6 @@
 """The template model (what a YAML file in audit_templates/ parses to) and the API's output bodies.
 
-The model structs are built by ``service.parse()`` after every rule is checked, with every default filled in,
+The model structs are built by ``yaml.parse()`` after every rule is checked, with every default filled in,
 so what is stored in ``TemplateVersion.content`` is complete: readers never re-apply defaults.
 """
 

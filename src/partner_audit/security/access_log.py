@@ -17,13 +17,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from partner_audit import db
 from partner_audit.api import Paging
 from partner_audit.errors import DomainError
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
+from partner_audit.security.schemas import LogFilter
 from partner_audit.security.tables import AccessLogEntry
 
 GENESIS = "0" * 64
@@ -186,19 +186,6 @@ async def verify(batch: int = 5000) -> Verification:
                     count, row["seq"], f"entry {row['seq']} was changed after it was written"
                 )
             prev_hash, expected_seq, count = row["hash"], expected_seq + 1, count + 1
-
-
-@dataclass(frozen=True)
-class LogFilter:
-    user_id: UUID | None = None
-    email: str | None = None
-    action: str | None = None
-    record_type: str | None = None
-    record_id: str | None = None
-    provider_id: UUID | None = None
-    outcome: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 async def check_chain(caller: Caller) -> Verification:

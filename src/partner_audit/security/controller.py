@@ -8,16 +8,16 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from partner_audit.api import Page, Paging, query_text
-from partner_audit.security import access_log, policies, service
+from partner_audit.security import access_log, policies, service, sessions
 from partner_audit.security.caller import Caller, Role
-from partner_audit.security.middleware import PUBLIC, SESSION_COOKIE, anonymous_caller
+from partner_audit.security.middleware import PUBLIC, anonymous_caller
 from partner_audit.security.schemas import (
     AccessLogEntryOut,
+    LogFilter,
     LoginRequest,
     PasswordChange,
     SessionOut,
@@ -41,19 +41,13 @@ class AuthController(Controller):
         """Sign in with email and password; sets an HTTP-only session cookie."""
         session = await service.login(settings, anonymous_caller(request), data.email, data.password)
         body = SessionOut(user=UserOut.from_row(session.user), expires_at=session.expires_at)
-        cookie = Cookie(
-            key=SESSION_COOKIE, value=session.secret, httponly=True,
-            # https here is after uvicorn's proxy-headers: a trusted proxy's X-Forwarded-Proto counts.
-            secure=settings.secure_cookies or request.url.scheme == "https",
-            samesite="strict", path="/", max_age=settings.session_hours * 3600,
-        )
-        return Response(body, cookies=[cookie])
+        return Response(body, cookies=[sessions.session_cookie(settings, session, request.url.scheme)])
 
     @post("/logout", status_code=204, guards=[policies.USE_OWN_ACCOUNT.guard])
     async def logout(self, caller: NamedDependency[Caller]) -> Response[None]:
         """End this session (or, with a bearer token, nothing but the log entry: revoke tokens at /me/tokens)."""
         await service.logout(caller)
-        return Response(None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
+        return Response(None, status_code=204, cookies=[sessions.ended_session_cookie()])
 
 
 class MeController(Controller):
@@ -148,7 +142,7 @@ class AccessLogController(Controller):
         until: FromQuery[datetime | None] = None,
     ) -> Page[AccessLogEntryOut]:
         """Newest first. Reading the log is itself logged."""
-        flt = access_log.LogFilter(user_id, email, action, record_type, record_id, provider_id, outcome, since, until)
+        flt = LogFilter(user_id, email, action, record_type, record_id, provider_id, outcome, since, until)
         rows, total = await access_log.search(caller, flt, paging)
         return Page.of(rows, total, paging, AccessLogEntryOut)
 

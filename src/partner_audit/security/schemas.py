@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -102,3 +103,18 @@ class VerificationOut(Output):
     entries: int
     broken_seq: int | None
     reason: str | None
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What a search of the access log may be narrowed to."""
+
+    user_id: UUID | None = None
+    email: str | None = None
+    action: str | None = None
+    record_type: str | None = None
+    record_id: str | None = None
+    provider_id: UUID | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None

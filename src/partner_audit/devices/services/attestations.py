@@ -16,12 +16,13 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from partner_audit import db, mail
+from partner_audit import db
 from partner_audit.api import Paging
 from partner_audit.devices.schemas import AttestationMethod, InPersonAttestation
 from partner_audit.devices.services.visibility import sees_holder
 from partner_audit.devices.tables import Assignment, Attestation, AttestationLink
 from partner_audit.errors import Conflict, Invalid
+from partner_audit.outbox import service as outbox
 from partner_audit.security import access_log, policies, tokens
 from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import require_row, scoped
@@ -98,7 +99,7 @@ async def _issue(settings: Settings, assignment: dict[str, Any], now: datetime) 
     await AttestationLink.insert(AttestationLink(
         assignment=assignment["id"], token_hash=tokens.digest(token), expires_at=expires_at, created_at=now,
     )).run()
-    message_id = await mail.enqueue(
+    message_id = await outbox.enqueue(
         assignment["holder_email"], f"Please confirm you still hold agency device {assignment['asset_tag']}",
         _mail_body(settings, assignment, token, expires_at))
     return token, expires_at, message_id

@@ -49,7 +49,7 @@ from partner_audit.devices.tables import (
 )
 from partner_audit.devices.xlsx import privacy as xlsx
 from partner_audit.errors import Invalid
-from partner_audit.mail import OutboxMessage
+from partner_audit.outbox.tables import OutboxMessage
 from partner_audit.security import access_log, policies
 from partner_audit.security.caller import Caller
 from partner_audit.security.tables import AccessLogEntry

@@ -1,5 +1,8 @@
-"""Outgoing email: messages are written to an outbox table in the same transaction as the change that
-causes them, and a sender delivers them over SMTP (see ``deliver_due``)."""
+"""Outgoing email: messages are written to the outbox in the same transaction as the change that causes them
+(``enqueue``), a sender delivers them over SMTP (``deliver_due``), and admins see what went out (``list_outbox``).
+
+HTTP-free, so the services and the ``send-mail`` command that enqueue and deliver mail do not depend on the web
+layer."""
 
 from __future__ import annotations
 
@@ -12,33 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
-from enum import Enum
 from typing import Any
-
-from piccolo.columns import UUID, Integer, Text, Timestamptz, Varchar
-from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.table import Table
 
 from partner_audit import db
 from partner_audit.api import Paging
+from partner_audit.outbox.schemas import Status
+from partner_audit.outbox.tables import OutboxMessage
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import page_of
 from partner_audit.settings import Settings
-
-
-class OutboxMessage(Table, tablename="outbox_message"):
-    id = UUID(primary_key=True)
-    to_address = Varchar(length=254)
-    subject = Varchar(length=200)
-    body = Text()
-    created_at = Timestamptz(default=TimestamptzNow())
-    send_after = Timestamptz(default=TimestamptzNow(), index=True)
-    attempts = Integer(default=0)
-    last_error = Text(default="")
-    # A sender claims a message until this time; another process may take it over only after.
-    claimed_until = Timestamptz(null=True, default=None)
-    sent_at = Timestamptz(null=True, default=None, index=True)
 
 
 # --- sending ---------------------------------------------------------------------------------------
@@ -52,13 +38,6 @@ SMTP_TIMEOUT = 30  # seconds for connecting and for each SMTP command
 POLL_SECONDS = 15  # how often `partner-audit send-mail` looks for due messages when the outbox is empty
 
 log = logging.getLogger(__name__)
-
-
-class Status(str, Enum):
-    queued = "queued"  # not tried yet
-    retrying = "retrying"  # tried and failed; tried again after its back-off
-    failed = "failed"  # given up after MAX_ATTEMPTS: stays in the outbox for an admin to see
-    sent = "sent"
 
 
 def status_of(row: dict[str, Any]) -> Status:

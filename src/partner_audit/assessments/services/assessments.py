@@ -1,0 +1,118 @@
+"""The assessment itself: who sees which, listing and reading it, and the template it is answered against.
+What the other services share (the statuses that allow changes, the clock, the visible row) is here."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from partner_audit.api import Paging
+from partner_audit.assessments.schemas import AssessmentFilter, AssessmentStatus
+from partner_audit.assessments.tables import Answer, Assessment, Evidence, ReviewComment
+from partner_audit.controls import service as controls
+from partner_audit.controls.schemas import Question, Template
+from partner_audit.security import access_log, policies
+from partner_audit.security.caller import Caller
+from partner_audit.security.tenancy import page_of, require_row, scoped
+
+S = AssessmentStatus
+EDITABLE = frozenset({S.not_started, S.in_progress, S.returned})
+DONE = frozenset({S.submitted, S.accepted})
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+# --- templates ---------------------------------------------------------------------------------------
+
+
+# A loaded template version never changes, so its parsed form is safe to keep for the life of the process.
+_TEMPLATES: dict[UUID, tuple[Template, dict[str, Question]]] = {}
+
+
+async def template_for(version_id: UUID) -> tuple[Template, dict[str, Question]]:
+    if version_id not in _TEMPLATES:
+        _, template = await controls.get_version(version_id)
+        _TEMPLATES[version_id] = (template, {q.id: q for _, _, q in template.questions()})
+    return _TEMPLATES[version_id]
+
+
+# --- assessments ---------------------------------------------------------------------------------------
+
+_COLUMNS = (
+    Assessment.id, Assessment.rollout, Assessment.provider, Assessment.provider.name.as_alias("provider_name"),
+    Assessment.template_version, Assessment.period, Assessment.status, Assessment.opens_on, Assessment.due_on,
+    Assessment.submitted_at, Assessment.decided_at, Assessment.decision_note, Assessment.updated_at,
+)
+
+
+def assessment_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **row, "rollout_id": row["rollout"], "provider_id": row["provider"],
+        "template_version_id": row["template_version"],
+        "overdue": row["status"] not in {s.value for s in DONE} and row["due_on"] < today(),
+    }
+
+
+async def visible_assessment(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
+    query = Assessment.select(*_COLUMNS).where(Assessment.id == assessment_id)
+    row = await scoped(query, Assessment.provider, caller).first().run()
+    return assessment_out(require_row(row, "assessment", assessment_id))
+
+
+async def list_assessments(caller: Caller, flt: AssessmentFilter, paging: Paging
+                           ) -> tuple[list[dict[str, Any]], int]:
+    policies.SEE_ASSESSMENTS.check(caller)
+    clauses = []
+    if flt.rollout_id:
+        clauses.append(Assessment.rollout == flt.rollout_id)
+    if flt.provider_id:
+        clauses.append(Assessment.provider == flt.provider_id)
+    if flt.status:
+        clauses.append(Assessment.status == flt.status.value)
+    if flt.period:
+        clauses.append(Assessment.period == flt.period)
+    if flt.overdue is not None:
+        done = [s.value for s in DONE]
+        if flt.overdue:
+            clauses.append((Assessment.due_on < today()) & Assessment.status.not_in(done))
+        else:
+            clauses.append((Assessment.due_on >= today()) | Assessment.status.is_in(done))
+    return await page_of(caller, paging, Assessment.select(*_COLUMNS), Assessment.count(),
+                         action="assessment.list", record_type="assessment", scope=Assessment.provider, where=clauses,
+                         order_by=[Assessment.due_on, Assessment.id], provider_id=caller.provider_id,
+                         present=lambda rows: [assessment_out(r) for r in rows])
+
+
+async def detail(assessment: dict[str, Any]) -> dict[str, Any]:
+    aid = assessment["id"]
+    answers = await Answer.select().where(Answer.assessment == aid).order_by(Answer.question_id).run()
+    comments = await ReviewComment.select().where(ReviewComment.assessment == aid).order_by(
+        ReviewComment.created_at).run()
+    evidence = await Evidence.select().where(Evidence.assessment == aid).order_by(Evidence.uploaded_at).run()
+    return {
+        **assessment,
+        "answers": [answer_out(a) for a in answers],
+        "comments": [{**c, "author_id": c["author"]} for c in comments],
+        "evidence": evidence,
+    }
+
+
+def answer_out(row: dict[str, Any]) -> dict[str, Any]:
+    value = row["value"]
+    return {**row, "value": json.loads(value) if isinstance(value, str) else value}
+
+
+async def get_assessment(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
+    policies.SEE_ASSESSMENTS.check(caller)
+    async with access_log.audited(caller, "assessment.read", "assessment", assessment_id) as audit:
+        assessment = await visible_assessment(caller, assessment_id)
+        audit.provider_id = assessment["provider_id"]
+        return await detail(assessment)

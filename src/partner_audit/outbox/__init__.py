@@ -1,0 +1,1 @@
+"""The outbox: mail queued with the change that causes it, delivered over SMTP by `partner-audit send-mail`."""
