@@ -9,6 +9,7 @@ import httpx
 import pytest
 from tests.assessments.test_assessments import assessment_of, launched, template_id  # noqa: F401  (fixture)
 
+from tests.support.problems import is_problem
 from tests.support.databases import make_settings
 PDF = (b"%PDF-1.4\n%" + b"0" * 20_000 + b"\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n"
        b"%%EOF\n")
@@ -81,7 +82,7 @@ def test_type_is_checked_from_the_bytes(world, aid, settings, content, filename)
     before = stored_objects(settings)
     r = upload(world.provider_user, aid, content, filename=filename)
     assert r.status_code == 415, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
+    assert is_problem(r)
     assert r.json()["errors"][0]["field"] == "file"
     assert stored_objects(settings) == before
     assert world.provider_user.get(f"/api/v1/assessments/{aid}").json()["evidence"] == []
@@ -145,5 +146,5 @@ def test_store_failure_is_503_and_records_nothing(world, aid, settings, database
         api = type(world.provider_user)(other, world.provider_user.token, world.provider_user.user)
         r = upload(api, aid, PDF)
         assert r.status_code == 503, r.text
-        assert r.headers["content-type"].startswith("application/problem+json")
+        assert is_problem(r)
     assert world.provider_user.get(f"/api/v1/assessments/{aid}").json()["evidence"] == []

@@ -18,6 +18,7 @@ import pytest
 from tests.assessments.test_assessments import assessment_of, launched, template_id  # noqa: F401  (fixture)
 from tests.assessments.test_evidence import stored_objects
 
+from tests.support.problems import is_problem
 from tests.support.databases import make_settings
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -285,7 +286,7 @@ def test_files_that_are_not_what_they_claim_are_refused_and_leave_nothing(world,
     before = stored_objects(settings)
     r = upload(world.provider_user, aid, content, filename)
     assert r.status_code == 422, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
+    assert is_problem(r)
     problem = r.json()
     assert problem["errors"][0]["field"] == "file"
     assert reason in problem["errors"][0]["message"], problem

@@ -18,6 +18,7 @@ from openpyxl.utils.cell import range_boundaries
 from partner_audit.assessments.xlsx import MAX_BYTES, MEDIA_TYPE
 from partner_audit.controls import service as controls
 from tests.assessments.test_assessments import MINI, assessment_of, launched, rollout_body
+from tests.support.problems import is_problem
 
 WIDE = """\
 key: wide
@@ -271,7 +272,7 @@ def test_every_wrong_cell_is_named_and_nothing_is_saved(world, mini):
     sheet["E3"] = "=1+1"
     r = upload(world.provider_user, aid, as_bytes(book))
     assert r.status_code == 422, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
+    assert is_problem(r)
     assert r.json()["errors"] == [
         {"field": "Questions!D2", "message": '"Sometimes" is not one of Yes, No'},
         {"field": "Questions!E3", "message": "a formula is not an answer: type the answer itself"},
@@ -337,7 +338,7 @@ def test_uploads_that_are_not_our_workbook(world, mini):
     def refused(content: bytes, status: int, name: str = "filled.xlsx") -> dict:
         r = upload(world.provider_user, aid, content, name)
         assert r.status_code == status, r.text
-        assert r.headers["content-type"].startswith("application/problem+json")
+        assert is_problem(r)
         return r.json()
 
     assert "not an .xlsx workbook" in refused(os.urandom(2000), 415)["detail"]
@@ -383,7 +384,7 @@ def test_another_providers_people_get_404_on_both_routes(world, mini):
     book, _ = download(world.provider_user, mini["id"])
     for api in (world.b_user, world.b_admin):
         r = api.get(f"/api/v1/assessments/{mini['id']}/workbook")
-        assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+        assert r.status_code == 404 and is_problem(r)
         r = upload(api, mini["id"], as_bytes(fill(book, **{"has-lead": "No"})))
         assert r.status_code == 404, r.text
     assert saved(world.provider_user, mini["id"]) == {}

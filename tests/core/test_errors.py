@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.problems import is_problem, problem
 from tests.support.world import World
 from partner_audit.demo import demo_nzbn
 
@@ -19,16 +20,9 @@ def valid_provider(**overrides: Any) -> dict[str, Any]:
             "risk_tier": 2, **overrides}
 
 
-def problem(r, status: int, field: str | None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json"), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    assert body["title"] and body["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in body.get("errors", [])], body
-        assert field in body["detail"], body
-    return body
+def named_problem(r, status: int, field: str | None) -> dict[str, Any]:
+    """A problem whose detail, not only its errors, names the field: people read the detail."""
+    return problem(r, status, field, field_in_detail=True)
 
 
 BAD_BODIES = [
@@ -51,12 +45,12 @@ BAD_BODIES = [
 
 @pytest.mark.parametrize(("body", "status", "field"), [b[1:] for b in BAD_BODIES], ids=[b[0] for b in BAD_BODIES])
 def test_a_bad_body_is_a_problem_naming_the_field(world: World, body: Any, status: int, field: str):
-    problem(world.admin.post(PROVIDERS, json=body), status, field)
+    named_problem(world.admin.post(PROVIDERS, json=body), status, field)
     assert world.admin.get(PROVIDERS).json()["total"] == 2  # nothing was saved
 
 
 def test_an_unknown_field_in_a_partial_update_is_named(world: World):
-    body = problem(world.admin.patch(f"{PROVIDERS}/{world.provider_a['id']}", json={"statuss": "active"}),
+    body = named_problem(world.admin.patch(f"{PROVIDERS}/{world.provider_a['id']}", json={"statuss": "active"}),
                           400, "statuss")
     assert "unknown" in body["detail"].lower()
 
@@ -66,7 +60,7 @@ def test_an_unknown_field_in_a_partial_update_is_named(world: World):
                                                                         "not utf-8", "binary"])
 def test_malformed_json_is_400(world: World, content: bytes):
     r = world.admin.post(PROVIDERS, content=content, headers={"Content-Type": "application/json"})
-    body = problem(r, 400, "body")
+    body = named_problem(r, 400, "body")
     assert "JSON" in body["detail"]
 
 
@@ -80,24 +74,24 @@ def test_malformed_json_is_400(world: World, content: bytes):
     ({"q": "x" * 101}, "q"),
 ], ids=lambda v: str(v) if isinstance(v, dict) else v)
 def test_a_bad_query_parameter_is_400_naming_it(world: World, params: dict[str, Any], field: str):
-    problem(world.admin.get(PROVIDERS, params=params), 400, field)
+    named_problem(world.admin.get(PROVIDERS, params=params), 400, field)
 
 
 def test_a_bad_path_id_is_404(world: World):
-    problem(world.admin.get(f"{PROVIDERS}/not-a-uuid"), 404, None)
+    named_problem(world.admin.get(f"{PROVIDERS}/not-a-uuid"), 404, None)
 
 
 def test_an_unknown_route_is_404(world: World):
-    problem(world.admin.get("/api/v1/no-such-thing"), 404, None)
-    problem(world.client.get("/api/v1/no-such-thing"), 404, None)
+    named_problem(world.admin.get("/api/v1/no-such-thing"), 404, None)
+    named_problem(world.client.get("/api/v1/no-such-thing"), 404, None)
 
 
 def test_a_wrong_method_is_405(world: World):
-    problem(world.admin.delete(f"{PROVIDERS}/{world.provider_a['id']}"), 405, None)
+    named_problem(world.admin.delete(f"{PROVIDERS}/{world.provider_a['id']}"), 405, None)
 
 
 def test_not_signed_in_is_401(world: World):
-    body = problem(world.client.get(PROVIDERS), 401, None)
+    body = named_problem(world.client.get(PROVIDERS), 401, None)
     assert "Sign in" in body["detail"]
 
 
@@ -134,7 +128,7 @@ def test_no_json_body_gets_a_5xx(admin, body: Any):
     r = admin.post(PROVIDERS, json=body)
     assert r.status_code < 500, r.text
     if r.status_code != 201:
-        assert r.headers["content-type"].startswith("application/problem+json")
+        assert is_problem(r)
 
 
 @pytest.mark.parametrize("depth", [970, 100_000])
@@ -144,5 +138,5 @@ def test_json_nested_too_deeply_is_400_even_before_signing_in(world: World, dept
     for response in (world.client.post("/api/v1/auth/login", content=body,
                                        headers={"Content-Type": "application/json"}),
                      world.admin.post(PROVIDERS, content=body, headers={"Content-Type": "application/json"})):
-        problem = problem(response, 400, "body")
-        assert "nested too deeply" in problem["detail"]
+        body = named_problem(response, 400, "body")
+        assert "nested too deeply" in body["detail"]

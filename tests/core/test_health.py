@@ -8,12 +8,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from tests.support.problems import is_problem
 from tests.support.databases import create_postgres_database, Database, make_settings, migrate, POSTGRES_URL
 from litestar.testing import TestClient
 
 from partner_audit.app import create_app
 
-PROBLEM = "application/problem+json"
 # (database, break it, mend it)
 Outage = tuple[Database, Callable[[], object], Callable[[], object]]
 
@@ -24,7 +24,7 @@ def response_text(body: dict) -> str:
 
 def problem(response, status: int) -> dict:
     assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
+    assert is_problem(response)
     return response.json()
 
 

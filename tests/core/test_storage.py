@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
+from tests.support.problems import is_problem
 from tests.support.databases import Database, make_settings
 from tests.support.s3 import S3Server, WeedMissing, start_weed
 from litestar.testing import TestClient
@@ -38,7 +39,6 @@ from partner_audit.storage import (
 )
 
 MiB = 1024 * 1024
-PROBLEM = "application/problem+json"
 
 
 def payload(size: int, seed: int = 7) -> bytes:
@@ -345,7 +345,7 @@ def test_ready_names_a_missing_bucket(s3_app: Callable[..., TestClient]) -> None
     assert client.get("/health/live").status_code == 200
     response = client.get("/health/ready")
     assert response.status_code == 503, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
+    assert is_problem(response)
     body = response.json()
     assert body["status"] == 503
     # Anyone may ask: the answer names the part, and the bucket and endpoint stay in the server's log.

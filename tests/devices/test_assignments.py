@@ -17,6 +17,7 @@ from partner_audit.devices.tables import Assignment
 from partner_audit.errors import Conflict, DomainError, Invalid
 from partner_audit.security.caller import Caller, Role
 from tests.devices.test_devices import checked_out, holder, new_device
+from tests.support.problems import is_problem
 
 TODAY = date.today()
 
@@ -81,7 +82,7 @@ def test_a_device_not_in_stock_cannot_go_out(world, status):
     device = new_device(world.partnerships, "LT-0002")
     world.partnerships.post(f"/api/v1/devices/{device['id']}/status", json={"status": status, "reason": "x"})
     r = world.partnerships.post(f"/api/v1/devices/{device['id']}/check-out", json=holder(world.provider_a))
-    assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.status_code == 409 and is_problem(r)
     assert r.json()["errors"] == [{"field": "status", "message": f"is {status}"}]
     assert status in r.json()["detail"]
 
@@ -140,7 +141,7 @@ def test_twenty_simultaneous_check_outs_over_http(world, run):
         responses = list(pool.map(lambda body: world.partnerships.post(url, json=body), bodies))
     codes = sorted(r.status_code for r in responses)
     assert codes == [201] + [409] * 19, [r.text for r in responses if r.status_code not in (201, 409)]
-    assert all(r.headers["content-type"].startswith("application/problem+json") and
+    assert all(is_problem(r) and
                r.json()["errors"][0]["field"] == "status" for r in responses if r.status_code == 409)
     assert len(open_assignments(run, device["id"])) == 1
 

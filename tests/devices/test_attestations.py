@@ -21,6 +21,7 @@ from partner_audit.security.caller import Caller
 from partner_audit.security.tables import AccessLogEntry
 from tests.devices.test_devices import checked_out
 from tests.outbox.test_mail import mail_settings
+from tests.support.problems import is_problem
 
 TODAY = date.today()
 LINK = re.compile(r"http://127\.0\.0\.1:8000/attest/([A-Za-z0-9_-]+)")
@@ -193,7 +194,7 @@ def test_partnerships_record_an_attestation_in_person(world, run):
     missing = "00000000-0000-4000-8000-000000000000"
     r = world.partnerships.post(f"/api/v1/assignments/{missing}/attestations",
                                 json={"holds_device": True, "authorised_use_only": True})
-    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.status_code == 404 and is_problem(r)
     world.partnerships.post(f"/api/v1/devices/{assignment['device_id']}/check-in", json={
         "returned_on": TODAY.isoformat(), "condition": "Good", "data_wiped": True, "wiped_by": "IT"})
     r = world.partnerships.post(url, json={"holds_device": True, "authorised_use_only": True})

@@ -11,6 +11,7 @@ import pytest
 from partner_audit.devices import service
 from partner_audit.devices.schemas import DeviceStatus
 from partner_audit.security.tables import AccessLogEntry
+from tests.support.problems import is_problem
 
 S = DeviceStatus
 
@@ -78,7 +79,7 @@ def test_register_read_and_update_a_device(world):
     assert world.provider_admin.post("/api/v1/devices", json={"asset_tag": "X", "kind": "phone"}).status_code == 403
     assert world.auditor.patch(f"/api/v1/devices/{other['id']}", json={"model": "x"}).status_code == 403
     r = world.admin.get("/api/v1/devices/00000000-0000-4000-8000-000000000000")
-    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.status_code == 404 and is_problem(r)
 
 
 def test_status_rules_without_http():

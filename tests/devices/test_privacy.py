@@ -35,6 +35,7 @@ from partner_audit.providers.schemas import ProviderCreate, ProviderKind, Region
 from partner_audit.security import access_log
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.tables import AccessLogEntry
+from tests.support.problems import is_problem
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEETS = ["README", "Assignments", "Attestations", "Attestation links", "Incidents", "Breach assessments", "Emails",
@@ -178,7 +179,7 @@ def test_only_partnerships_and_admin_may_export_and_a_bad_address_is_named(world
     for who in ("auditor", "governance", "provider_admin", "provider_user"):
         r = request_export(world.people[who], ALICE[1])
         assert r.status_code == 403, (who, r.text)
-        assert r.headers["content-type"].startswith("application/problem+json")
+        assert is_problem(r)
         assert ALICE[0] not in r.text
     r = world.client.post("/api/v1/privacy-requests", json={"email": ALICE[1]})
     assert r.status_code == 401

@@ -14,6 +14,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from partner_audit.security.tables import AccessLogEntry
+from tests.support.problems import is_problem
 
 SNIPE_HEADERS = ["Asset Tag", "Serial", "Model", "Manufacturer", "Category", "Status", "Checked Out To", "Email",
                  "Provider", "Purpose", "Expected Checkin", "Notes", "Purchase Cost", "Location"]
@@ -132,7 +133,7 @@ def test_a_bad_date_a_duplicate_tag_and_an_unknown_provider_get_one_message_each
 
     r = upload(world.partnerships, content)
     assert r.status_code == 422, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
+    assert is_problem(r)
     body = r.json()
     assert body["errors"] == EXPECTED_PROBLEMS and body["error_count"] == 3
     assert body["ignored_columns"] == ["Purchase Cost", "Location"]
@@ -272,7 +273,7 @@ def test_only_partnerships_and_admin_import(world):
     for who in ("provider_user", "provider_admin", "auditor", "governance"):
         r = upload(world.people[who], content, dry_run=(who == "provider_user"))
         assert r.status_code == 403, (who, r.text)
-        assert r.headers["content-type"].startswith("application/problem+json")
+        assert is_problem(r)
     assert devices(world) == {}
     assert upload(world.admin, content).status_code == 200
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from tests.support.problems import is_problem
 from tests.support.world import PASSWORD, register_provider, World
 from partner_audit import db
 from partner_audit.demo import demo_nzbn
@@ -20,7 +21,6 @@ from partner_audit.security import service as security
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.tables import AccessLogEntry
 
-PROBLEM = "application/problem+json"
 
 
 def rid() -> str:
@@ -149,7 +149,7 @@ def test_a_refused_read_is_logged_as_not_found(world: World) -> None:
     request = rid()
     r = world.provider_user.get(f"/api/v1/providers/{b}", headers={"X-Request-ID": request})
     assert r.status_code == 404, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
+    assert is_problem(r)
     # The caller learns nothing; the log still records whose record was asked for.
     assert_entry(only_entry(run, request), world.provider_user, action="provider.read", record_type="provider",
                  record_id=b, provider_id=b, outcome="not_found")
@@ -191,7 +191,7 @@ def test_a_duplicate_nzbn_leaves_no_row_and_no_success_entry(world: World) -> No
     request = rid()
     r = admin.post("/api/v1/providers", json={**body, "name": "Second Trust"}, headers={"X-Request-ID": request})
     assert r.status_code == 409, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
+    assert is_problem(r)
     assert r.json()["errors"][0]["field"] == "nzbn"
     assert_entry(only_entry(run, request), admin, action="provider.create", record_type="provider",
                  record_id=None, provider_id=None, outcome="conflict")
@@ -251,7 +251,7 @@ def test_a_change_is_never_without_its_log_entry(world: World, refusing_log: Non
     body = new_provider("Unlogged Trust", 504)
     r = world.admin.post("/api/v1/providers", json=body)
     assert r.status_code == 500, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
+    assert is_problem(r)
     assert "nothing was saved" in r.json()["detail"]
     assert provider_rows(world.run, body["nzbn"]) == 0
 
@@ -436,13 +436,13 @@ def test_only_admins_see_the_log(world: World, who: str) -> None:
     for path in ("/api/v1/access-log", "/api/v1/access-log/verify"):
         r = world.people[who].get(path)
         assert r.status_code == 403, r.text
-        assert r.headers["content-type"].startswith(PROBLEM)
+        assert is_problem(r)
         assert "admin" in r.json()["detail"]
 
 
 def test_the_log_needs_a_signed_in_caller(client) -> None:
     r = client.get("/api/v1/access-log")
-    assert r.status_code == 401 and r.headers["content-type"].startswith(PROBLEM)
+    assert r.status_code == 401 and is_problem(r)
 
 
 def test_the_admin_verifies_the_chain(world: World) -> None:

@@ -165,21 +165,22 @@ def test_a_route_stripped_of_its_guard_fails_the_walk():
     assert declaration_problems(app) == ["POST /api/v1/providers declares 0 policies ([]), not one"]
 
 
-def test_a_guard_that_disagrees_with_its_service_fails_the_walk(world: World):
-    app = world.client.app
+def test_a_guard_that_disagrees_with_its_service_fails_the_walk(world: World, monkeypatch: pytest.MonkeyPatch):
+    app = world.client.app  # the session's app: monkeypatch puts its guards back after the test
     handler = _handler(app, "POST", "/api/v1/providers")
-    handler.guards = [policies.EDIT_PROVIDER.guard]  # the same roles, but not the action the service performs
-    handler._resolved_guards = Empty  # Litestar resolves guards once; let it see the new one
+    # The same roles, but not the action the service performs.
+    monkeypatch.setattr(handler, "guards", [policies.EDIT_PROVIDER.guard])
+    monkeypatch.setattr(handler, "_resolved_guards", Empty)  # Litestar resolves guards once; let it see the new one
     problems, _ = walk(world, Recorder(app), "POST", "/api/v1/providers", handler)
     assert problems and all("declares EDIT_PROVIDER, the service checked REGISTER_PROVIDER" in p for p in problems)
 
 
-def test_a_guard_wider_than_its_policy_is_caught_by_the_service(world: World):
+def test_a_guard_wider_than_its_policy_is_caught_by_the_service(world: World, monkeypatch: pytest.MonkeyPatch):
     """A page or route that forgets the guard still cannot let a provider's people register a provider."""
     app = world.client.app
     handler = _handler(app, "POST", "/api/v1/providers")
-    handler.guards = [policies.SEE_PROVIDERS.guard]
-    handler._resolved_guards = Empty
+    monkeypatch.setattr(handler, "guards", [policies.SEE_PROVIDERS.guard])
+    monkeypatch.setattr(handler, "_resolved_guards", Empty)
     r = world.provider_admin.post("/api/v1/providers", json={
         "name": "Planted", "nzbn": "9429000000999", "kind": "ngo", "region": "Otago", "risk_tier": 1})
     assert problem(r, 403)["detail"].startswith("This needs one of these roles: admin, partnerships.")

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from litestar.routes import HTTPRoute
 
+from tests.support.problems import is_problem
 from tests.support.http import Api
 from tests.support.paths import DATA
 from tests.support.world import World
@@ -517,7 +518,7 @@ def test_provider_people_cannot_reach_another_providers_data(world: World, case:
             assert mine in r.text, f"{role} does not see their own {mine}: the scoping test proves nothing"
     else:
         assert r.status_code == int(expected), r.text
-        assert r.headers["content-type"].startswith("application/problem+json")
+        assert is_problem(r)
         # Echoing the id the caller sent reveals nothing; anything else of B's would.
         sent = str(r.request.url) + r.request.content.decode()
         leaked = [m for m in markers if m in r.text and m not in sent]
