@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from tests.support.bdd import PASSWORD, PROVIDER_NAMES, Journey, email_of, person_of, provider_names, provider_of, sign_in
+from tests.support.bdd import (
+    PASSWORD,
+    PROVIDER_NAMES,
+    Journey,
+    email_of,
+    person_of,
+    provider_names,
+    provider_of,
+    sign_in,
+)
 from tests.support.problems import problem
 
 scenarios("registering_a_provider.feature")
@@ -59,18 +68,18 @@ def in_provider_list(world, name: str, status: str) -> None:
     assert response.json()["total"] == 3
 
 
-@then(parsers.parse('the registration is refused because the "{field}" field {problem}'))
-def registration_refused(journey: Journey, field: str, problem: str) -> None:
+@then(parsers.parse('the registration is refused because the "{field}" field {reason}'))
+def registration_refused(journey: Journey, field: str, reason: str) -> None:
     body = problem(journey.response, 422)
     messages = {e["field"]: e["message"] for e in body["errors"]}
     assert list(messages) == [field], body
-    assert problem in messages[field], body
+    assert reason in messages[field], body
 
 
-@then(parsers.parse('the registration is refused as a conflict because the "{field}" field {problem}'))
-def registration_conflict(journey: Journey, field: str, problem: str) -> None:
+@then(parsers.parse('the registration is refused as a conflict because the "{field}" field {reason}'))
+def registration_conflict(journey: Journey, field: str, reason: str) -> None:
     body = problem(journey.response, 409)
-    assert body["errors"] == [{"field": field, "message": problem}], body
+    assert body["errors"] == [{"field": field, "message": reason}], body
 
 
 @then(parsers.parse('"{name}" is not in the provider list'))

@@ -31,6 +31,9 @@ from partner_audit.providers.tables import Provider
 from partner_audit.security.tables import AccessLogEntry, AccessToken, LoginThrottle, User
 from partner_audit.settings import load_settings
 
+# These tests sign in by email or count the accounts: every person of the world exists from the start.
+pytestmark = pytest.mark.usefixtures("everyone")
+
 # NUL, vertical tab, ESC, DEL and a C1 control (NEXT LINE): none of them is text a person types.
 REFUSED = ["\x00", "\x0b", "\x1b", "\x7f", "\x85"]
 

@@ -21,6 +21,9 @@ from partner_audit.security import service as security
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.tables import AccessLogEntry
 
+# These tests sign in by email or count the accounts: every person of the world exists from the start.
+pytestmark = pytest.mark.usefixtures("everyone")
+
 
 
 def rid() -> str:

@@ -26,6 +26,9 @@ from partner_audit.security import tokens
 from partner_audit.security.csrf import csrf_middleware, token_for_session
 from partner_audit.security.middleware import SESSION_COOKIE
 
+# These tests sign in by email or count the accounts: every person of the world exists from the start.
+pytestmark = pytest.mark.usefixtures("everyone")
+
 PUBLIC_URL = "http://127.0.0.1:8000"  # the default PA_PUBLIC_URL the tests' settings get
 ELSEWHERE = "https://forms.example.org"
 USERS = "/api/v1/users"

@@ -21,6 +21,9 @@ from partner_audit.security import passwords
 from partner_audit.settings import Settings
 from tests.security.test_users_and_auth import LOGIN, MAX_FAILURES, login, two_processes  # noqa: F401  (fixture)
 
+# These tests sign in by email or count the accounts: every person of the world exists from the start.
+pytestmark = pytest.mark.usefixtures("everyone")
+
 AT_ONCE = 40
 
 

@@ -136,7 +136,8 @@ def _app() -> Litestar:
     return create_app(load_settings({"PA_VAR_DIR": tempfile.mkdtemp(), "PA_SECRET_KEY": "policies-" + "x" * 32}))
 
 
-ROUTES = [(m, p) for m, p, _ in guarded_routes(_app())]
+# Sorted: xdist workers must collect the same tests in the same order, and the app lists routes by hash.
+ROUTES = sorted((m, p) for m, p, _ in guarded_routes(_app()))
 
 
 def test_every_route_declares_one_policy_and_the_walk_can_call_it():

@@ -32,6 +32,9 @@ from partner_audit.controls import service as controls
 from partner_audit.devices.tables import Assignment
 from partner_audit.settings import load_settings
 
+# These tests sign in by email or count the accounts: every person of the world exists from the start.
+pytestmark = pytest.mark.usefixtures("everyone")
+
 NOT_FOUND, FORBIDDEN, LIST = "404", "403", "list"
 PROVIDER_ROLES = ("provider_user", "provider_admin")
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}

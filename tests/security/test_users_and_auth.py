@@ -26,6 +26,9 @@ from tests.support.world import PASSWORD, World
 from partner_audit.security.tables import AccessToken
 from partner_audit.settings import Settings
 
+# These tests sign in by email or count the accounts: every person of the world exists from the start.
+pytestmark = pytest.mark.usefixtures("everyone")
+
 MAX_FAILURES = 3
 LOGIN = "/api/v1/auth/login"
 USERS = "/api/v1/users"

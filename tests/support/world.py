@@ -111,3 +111,11 @@ def world(client: TestClient, run: Callable[..., Any]) -> World:
     provider_a = register_provider(run, "Provider A Trust", 1)
     provider_b = register_provider(run, "Provider B Trust", 2)
     return World(client, run, provider_a, provider_b, db.bound_engine())
+
+
+@pytest.fixture
+def everyone(world: World) -> World:
+    """The world with every person made up front, for tests that sign in by email or count the accounts."""
+    for key in PEOPLE:
+        world.people[key]  # noqa: B018  (made on first use)
+    return world
