@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
 from typing import Any
+
+import pytest
 
 from tests.support.problems import problem
 from tests.support.world import World
 
 # These tests sign in by email or count the accounts: every person of the world exists from the start.
 pytestmark = pytest.mark.usefixtures("everyone")
+
 USERS = "/api/v1/users"
 LOGIN = "/api/v1/auth/login"
 

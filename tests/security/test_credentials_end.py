@@ -6,14 +6,16 @@ they held ends.
 
 from __future__ import annotations
 
-import pytest
 from typing import Any
+
+import pytest
 
 from tests.support.problems import problem
 from tests.support.world import PASSWORD, World
 
 # These tests sign in by email or count the accounts: every person of the world exists from the start.
 pytestmark = pytest.mark.usefixtures("everyone")
+
 LOGIN = "/api/v1/auth/login"
 USERS = "/api/v1/users"
 ME = "/api/v1/me"
