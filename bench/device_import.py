@@ -28,7 +28,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the PostgreSQL database maker lives with the tests
+sys.path.insert(0, str(ROOT))  # the PostgreSQL database maker lives with the tests (tests/support/)
 
 HEADERS = ["Asset Tag", "Serial", "Model", "Manufacturer", "Category", "Status", "Checked Out To", "Email",
            "Provider", "Purpose", "Systems", "Checkout Date", "Expected Checkin", "Notes", "Purchase Cost"]
@@ -142,7 +142,7 @@ def main() -> None:
         results = [("(a) openpyxl read-only, iterate rows", run_child("read", file))]
         results.append(("(b) import, SQLite", run_child("import", file, f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")))
         if os.environ.get("PA_TEST_POSTGRES_URL"):
-            from conftest import create_postgres_database
+            from tests.support.databases import create_postgres_database
 
             url, drop = create_postgres_database("pa_bench")
             try:

@@ -32,10 +32,10 @@ import httpx
 from openpyxl import Workbook, load_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the hostile-file makers live with the tests that use them
+sys.path.insert(0, str(ROOT))  # the hostile-file makers live with the tests that use them
 
 from demo_service import demo_service, status_mib  # noqa: E402
-from test_spreadsheet_limits import (  # noqa: E402
+from tests.core.test_spreadsheet_limits import (  # noqa: E402
     before_sheet_end,
     sheet_of,
     wide_row,

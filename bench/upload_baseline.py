@@ -1,6 +1,6 @@
 """Upload baseline: how much speed and memory the evidence store's streaming put costs next to plain boto3.
 
-Starts a throwaway SeaweedFS S3 server (the same starter the tests use, tests/fixtures_s3.py), writes a large
+Starts a throwaway SeaweedFS S3 server (the same starter the tests use, tests/support/s3.py), writes a large
 file, and uploads it
 
   (a) directly with boto3's ``upload_file`` (its transfer manager: 8 MiB parts, up to 10 threads);
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the weed starter lives with the tests, not in the app
+sys.path.insert(0, str(ROOT))  # the weed starter lives with the tests (tests/support/s3.py), not in the app
 
 MiB = 1024 * 1024
 
@@ -153,7 +153,7 @@ def main() -> None:
         child(args.child, args.file, args.key)
         return
 
-    from fixtures_s3 import start_weed
+    from tests.support.s3 import start_weed
 
     with tempfile.TemporaryDirectory(prefix="pa-bench-") as tmp:
         work = Path(tmp)

@@ -1,5 +1,6 @@
-"""Shared journey steps: the background "the agency and two providers, A and B, with their people" (the
-``world`` fixture of tests/conftest.py), signing in, and the common refusals.
+"""Steps more than one feature uses: the background "the agency and two providers, A and B, with their people"
+(the ``world`` fixture), signing in, the common refusals, and where a device is. Steps of one feature live in its
+binding, tests/bdd/test_<feature>.py.
 
 Steps are plain functions (pytest-bdd does not await coroutines) and check real responses from the app,
 on SQLite and on PostgreSQL alike (``world`` depends on the parametrised ``database``).
@@ -7,9 +8,13 @@ on SQLite and on PostgreSQL alike (``world`` depends on the parametrised ``datab
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from bdd_support import PASSWORD, PROVIDER_NAMES, Journey, assert_problem, email_of, sign_in
 from pytest_bdd import given, parsers, then
+
+from tests.support.bdd import PASSWORD, PROVIDER_NAMES, Journey, device_now, email_of, provider_of, sign_in
+from tests.support.problems import problem
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +26,12 @@ def _every_database(database) -> None:
 @pytest.fixture
 def journey() -> Journey:
     return Journey()
+
+
+@pytest.fixture
+def devices() -> dict[str, Any]:
+    """What the scenario knows of its devices: asset tag -> device; "assignment:<tag>" -> its assignment."""
+    return {}
 
 
 @given("the agency and two providers, A and B, with their people")
@@ -41,10 +52,17 @@ def has_signed_in(world, journey: Journey, person: str) -> None:
 
 @then("they are told they are not allowed")
 def told_not_allowed(journey: Journey) -> None:
-    body = assert_problem(journey.response, 403)
+    body = problem(journey.response, 403)
     assert "needs one of these roles" in body["detail"], body
 
 
 @then("they are told it is not found")
 def told_not_found(journey: Journey) -> None:
-    assert_problem(journey.response, 404)
+    problem(journey.response, 404)
+
+
+@then(parsers.parse('"{tag}" is assigned to provider {letter}'))
+def assigned_to(world, devices, tag: str, letter: str) -> None:
+    device = device_now(world, devices, tag)
+    assert device["status"] == "assigned", device
+    assert device["current_assignment"]["provider_id"] == str(provider_of(world, letter)["id"])

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from bdd_support import person_key
+from tests.support.bdd import person_key
+from tests.support.paths import ROOT, DATA
 from pytest_bdd import given, parsers, scenarios, then, when
 
 scenarios("control_library.feature")
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_FOLDERS = [ROOT / "audit_templates", ROOT / "tests" / "data"]
+TEMPLATE_FOLDERS = [ROOT / "audit_templates", DATA]
 PLAN = ROOT / "audit_templates" / "privacy-improvement-plan-2024-25.yaml"
 CLI = Path(sys.executable).parent / "partner-audit"
 

@@ -11,17 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bdd_support import Journey, assert_problem, person_key, provider_of
+from tests.support.bdd import Journey, person_key, provider_of
+from tests.support.problems import problem
 from openpyxl import load_workbook
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from partner_audit.assessments.xlsx import MEDIA_TYPE
 from partner_audit.controls import service as controls
-from test_workbook import libreoffice_save
+from tests.assessments.test_workbook import libreoffice_save
+from tests.support.paths import DATA
 
 scenarios("offline_workbook.feature")
 
-MINI = Path(__file__).parents[1] / "data" / "mini-template.yaml"
+MINI = DATA / "mini-template.yaml"
 
 
 @dataclass
@@ -160,7 +162,7 @@ def in_progress(world, letter: str) -> None:
 
 @then("they are told to fix these cells:")
 def told_to_fix(journey: Journey, datatable: list[list[str]]) -> None:
-    body = assert_problem(journey.response, 422)
+    body = problem(journey.response, 422)
     assert body["errors"] == [{"field": cell, "message": problem} for cell, problem in datatable[1:]]
     assert "nothing was saved" in body["detail"]
 
@@ -172,7 +174,7 @@ def no_answers(world, letter: str) -> None:
 
 @then(parsers.parse("they are told {cell} was changed on the web after the workbook was downloaded"))
 def told_changed(journey: Journey, cell: str) -> None:
-    body = assert_problem(journey.response, 409)
+    body = problem(journey.response, 409)
     assert [e["field"] for e in body["errors"]] == [cell]
     assert "changed on the web after this workbook was downloaded" in body["errors"][0]["message"]
     assert "nothing was saved" in body["detail"]

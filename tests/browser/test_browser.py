@@ -1,0 +1,64 @@
+"""In a real browser (Debian's Chromium, driven by Playwright): the sign-in page, the session it sets, and the
+API documentation at /schema, all served by `partner-audit serve` with the demo data and no outside assets."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from tests.core.test_cli import served  # noqa: F401  (fixture: the real service with demo logins)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# As root, in a sandbox with no network: no sandboxing of its own, and no calls home.
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def page(tmp_path: Path):
+    if CHROMIUM is None:
+        pytest.skip("browser tests need Debian's chromium (apt-get install chromium); .ci/run installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = browser.new_context()
+        outside: list[str] = []
+        context.on("request", lambda r: None if r.url.startswith("http://127.0.0.1") else outside.append(r.url))
+        yield context.new_page()
+        context.close()
+        browser.close()
+        assert not outside, f"the pages fetched from outside the service: {outside}"
+
+
+def test_sign_in_then_use_the_api_docs(served, page, tmp_path: Path) -> None:  # noqa: F811
+    base, logins = served
+    # Everything the pages need is allowed by their Content-Security-Policy: the browser reports nothing blocked.
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    email, (_, password) = next((e, v) for e, v in logins.items() if v[0] == "provider_admin")
+
+    page.goto(f"{base}/")
+    page.fill("#email", email)
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#message.error")
+    assert "do not match" in page.inner_text("#message")
+
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    # A selector, not wait_for_function: the page's CSP forbids the eval that a JavaScript string would need.
+    page.wait_for_selector("#message:text-matches('^Signed in as')")
+    assert "(provider_admin)" in page.inner_text("#message")
+    # The session cookie is HTTP-only: the page's scripts cannot read it, but the browser sends it.
+    assert "pa_session" not in page.evaluate("document.cookie")
+    me = page.request.get(f"{base}/api/v1/me")
+    assert me.status == 200 and me.json()["email"] == email
+
+    page.goto(f"{base}/schema")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "partner-audit" in page.inner_text(".swagger-ui .info .title")
+    page.wait_for_selector(".opblock-summary-path[data-path='/api/v1/providers']")
+    page.screenshot(path=str(tmp_path / "schema.png"), full_page=False)
+    assert not blocked, blocked

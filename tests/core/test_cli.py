@@ -1,0 +1,311 @@
+"""The `partner-audit` command, run for real as an operator would: a process, environment variables, exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from tests.support.databases import create_postgres_database
+from litestar.testing import TestClient
+
+from partner_audit.app import create_app
+from partner_audit.db import MIGRATIONS_DIR
+from partner_audit.security.caller import Role
+from partner_audit.settings import load_settings
+
+PARTNER_AUDIT = shutil.which("partner-audit", path=str(Path(sys.executable).parent))
+LOGIN = re.compile(r"^\s+(\w+)\s+(\S+@\S+)\s+(\S+)$")
+PASSWORD = "a long enough password"
+
+
+@dataclass
+class Target:
+    backend: str
+    env: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.env["PA_DATABASE_URL"]
+
+    def scalar(self, sql: str) -> Any:
+        """One value, read straight from the database, behind the application's back."""
+        if self.backend == "sqlite":
+            with sqlite3.connect(self.url.removeprefix("sqlite:///")) as conn:
+                return conn.execute(sql).fetchone()[0]
+
+        async def fetch() -> Any:
+            conn = await asyncpg.connect(self.url)
+            try:
+                return await conn.fetchval(sql)
+            finally:
+                await conn.close()
+
+        return asyncio.run(fetch())
+
+    def execute(self, sql: str) -> None:
+        if self.backend == "sqlite":
+            with sqlite3.connect(self.url.removeprefix("sqlite:///")) as conn:
+                conn.execute(sql)
+            return
+
+        async def run() -> None:
+            conn = await asyncpg.connect(self.url)
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
+
+
+def base_env(tmp_path: Path) -> dict[str, str]:
+    # Only the settings under test: nothing leaks in from the developer's own PA_* variables.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PA_")}
+    env["PA_VAR_DIR"] = str(tmp_path / "var")
+    return env
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    env = base_env(tmp_path)
+    if request.param == "sqlite":
+        env["PA_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+        yield Target("sqlite", env)
+        return
+    url, drop = create_postgres_database("pa_cli")
+    env["PA_DATABASE_URL"] = url
+    try:
+        yield Target("postgres", env)
+    finally:
+        drop()
+
+
+def cli(env: dict[str, str], *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    assert PARTNER_AUDIT, f"the partner-audit console script is not installed next to {sys.executable}"
+    return subprocess.run([PARTNER_AUDIT, *args], env={**env, **extra}, capture_output=True, text=True,
+                          timeout=180)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> list[str]:
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()
+
+
+def one_line_failure(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    assert result.returncode == code, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def demo_logins(result: subprocess.CompletedProcess[str]) -> dict[str, tuple[str, str]]:
+    """email -> (role, password), from the demo's printed table."""
+    found = {}
+    for line in ok(result):
+        match = LOGIN.match(line)
+        if match:
+            role, email, password = match.groups()
+            found[email] = (role, password)
+    return found
+
+
+def migrated(target: Target) -> None:
+    ok(cli(target.env, "migrate"))
+
+
+def login_status(target: Target, logins: dict[str, str]) -> dict[str, int]:
+    """Sign each (email, password) in through the real app on the same database; email -> HTTP status."""
+    settings = load_settings(target.env)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        return {email: client.post("/api/v1/auth/login", json={"email": email, "password": password}).status_code
+                for email, password in logins.items()}
+
+
+# --- schema ----------------------------------------------------------------------------------------------
+
+
+def test_serve_refuses_an_unmigrated_database(target: Target) -> None:
+    line = one_line_failure(cli(target.env, "serve"))
+    assert line.startswith("partner-audit: the database is")
+    assert "run `partner-audit migrate` first" in line
+
+
+def test_migrate_applies_then_is_up_to_date(target: Target) -> None:
+    expected = len([p for p in MIGRATIONS_DIR.glob("*.py") if not p.name.startswith("__")])
+    assert ok(cli(target.env, "migrate"))[-1] == f"applied {expected} migration(s)"
+    assert ok(cli(target.env, "migrate"))[-1] == "the database is up to date"
+    assert target.scalar("SELECT count(*) FROM access_log") == 0
+
+
+# --- people ----------------------------------------------------------------------------------------------
+
+
+def test_create_user_makes_an_admin_who_can_sign_in(target: Target) -> None:
+    migrated(target)
+    lines = ok(cli(target.env, "create-user", "--role", "admin", "--email", "Root@Example.org",
+                   PA_NEW_USER_PASSWORD=PASSWORD))
+    assert re.fullmatch(r"created admin root@example\.org \([0-9a-f-]{36}\)", lines[-1])
+    assert target.scalar("SELECT role FROM app_user WHERE email = 'root@example.org'") == Role.admin.value
+    # Made by the command line, and logged as such.
+    assert target.scalar("SELECT email FROM access_log WHERE action = 'user.create'") == "system:create-user"
+
+    assert login_status(target, {"root@example.org": PASSWORD, "root@example.org ": "wrong password!"}) == {
+        "root@example.org": 200, "root@example.org ": 401}
+
+
+def test_create_user_refuses_in_one_line(target: Target) -> None:
+    migrated(target)
+    ok(cli(target.env, "create-user", "--role", "admin", "--email", "root@example.org",
+           PA_NEW_USER_PASSWORD=PASSWORD))
+    line = one_line_failure(cli(target.env, "create-user", "--role", "auditor", "--email", "ROOT@example.org",
+                                PA_NEW_USER_PASSWORD=PASSWORD))
+    assert line == "partner-audit: A user with email root@example.org already exists."
+    line = one_line_failure(cli(target.env, "create-user", "--role", "auditor", "--email", "short@example.org",
+                                PA_NEW_USER_PASSWORD="short"))
+    assert line == "partner-audit: password: must be at least 12 characters"
+    assert target.scalar("SELECT count(*) FROM app_user") == 1
+
+
+def test_demo_prints_a_login_per_role_and_runs_again_without_duplicates(target: Target) -> None:
+    migrated(target)
+    first = demo_logins(cli(target.env, "demo"))
+    assert {role for role, _ in first.values()} == {r.value for r in Role}
+    assert target.scalar("SELECT count(*) FROM provider") == 12
+    users = target.scalar("SELECT count(*) FROM app_user")
+    assert users == len(first)
+
+    second = demo_logins(cli(target.env, "demo"))
+    assert second.keys() == first.keys()
+    assert target.scalar("SELECT count(*) FROM provider") == 12
+    assert target.scalar("SELECT count(*) FROM app_user") == users
+    assert all(second[email][1] != first[email][1] for email in first)
+
+    new = {email: password for email, (_, password) in second.items()}
+    old_admin = next(email for email, (role, _) in first.items() if role == "admin")
+    statuses = login_status(target, {**new, f" {old_admin}": first[old_admin][1]})
+    assert statuses == {**{email: 200 for email in new}, f" {old_admin}": 401}
+
+
+# --- the access log --------------------------------------------------------------------------------------
+
+
+def test_access_log_verify_finds_a_row_edited_in_the_database(target: Target) -> None:
+    migrated(target)
+    ok(cli(target.env, "demo"))
+    entries = target.scalar("SELECT count(*) FROM access_log")
+    assert entries > 12
+    assert ok(cli(target.env, "access-log", "verify")) == [f"access log intact: {entries} entries verified"]
+
+    target.execute("UPDATE access_log SET outcome = 'denied' WHERE seq = 5")
+    line = one_line_failure(cli(target.env, "access-log", "verify"), code=1)
+    assert line == ("access log BROKEN at entry 5: entry 5 was changed after it was written "
+                    "(4 entries before it verified)")
+
+
+# --- settings --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("variable", "value"), [("PA_PORT", "abc"), ("PA_DATABASE_URL", "mysql://x")])
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_a_bad_setting_stops_the_command_in_one_line(tmp_path: Path, command: str, variable: str, value: str) -> None:
+    line = one_line_failure(cli(base_env(tmp_path), command, **{variable: value}))
+    assert line.startswith(f"partner-audit: bad setting: {variable}=")
+
+
+# --- serving for real ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, tuple[str, str]]]]:
+    """`partner-audit serve` on a free port, against a migrated SQLite database with demo data."""
+    env = {**base_env(tmp_path), "PA_DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}",
+           "PA_PORT": str(free_port())}
+    ok(cli(env, "migrate"))
+    logins = demo_logins(cli(env, "demo"))
+    base = f"http://127.0.0.1:{env['PA_PORT']}"
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen([PARTNER_AUDIT, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        yield base, logins
+    finally:
+        process.terminate()
+        try:
+            assert process.wait(timeout=20) is not None
+        finally:
+            if process.poll() is None:
+                process.kill()
+            log.close()
+
+
+def test_serve_answers_over_real_http(served: tuple[str, dict[str, tuple[str, str]]]) -> None:
+    base, logins = served
+    email, (_, password) = next((e, v) for e, v in logins.items() if v[0] == "admin")
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.get("/api/v1/providers").status_code == 401
+
+        r = http.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert r.status_code == 200, r.text
+        assert "pa_session" in http.cookies
+
+        r = http.get("/api/v1/providers", params={"page_size": 200})
+        assert r.status_code == 200, r.text
+        assert r.json()["total"] == 12 and len(r.json()["items"]) == 12
+
+        r = http.get("/schema")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", r.text)
+        assert assets, r.text
+        # Everything the API page loads comes from this server, never a CDN.
+        assert all(a.startswith("/") and not a.startswith("//") for a in assets), assets
+        swagger = [a for a in assets if a.startswith("/static/swagger/")]
+        assert {a.rsplit("/", 1)[1] for a in swagger} >= {"swagger-ui-bundle.js", "swagger-ui.css"}
+        for asset in swagger:
+            assert http.get(asset).status_code == 200, asset
+
+        r = http.get("/schema/openapi.json")
+        assert r.status_code == 200 and "/api/v1/providers" in r.json()["paths"]
+
+
+def test_the_server_log_keeps_no_link_token_or_personal_detail(served: tuple[str, dict[str, tuple[str, str]]],
+                                                               tmp_path: Path) -> None:
+    base, _ = served
+    secret, email = "AttestSecret_" + "x" * 30, "hine.holder@provider.example"
+    with httpx.Client(base_url=base, timeout=10) as http:
+        http.get(f"/attest/{secret}")
+        http.get("/api/v1/devices/export/history", params={"holder_email": email, "format": "csv"})
+        http.get("/api/v1/devices", params={"q": "Hine Holder", "page": 2, "page_size": 10})
+    time.sleep(0.5)  # the access lines are written after the responses
+    log = (tmp_path / "serve.log").read_text()
+    assert "/attest/REDACTED" in log and "holder_email=REDACTED&format=csv" in log, log
+    assert "q=REDACTED&page=2&page_size=10" in log, log
+    assert secret not in log and "hine" not in log.lower(), log
