@@ -4,52 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
-import pytest
-from tests.support.databases import create_postgres_database, Database
+from tests.support.databases import Database, catalogue
 from partner_audit import db
 from partner_audit.piccolo_app import TABLES
 
 # Piccolo's own record of which migrations ran.
 BOOKKEEPING = {"migration"}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        yield Database("sqlite", f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
-        return
-    url, drop = create_postgres_database("pa_migrations")
-    try:
-        yield Database("postgres", url)
-    finally:
-        drop()
-
-
-def catalogue(database: Database) -> dict[str, set[str]]:
-    """Table name -> column names, read from the database's own catalogue."""
-    if database.backend == "sqlite":
-        with sqlite3.connect(database.url.removeprefix("sqlite:///")) as conn:
-            tables = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-            return {t: {r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')} for t in tables}
-
-    async def read() -> dict[str, set[str]]:
-        conn = await asyncpg.connect(database.url)
-        try:
-            rows = await conn.fetch(
-                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'")
-        finally:
-            await conn.close()
-        found: dict[str, set[str]] = {}
-        for row in rows:
-            found.setdefault(row["table_name"], set()).add(row["column_name"])
-        return found
-
-    return asyncio.run(read())
 
 
 def migrate(url: str) -> list[str]:

@@ -9,14 +9,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
-from tests.support.databases import create_postgres_database, Database
+from tests.support.databases import Database, catalogue
 from piccolo.apps.migrations.commands.base import BaseMigrationManager
 from piccolo.apps.migrations.commands.new import AutoMigrationManager
 from piccolo.columns import Column
@@ -41,34 +39,6 @@ def bare_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """A process environment with only the settings under test (none of the developer's own PA_* variables)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PA_")}
     return {**env, "PA_VAR_DIR": str(tmp_path / "var"), "PICCOLO_CONF": "partner_audit.piccolo_conf", **extra}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        yield Database("sqlite", f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
-        return
-    url, drop = create_postgres_database("pa_piccolo")
-    try:
-        yield Database("postgres", url)
-    finally:
-        drop()
-
-
-def table_names(database: Database) -> set[str]:
-    if database.backend == "sqlite":
-        with sqlite3.connect(database.url.removeprefix("sqlite:///")) as conn:
-            return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-    async def read() -> set[str]:
-        conn = await asyncpg.connect(database.url)
-        try:
-            rows = await conn.fetch("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
-        finally:
-            await conn.close()
-        return {r["table_name"] for r in rows}
-
-    return asyncio.run(read())
 
 
 # --- transactions ----------------------------------------------------------------------------------
@@ -163,7 +133,7 @@ def test_the_piccolo_command_migrates_the_configured_database_without_making_a_s
                             env=bare_env(tmp_path, PA_DATABASE_URL=empty_database.url),
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert {t._meta.tablename for t in TABLES} <= table_names(empty_database)
+    assert {t._meta.tablename for t in TABLES} <= set(catalogue(empty_database))
     assert not (tmp_path / "var" / "secret_key").exists()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -90,6 +91,42 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         yield Database("postgres", url)
     finally:
         drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database of the test's own with nothing in it, not even migrations: for the tests of migrating."""
+    if request.param == "sqlite":
+        yield Database("sqlite", f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+        return
+    url, drop = create_postgres_database("pa_empty")
+    try:
+        yield Database("postgres", url)
+    finally:
+        drop()
+
+
+def catalogue(database: Database) -> dict[str, set[str]]:
+    """Table name -> column names, read from the database's own catalogue."""
+    if database.backend == "sqlite":
+        with sqlite3.connect(database.url.removeprefix("sqlite:///")) as conn:
+            tables = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+            return {t: {r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')} for t in tables}
+
+    async def read() -> dict[str, set[str]]:
+        conn = await asyncpg.connect(database.url)
+        try:
+            rows = await conn.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'")
+        finally:
+            await conn.close()
+        found: dict[str, set[str]] = {}
+        for row in rows:
+            found.setdefault(row["table_name"], set()).add(row["column_name"])
+        return found
+
+    return asyncio.run(read())
 
 
 def make_settings(database: Database, tmp_path: Path, **extra: str) -> Settings:
