@@ -12,7 +12,7 @@ import anyio
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from tests.support.s3 import S3Server
-from tests.core.test_storage import BIG, MiB, ODD_CHUNK, chunks_of, payload, put, s3_backend
+from tests.support.storage import BIG, MiB, ODD_CHUNK, chunks_of, payload, put, s3_backend
 
 from partner_audit.storage import StoreUnavailable, TooLarge
 
