@@ -3,7 +3,7 @@
 The walk takes every route of the app that needs signing in and:
 
 - finds the one policy its guard declares (none, or two, is a failure);
-- calls it as a person of every role, with the requests of tests/test_tenant_isolation.py's catalogue: a role the
+- calls it as a person of every role, with the requests of tests/support/routes.py's catalogue (``CASES``): a role the
   policy refuses must get 403, and where a role it allows reaches the service, the first policy the service
   checked (``policies.CHECKED``) must be the route's own. A 2xx answer with no policy checked is a service that
   trusts its guard, and fails too.
@@ -26,6 +26,7 @@ from litestar.types import Empty
 
 from tests.support.http import Api
 from tests.support.problems import problem
+from tests.support.routes import CASES, SKIPPED_METHODS, b_device
 from tests.support.world import World
 from partner_audit.app import create_app
 from partner_audit.errors import Forbidden, NotAuthenticated
@@ -34,11 +35,10 @@ from partner_audit.security.caller import Caller, Role
 from partner_audit.security.middleware import is_public
 from partner_audit.security.policies import Policy, policy_of
 from partner_audit.settings import load_settings
-from tests.security.test_tenant_isolation import CASES, SKIPPED_METHODS, b_device
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
-# Requests for the routes test_tenant_isolation.py has no case for (they take no provider's record), and for one
+# Requests for the routes tests/support/routes.py has no case for (they take no provider's record), and for one
 # whose case there is refused before its service (an empty transfer is a 400).
 OWN_CALLS: dict[tuple[str, str], Callable[[World, Api], Any]] = {
     ("POST", "/api/v1/devices/{device_id:uuid}/transfer"): lambda w, who: who.post(
