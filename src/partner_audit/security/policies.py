@@ -8,7 +8,7 @@ Each policy is used three times over, so the three cannot drift apart:
 - by pages, to show an action only to those it allows: ``REGISTER_PROVIDER.allows(caller)``.
 
 A policy decides by role alone. Which provider's records a caller sees is tenant scoping, in ``tenancy``.
-``tests/test_policies.py`` walks every route and fails when its guard and its service's check disagree.
+``tests/security/test_policies.py`` walks every route and fails when its guard and its service's check disagree.
 """
 
 from __future__ import annotations
