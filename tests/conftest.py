@@ -11,4 +11,8 @@ pytest_plugins = [
     "tests.support.world",
     "tests.support.s3",
     "tests.support.smtp",
+    "tests.support.assessments",
+    "tests.support.workbooks",
+    "tests.support.evidence",
+    "tests.support.processes",
 ]

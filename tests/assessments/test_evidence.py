@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import httpx
 import pytest
-from tests.assessments.test_assessments import assessment_of, launched, template_id  # noqa: F401  (fixture)
 
-from tests.support.problems import is_problem
 from tests.support.databases import make_settings
+from tests.support.evidence import evidence_settings, stored_objects
+from tests.support.problems import is_problem
+
 PDF = (b"%PDF-1.4\n%" + b"0" * 20_000 + b"\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n"
        b"%%EOF\n")
 CSV = "name,completed\nHine,2025-03-01\nWiremu,2025-03-04\n".encode()
@@ -18,30 +18,12 @@ CSV = "name,completed\nHine,2025-03-01\nWiremu,2025-03-04\n".encode()
 
 @pytest.fixture(params=["disk", "s3"])
 def settings(request, database, tmp_path):
-    env = request.getfixturevalue("s3_server").settings_env() if request.param == "s3" else {}
-    return make_settings(database, tmp_path, PA_MAX_UPLOAD_MB="2", **env)
-
-
-@pytest.fixture
-def aid(world, template_id) -> str:  # noqa: F811
-    launched(world, template_id)
-    return assessment_of(world.provider_admin, world.provider_a["id"])["id"]
+    return evidence_settings(request, database, tmp_path, max_upload_mb=2)
 
 
 def upload(api, aid, content: bytes, filename: str = "policy.pdf", question_id: str = "has-lead"):
     return api.post(f"/api/v1/assessments/{aid}/evidence",
                     data={"question_id": question_id}, files={"file": (filename, content, "application/pdf")})
-
-
-def stored_objects(settings) -> list[str]:
-    if settings.is_s3:
-        from partner_audit.storage import S3Store
-
-        store = S3Store(settings)
-        listing = store.client.list_objects_v2(Bucket=store.bucket, Prefix=store.prefix)
-        return [o["Key"] for o in listing.get("Contents", [])]
-    root = Path(settings.evidence_store)
-    return [str(p) for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
 def download(api, evidence_id) -> bytes:

@@ -15,11 +15,10 @@ import anyio
 import httpx
 import openpyxl
 import pytest
-from tests.assessments.test_assessments import assessment_of, launched, template_id  # noqa: F401  (fixture)
-from tests.assessments.test_evidence import stored_objects
 
+from tests.support.evidence import evidence_settings, stored_objects
 from tests.support.problems import is_problem
-from tests.support.databases import make_settings
+
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ODT = "application/vnd.oasis.opendocument.text"
@@ -173,14 +172,7 @@ def zip_with(name: str, content: bytes) -> bytes:
 
 @pytest.fixture(params=["disk", "s3"])
 def settings(request, database, tmp_path):
-    env = request.getfixturevalue("s3_server").settings_env() if request.param == "s3" else {}
-    return make_settings(database, tmp_path, PA_MAX_UPLOAD_MB="4", **env)
-
-
-@pytest.fixture
-def aid(world, template_id) -> str:  # noqa: F811
-    launched(world, template_id)
-    return assessment_of(world.provider_admin, world.provider_a["id"])["id"]
+    return evidence_settings(request, database, tmp_path, max_upload_mb=4)
 
 
 @pytest.fixture

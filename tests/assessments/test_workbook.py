@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import subprocess
 import zipfile
 from datetime import date
-from pathlib import Path
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.utils.cell import range_boundaries
 
 from partner_audit.assessments.xlsx import MAX_BYTES, MEDIA_TYPE
 from partner_audit.controls import service as controls
-from tests.assessments.test_assessments import MINI, assessment_of, launched, rollout_body
+from tests.support.assessments import assessment_of, launched, rollout_body
+from tests.support.workbooks import as_bytes, download, fill, libreoffice_save, put_answers, row_of, saved, upload
 from tests.support.problems import is_problem
 
 WIDE = """\
@@ -64,56 +62,12 @@ areas:
 
 
 @pytest.fixture
-def mini(world, run) -> dict:
-    """Provider A's assessment of the mini template (provider B has one too)."""
-    row, _ = run(lambda: controls.load_file(MINI))
-    launched(world, str(row["id"]))
-    return assessment_of(world.provider_user, world.provider_a["id"])
-
-
-@pytest.fixture
 def wide(world, run, tmp_path) -> dict:
     path = tmp_path / "wide.yaml"
     path.write_text(WIDE)
     row, _ = run(lambda: controls.load_file(path))
     launched(world, str(row["id"]))
     return assessment_of(world.provider_user, world.provider_a["id"])
-
-
-def download(api, aid: str):
-    r = api.get(f"/api/v1/assessments/{aid}/workbook")
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"] == MEDIA_TYPE
-    return load_workbook(io.BytesIO(r.content)), r
-
-
-def as_bytes(book: Workbook) -> bytes:
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def upload(api, aid: str, content: bytes, name: str = "filled.xlsx"):
-    return api.put(f"/api/v1/assessments/{aid}/workbook", files={"file": (name, content, MEDIA_TYPE)})
-
-
-def row_of(sheet, question_id: str) -> int:
-    rows = [c.row for c in sheet["A"] if c.value == question_id]
-    assert len(rows) == 1, (question_id, rows)
-    return rows[0]
-
-
-def fill(book: Workbook, **answers) -> Workbook:
-    sheet = book["Questions"]
-    for question_id, value in answers.items():
-        sheet[f"D{row_of(sheet, question_id)}"] = value
-    return book
-
-
-def saved(api, aid: str) -> dict[str, dict]:
-    r = api.get(f"/api/v1/assessments/{aid}")
-    assert r.status_code == 200, r.text
-    return {a["question_id"]: a for a in r.json()["answers"]}
 
 
 def validation_of(sheet, ref: str):
@@ -127,12 +81,6 @@ def list_items(book: Workbook, formula: str) -> list[str]:
     sheet = book[sheet_name]
     min_col, min_row, max_col, max_row = range_boundaries(cells.replace("$", ""))
     return [c.value for row in sheet.iter_rows(min_row, max_row, min_col, max_col) for c in row]
-
-
-def put_answers(api, aid: str, *answers: dict):
-    r = api.put(f"/api/v1/assessments/{aid}/answers", json={"answers": list(answers)})
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 # --- export ----------------------------------------------------------------------------------------------
@@ -391,20 +339,6 @@ def test_another_providers_people_get_404_on_both_routes(world, mini):
 
 
 # --- LibreOffice ------------------------------------------------------------------------------------------
-
-
-def libreoffice_save(path: Path, out_dir: Path) -> Path:
-    """Open ``path`` in a real LibreOffice and save it as .xlsx again, as a person filling it there would."""
-    binary = shutil.which("soffice") or shutil.which("libreoffice")
-    if binary is None:
-        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc-nogui); .ci/run installs it")
-    profile = (out_dir / "profile").as_uri()  # its own profile: no clash with a LibreOffice already running
-    result = subprocess.run(
-        [binary, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "xlsx", "--outdir",
-         str(out_dir), str(path)], capture_output=True, text=True, timeout=180)
-    converted = out_dir / path.name
-    assert result.returncode == 0 and converted.exists(), result.stdout + result.stderr
-    return converted
 
 
 def test_the_round_trip_survives_a_save_in_libreoffice(world, wide, tmp_path):

@@ -18,7 +18,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from partner_audit.assessments.xlsx import MEDIA_TYPE
 from partner_audit.controls import service as controls
-from tests.assessments.test_workbook import libreoffice_save
+from tests.support.workbooks import libreoffice_save
 from tests.support.paths import DATA
 
 scenarios("offline_workbook.feature")

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.core.test_cli import served  # noqa: F401  (fixture: the real service with demo logins)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # As root, in a sandbox with no network: no sandboxing of its own, and no calls home.
@@ -32,7 +31,7 @@ def page(tmp_path: Path):
         assert not outside, f"the pages fetched from outside the service: {outside}"
 
 
-def test_sign_in_then_use_the_api_docs(served, page, tmp_path: Path) -> None:  # noqa: F811
+def test_sign_in_then_use_the_api_docs(served, page, tmp_path: Path) -> None:
     base, logins = served
     # Everything the pages need is allowed by their Content-Security-Policy: the browser reports nothing blocked.
     blocked: list[str] = []

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 from tests.support.databases import create_postgres_database
+from tests.support.processes import base_env, cli, demo_logins, ok, one_line_failure
 from litestar.testing import TestClient
 
 from partner_audit.app import create_app
@@ -27,8 +23,6 @@ from partner_audit.db import MIGRATIONS_DIR
 from partner_audit.security.caller import Role
 from partner_audit.settings import load_settings
 
-PARTNER_AUDIT = shutil.which("partner-audit", path=str(Path(sys.executable).parent))
-LOGIN = re.compile(r"^\s+(\w+)\s+(\S+@\S+)\s+(\S+)$")
 PASSWORD = "a long enough password"
 
 
@@ -72,13 +66,6 @@ class Target:
         asyncio.run(run())
 
 
-def base_env(tmp_path: Path) -> dict[str, str]:
-    # Only the settings under test: nothing leaks in from the developer's own PA_* variables.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PA_")}
-    env["PA_VAR_DIR"] = str(tmp_path / "var")
-    return env
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
     env = base_env(tmp_path)
@@ -92,35 +79,6 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
         yield Target("postgres", env)
     finally:
         drop()
-
-
-def cli(env: dict[str, str], *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    assert PARTNER_AUDIT, f"the partner-audit console script is not installed next to {sys.executable}"
-    return subprocess.run([PARTNER_AUDIT, *args], env={**env, **extra}, capture_output=True, text=True,
-                          timeout=180)
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> list[str]:
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()
-
-
-def one_line_failure(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
-    assert result.returncode == code, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
-
-
-def demo_logins(result: subprocess.CompletedProcess[str]) -> dict[str, tuple[str, str]]:
-    """email -> (role, password), from the demo's printed table."""
-    found = {}
-    for line in ok(result):
-        match = LOGIN.match(line)
-        if match:
-            role, email, password = match.groups()
-            found[email] = (role, password)
-    return found
 
 
 def migrated(target: Target) -> None:
@@ -227,44 +185,6 @@ def test_a_bad_setting_stops_the_command_in_one_line(tmp_path: Path, command: st
 
 
 # --- serving for real ------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, tuple[str, str]]]]:
-    """`partner-audit serve` on a free port, against a migrated SQLite database with demo data."""
-    env = {**base_env(tmp_path), "PA_DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}",
-           "PA_PORT": str(free_port())}
-    ok(cli(env, "migrate"))
-    logins = demo_logins(cli(env, "demo"))
-    base = f"http://127.0.0.1:{env['PA_PORT']}"
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([PARTNER_AUDIT, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.2)
-        yield base, logins
-    finally:
-        process.terminate()
-        try:
-            assert process.wait(timeout=20) is not None
-        finally:
-            if process.poll() is None:
-                process.kill()
-            log.close()
 
 
 def test_serve_answers_over_real_http(served: tuple[str, dict[str, tuple[str, str]]]) -> None:

@@ -17,8 +17,9 @@ import msgspec
 import pytest
 from litestar.routes import HTTPRoute
 from piccolo.table import Table
-from tests.assessments.test_assessments import assessment_of, launched, rollout_body, template_id  # noqa: F401  (fixture)
-from tests.devices.test_devices import holder, new_device
+from tests.support.assessments import assessment_of, launched, rollout_body
+from tests.support.devices import holder, new_device
+from tests.support.workbooks import as_bytes, download, row_of, saved, upload
 
 from tests.support.problems import problem
 from tests.support.world import PASSWORD, World
@@ -107,7 +108,7 @@ CASES = [
 
 
 @pytest.fixture
-def ctx(world: World, template_id: str) -> dict[str, Any]:  # noqa: F811
+def ctx(world: World, template_id: str) -> dict[str, Any]:
     launched(world, template_id)
     device = new_device(world.partnerships, "LT-CC-0")
     r = world.partnerships.post(f"/api/v1/devices/{device['id']}/check-out", json=holder(world.provider_a))
@@ -217,8 +218,6 @@ def test_every_request_body_is_checked():
 
 
 def test_a_workbook_cell_with_a_control_character_is_named_and_nothing_is_saved(world, ctx):
-    from tests.assessments.test_workbook import as_bytes, download, row_of, saved, upload
-
     aid = ctx["assessment_id"]
     book, _ = download(world.provider_user, aid)
     sheet = book["Questions"]

@@ -10,7 +10,7 @@ import io
 from openpyxl import load_workbook
 
 from tests.support.problems import problem
-from tests.devices.test_register_import import csv_file, devices, upload as import_file, xlsx_file
+from tests.support.devices import csv_file, devices, import_file, xlsx_file
 
 HEADER = "Asset Tag,Device Type,Notes"
 

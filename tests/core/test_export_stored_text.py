@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 
 from partner_audit.assessments.tables import Answer
 from partner_audit.devices.tables import Assignment, Device
-from tests.devices.test_devices import checked_out
-from tests.assessments.test_workbook import download, mini, put_answers  # noqa: F401 (fixture)
+from tests.support.devices import checked_out
+from tests.support.workbooks import download, put_answers
 
 STORED = "line\x0bbreak \x01bell\x1f"
 SHOWN = "line\ufffdbreak \ufffdbell\ufffd"

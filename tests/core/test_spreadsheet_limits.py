@@ -13,8 +13,8 @@ import zipfile
 from openpyxl import load_workbook
 
 from tests.support.problems import problem
-from tests.devices.test_register_import import devices, upload as import_file, xlsx_file
-from tests.assessments.test_workbook import as_bytes, download, fill, mini, saved, upload as upload_workbook  # noqa: F401 (fixture)
+from tests.support.devices import devices, import_file, xlsx_file
+from tests.support.workbooks import as_bytes, download, fill, saved, upload as upload_workbook
 
 # Generous against a loaded CI machine; bench/hostile_uploads.py measures the real figures.
 PROMPT = 5.0

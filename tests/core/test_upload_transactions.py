@@ -14,8 +14,8 @@ from partner_audit.assessments import xlsx as workbook
 from partner_audit.devices.xlsx import register
 
 from tests.support.world import PASSWORD
-from tests.devices.test_register_import import csv_file, devices, upload as import_file
-from tests.assessments.test_workbook import download, mini, put_answers, upload as upload_workbook  # noqa: F401 (fixture)
+from tests.support.devices import csv_file, devices, import_file
+from tests.support.workbooks import download, put_answers, upload as upload_workbook
 
 UPLOADS = 10
 PROMPT = 5.0  # seconds: a sign-in takes a fraction of one

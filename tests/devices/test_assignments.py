@@ -16,7 +16,7 @@ from partner_audit.devices.services import assignments
 from partner_audit.devices.tables import Assignment
 from partner_audit.errors import Conflict, DomainError, Invalid
 from partner_audit.security.caller import Caller, Role
-from tests.devices.test_devices import checked_out, holder, new_device
+from tests.support.devices import checked_out, holder, new_device
 from tests.support.problems import is_problem
 
 TODAY = date.today()

@@ -19,8 +19,8 @@ from partner_audit.outbox import service as outbox
 from partner_audit.outbox.tables import OutboxMessage
 from partner_audit.security.caller import Caller
 from partner_audit.security.tables import AccessLogEntry
-from tests.devices.test_devices import checked_out
-from tests.outbox.test_mail import mail_settings
+from tests.support.devices import checked_out
+from tests.support.smtp import mail_settings
 from tests.support.problems import is_problem
 
 TODAY = date.today()

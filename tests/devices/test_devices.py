@@ -3,7 +3,7 @@ a holder's details (each view of them in the access log)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,36 +11,10 @@ import pytest
 from partner_audit.devices.schemas import DeviceStatus
 from partner_audit.devices.services import register
 from partner_audit.security.tables import AccessLogEntry
+from tests.support.devices import checked_out, holder, new_device
 from tests.support.problems import is_problem
 
 S = DeviceStatus
-
-
-# --- helpers the assignment and incident tests share -----------------------------------------------
-
-
-def new_device(api, tag: str, **fields: Any) -> dict[str, Any]:
-    r = api.post("/api/v1/devices", json={"asset_tag": tag, "kind": fields.pop("kind", "laptop"), **fields})
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def holder(provider: dict[str, Any], name: str = "Mere Tawhiri", **fields: Any) -> dict[str, Any]:
-    """A check-out body for a person at ``provider``."""
-    return {
-        "provider_id": str(provider["id"]), "holder_name": name,
-        "holder_email": fields.pop("holder_email", name.lower().replace(" ", ".") + "@provider.example"),
-        "holder_phone": "021 555 0101", "holder_role": "Social worker", "purpose": "Case notes on home visits",
-        "systems": ["Case management", "Email"], "starts_on": date.today().isoformat(),
-        "expected_return_on": (date.today() + timedelta(days=90)).isoformat(), **fields,
-    }
-
-
-def checked_out(world, tag: str, provider: dict[str, Any], name: str = "Mere Tawhiri", **fields: Any):
-    device = new_device(world.partnerships, tag, kind=fields.pop("kind", "laptop"))
-    r = world.partnerships.post(f"/api/v1/devices/{device['id']}/check-out", json=holder(provider, name, **fields))
-    assert r.status_code == 201, r.text
-    return device, r.json()
 
 
 def holder_reads(run, assignment_id: str) -> list[dict[str, Any]]:

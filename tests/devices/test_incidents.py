@@ -14,7 +14,7 @@ from partner_audit.devices.services import breaches, incidents
 from partner_audit.devices.tables import Assignment, BreachAssessment
 from partner_audit.errors import Invalid, NotFound
 from partner_audit.security.caller import Caller, Role
-from tests.devices.test_devices import checked_out, holder, new_device
+from tests.support.devices import checked_out, holder, new_device
 
 NOW = datetime.now(UTC)
 

@@ -14,8 +14,8 @@ from uuid import UUID
 import msgspec
 import pytest
 from openpyxl import load_workbook
-from tests.core.test_cli import base_env, cli, ok, one_line_failure
-from tests.devices.test_devices import checked_out
+from tests.support.devices import checked_out
+from tests.support.processes import base_env, cli, ok, one_line_failure
 
 from partner_audit import db
 from partner_audit.demo import demo_nzbn

@@ -4,46 +4,19 @@ tag, assignments checked out, kept, transferred and checked in, and who may impo
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
 from datetime import date, timedelta
 from typing import Any
 
-from openpyxl import Workbook
-
 from partner_audit.security.tables import AccessLogEntry
+from tests.support.devices import csv_file, devices, import_file, xlsx_file
 from tests.support.problems import is_problem
 
 SNIPE_HEADERS = ["Asset Tag", "Serial", "Model", "Manufacturer", "Category", "Status", "Checked Out To", "Email",
                  "Provider", "Purpose", "Expected Checkin", "Notes", "Purchase Cost", "Location"]
 TODAY = date.today()
-
-
-def xlsx_file(headers: list[str], rows: list[list[Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def csv_file(lines: list[str], bom: bool = True) -> bytes:
-    return (("\ufeff" if bom else "") + "\r\n".join(lines) + "\r\n").encode("utf-8")
-
-
-def upload(api, content: bytes, name: str = "register.xlsx", dry_run: bool = False):
-    return api.post("/api/v1/devices/import", params={"dry_run": str(dry_run).lower()},
-                    files={"file": (name, content, "application/octet-stream")})
-
-
-def devices(world) -> dict[str, dict[str, Any]]:
-    items = world.admin.get("/api/v1/devices", params={"page_size": 200}).json()["items"]
-    return {d["asset_tag"]: d for d in items}
 
 
 def snipe_rows(world) -> list[list[Any]]:
@@ -62,7 +35,7 @@ def snipe_rows(world) -> list[list[Any]]:
 def test_a_snipe_it_export_is_previewed_then_imported(world):
     content = xlsx_file(SNIPE_HEADERS, snipe_rows(world))
 
-    preview = upload(world.partnerships, content, dry_run=True)
+    preview = import_file(world.partnerships, content, dry_run=True)
     assert preview.status_code == 200, preview.text
     body = preview.json()
     assert body["dry_run"] is True and body["applied"] is False and body["errors"] == []
@@ -74,7 +47,7 @@ def test_a_snipe_it_export_is_previewed_then_imported(world):
     assert (body["created"], body["assignments"]["check_out"]) == (3, 2)
     assert devices(world) == {}, "a dry run changes nothing"
 
-    applied = upload(world.partnerships, content)
+    applied = import_file(world.partnerships, content)
     assert applied.status_code == 200, applied.text
     assert applied.json()["applied"] is True and applied.json()["created"] == 3
     found = devices(world)
@@ -124,14 +97,14 @@ def test_a_bad_date_a_duplicate_tag_and_an_unknown_provider_get_one_message_each
     before = devices(world)
     content = done_when_file(world)
 
-    preview = upload(world.partnerships, content, dry_run=True)
+    preview = import_file(world.partnerships, content, dry_run=True)
     assert preview.status_code == 200, preview.text
     assert preview.json()["errors"] == EXPECTED_PROBLEMS
     assert preview.json()["ignored_columns"] == ["Purchase Cost", "Location"]
     assert [(c["asset_tag"], c["action"], c["changes"]) for c in preview.json()["changes"]] == [
         ("LT-001", "update", ["serial", "make", "model"])], "the rows that are right are previewed too"
 
-    r = upload(world.partnerships, content)
+    r = import_file(world.partnerships, content)
     assert r.status_code == 422, r.text
     assert is_problem(r)
     body = r.json()
@@ -151,7 +124,7 @@ def test_csv_with_a_bom_semicolons_and_other_header_spellings(world):
          "Social worker;Case notes;\"Case management; Email\";2025-01-06;2026-01-06;CC-9"),
         "CS-2;A2;other;Dell;no;n;;;;;;;;;;CC-9",
     ])
-    r = upload(world.partnerships, content, "register.csv")
+    r = import_file(world.partnerships, content, "register.csv")
     assert r.status_code == 200, r.text
     assert r.json()["ignored_columns"] == ["Cost Centre"]
     found = devices(world)
@@ -166,7 +139,7 @@ def test_csv_with_a_bom_semicolons_and_other_header_spellings(world):
 def test_a_windows_csv_in_cp1252_is_read(world):
     content = "Asset Tag,Device Type,Notes\r\nWN-1,laptop,Māori is not in cp1252 but é is\r\n".replace(
         "Māori is not in cp1252 but ", "café ").encode("cp1252")
-    r = upload(world.partnerships, content, "register.csv")
+    r = import_file(world.partnerships, content, "register.csv")
     assert r.status_code == 200, r.text
     assert devices(world)["WN-1"]["notes"] == "café é is"
 
@@ -180,7 +153,7 @@ def test_importing_again_upserts_keeps_transfers_and_checks_in(world):
         ["K-3", "tablet", "Rua Kemp", "rua@a.example", a["name"], "Visits", "2025-01-06"],
         ["K-4", "tablet", None, None, None, None, None],
     ])
-    assert upload(world.partnerships, first).status_code == 200
+    assert import_file(world.partnerships, first).status_code == 200
     old_k2 = devices(world)["K-2"]["current_assignment"]
 
     second = xlsx_file(["Asset Tag", "Serial", "Status", "Checked Out To", "Email", "Provider", "Purpose",
@@ -190,12 +163,12 @@ def test_importing_again_upserts_keeps_transfers_and_checks_in(world):
         ["K-3", None, "In Repair", None, None, None, None, None],  # comes back, goes to repair
         ["K-4", "SER-4", None, None, None, None, None, None],
     ])
-    preview = upload(world.partnerships, second, dry_run=True).json()
+    preview = import_file(world.partnerships, second, dry_run=True).json()
     assert [(c["asset_tag"], c["action"], c["changes"], c["assignment"]) for c in preview["changes"]] == [
         ("K-1", "unchanged", [], "update"), ("K-2", "unchanged", [], "transfer"),
         ("K-3", "update", ["status"], "check_in"), ("K-4", "update", ["serial"], "none")]
 
-    r = upload(world.partnerships, second)
+    r = import_file(world.partnerships, second)
     assert r.status_code == 200, r.text
     found = devices(world)
     assert found["K-1"]["current_assignment"]["purpose"] == "Visits and reports"
@@ -207,7 +180,7 @@ def test_importing_again_upserts_keeps_transfers_and_checks_in(world):
     assert found["K-3"]["status"] == "in_repair" and found["K-3"]["current_assignment"] is None
     assert found["K-4"]["serial"] == "SER-4" and found["K-4"]["kind"] == "tablet"
 
-    again = upload(world.partnerships, second, dry_run=True).json()
+    again = import_file(world.partnerships, second, dry_run=True).json()
     assert {(c["action"], c["assignment"]) for c in again["changes"]} == {("unchanged", "keep"),
                                                                           ("unchanged", "none")}
 
@@ -230,7 +203,7 @@ def test_the_registers_own_rules_apply_row_by_row(world):
         ["R-LONG", "phone", None, None, None, None, None, "x" * 101],
         ["R-WHO", "phone", "Deployed", None, None, None, None, None],
     ])
-    r = upload(world.partnerships, content)
+    r = import_file(world.partnerships, content)
     assert r.status_code == 422, r.text
     assert [(e["field"], e["message"]) for e in r.json()["errors"]] == [
         ('row 2, column "Status"', "cannot be lost: lost is set by reporting an incident, not by hand"),
@@ -247,15 +220,15 @@ def test_the_registers_own_rules_apply_row_by_row(world):
 
 
 def test_files_that_are_not_a_register_are_refused_with_the_reason(world):
-    r = upload(world.partnerships, xlsx_file(["Serial", "Model"], [["S", "M"]]))
+    r = import_file(world.partnerships, xlsx_file(["Serial", "Model"], [["S", "M"]]))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "row 1", r.text
     assert "no asset tag column" in r.json()["errors"][0]["message"]
-    r = upload(world.partnerships, xlsx_file(["Asset Tag", "Email", "Holder Email"], [["T", "a@b.co", "c@d.co"]]))
+    r = import_file(world.partnerships, xlsx_file(["Asset Tag", "Email", "Holder Email"], [["T", "a@b.co", "c@d.co"]]))
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == 'row 1, column "Holder Email"'
-    r = upload(world.partnerships, b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "old.xls")
+    r = import_file(world.partnerships, b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "old.xls")
     assert r.status_code == 415 and r.json()["errors"][0]["field"] == "file"
-    r = upload(world.partnerships, b"", "empty.csv")
+    r = import_file(world.partnerships, b"", "empty.csv")
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "file"
 
 
@@ -271,11 +244,11 @@ def test_the_raw_file_can_be_the_body(world):
 def test_only_partnerships_and_admin_import(world):
     content = xlsx_file(["Asset Tag", "Device Type"], [["P-1", "laptop"]])
     for who in ("provider_user", "provider_admin", "auditor", "governance"):
-        r = upload(world.people[who], content, dry_run=(who == "provider_user"))
+        r = import_file(world.people[who], content, dry_run=(who == "provider_user"))
         assert r.status_code == 403, (who, r.text)
         assert is_problem(r)
     assert devices(world) == {}
-    assert upload(world.admin, content).status_code == 200
+    assert import_file(world.admin, content).status_code == 200
 
 
 def test_the_command_line_imports_with_progress(world, settings, tmp_path):

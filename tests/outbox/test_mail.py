@@ -20,17 +20,11 @@ import pytest
 import trustme
 
 from tests.support.problems import is_problem
-from tests.support.databases import Database, make_settings
-from tests.support.smtp import SmtpServer, free_port
+from tests.support.smtp import SmtpServer, free_port, mail_settings
 from partner_audit import db
 from partner_audit.outbox import service as outbox
 from partner_audit.outbox.schemas import Status
 from partner_audit.outbox.tables import OutboxMessage
-from partner_audit.settings import Settings
-
-
-def mail_settings(database: Database, tmp_path: Path, server_env: dict[str, str], **extra: str) -> Settings:
-    return make_settings(database, tmp_path, PA_MAIL_FROM="devices@agency.example", **server_env, **extra)
 
 
 def enqueue(run, to: str, subject: str, body: str = "Hello", send_after: datetime | None = None):

@@ -12,9 +12,8 @@ import pytest
 from litestar import Litestar, Request, post
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
-from tests.assessments.test_assessments import assessment_of, launched, template_id  # noqa: F401  (fixture)
-from tests.core.test_cli import served  # noqa: F401  (fixture: the real service with demo logins)
-from tests.devices.test_devices import checked_out
+from tests.support.assessments import assessment_of, launched
+from tests.support.devices import checked_out
 
 from tests.support.databases import make_settings
 from tests.support.problems import problem
@@ -151,7 +150,7 @@ def test_json_with_a_charset_is_json(world: World):
 # --- item 4: the session's CSRF token for forms and uploads ---------------------------------------------------
 
 
-def test_a_signed_in_browsers_upload_needs_the_session_token(world: World, template_id: str):  # noqa: F811
+def test_a_signed_in_browsers_upload_needs_the_session_token(world: World, template_id: str):
     launched(world, template_id)
     aid = assessment_of(world.provider_admin, world.provider_a["id"])["id"]
     secret = session_of(world.client, "provider.user@example.org")
@@ -312,7 +311,7 @@ def test_the_session_cookie_is_secure_when_configured(world: World, database, tm
         assert "; secure" in set_cookie(client)
 
 
-def test_a_trusted_proxys_https_makes_the_cookie_secure(served):  # noqa: F811
+def test_a_trusted_proxys_https_makes_the_cookie_secure(served):
     """Through the real server: uvicorn trusts X-Forwarded-Proto from PA_FORWARDED_ALLOW_IPS (127.0.0.1)."""
     base, logins = served
     email, (_, password) = next((e, v) for e, v in logins.items() if v[0] == "admin")

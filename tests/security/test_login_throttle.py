@@ -15,11 +15,11 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from tests.support.databases import Database, make_settings
+from tests.support.databases import Database
+from tests.support.logins import MAX_FAILURES, login, throttled_settings
 from tests.support.world import PASSWORD, World
 from partner_audit.security import passwords
 from partner_audit.settings import Settings
-from tests.security.test_users_and_auth import LOGIN, MAX_FAILURES, login, two_processes  # noqa: F401  (fixture)
 
 # These tests sign in by email or count the accounts: every person of the world exists from the start.
 pytestmark = pytest.mark.usefixtures("everyone")
@@ -29,7 +29,7 @@ AT_ONCE = 40
 
 @pytest.fixture
 def settings(database: Database, tmp_path: Path) -> Settings:
-    return make_settings(database, tmp_path, PA_LOGIN_MAX_FAILURES=str(MAX_FAILURES))
+    return throttled_settings(database, tmp_path)
 
 
 def _all_at_once(clients: list[httpx.Client], emails: list[str]) -> list[int]:

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.databases import Database, make_settings
+from tests.support.databases import Database
+from tests.support.logins import MAX_FAILURES, login, throttled_settings
 from tests.support.problems import problem
 from tests.support.world import PASSWORD, World
 from partner_audit.security.tables import AccessToken
@@ -29,19 +24,13 @@ from partner_audit.settings import Settings
 # These tests sign in by email or count the accounts: every person of the world exists from the start.
 pytestmark = pytest.mark.usefixtures("everyone")
 
-MAX_FAILURES = 3
-LOGIN = "/api/v1/auth/login"
 USERS = "/api/v1/users"
 
 
 @pytest.fixture
 def settings(database: Database, tmp_path: Path) -> Settings:
     """The app under test throttles after three failed sign-ins (the default is five)."""
-    return make_settings(database, tmp_path, PA_LOGIN_MAX_FAILURES=str(MAX_FAILURES))
-
-
-def login(client, email: str, password: str = PASSWORD):
-    return client.post(LOGIN, json={"email": email, "password": password})
+    return throttled_settings(database, tmp_path)
 
 
 def with_session(cookie: str) -> dict[str, str]:
@@ -117,56 +106,6 @@ def test_a_deactivated_person_cannot_sign_in(world: World):
 
 
 # --- two app processes on one database ---------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(database: Database, var_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "PA_DATABASE_URL": database.url, "PA_VAR_DIR": str(var_dir), "PA_PORT": str(port),
-           "PA_SECRET_KEY": "test-secret-key-" + "x" * 32, "PA_LOGIN_MAX_FAILURES": str(MAX_FAILURES)}
-    proc = subprocess.Popen([sys.executable, "-m", "partner_audit.cli", "serve"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def _wait_until_up(proc: subprocess.Popen, base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"partner-audit serve exited: {proc.stdout.read().decode()}")
-        try:
-            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("partner-audit serve did not answer within 60 s")
-
-
-@pytest.fixture
-def two_processes(world: World, database: Database, tmp_path: Path) -> Iterator[list[httpx.Client]]:
-    """Two `partner-audit serve` processes on the test database, which ``world`` has filled."""
-    servers = [_serve(database, tmp_path / f"var{i}") for i in (1, 2)]
-    try:
-        for proc, base in servers:
-            _wait_until_up(proc, base)
-        clients = [httpx.Client(base_url=base, timeout=30) for _, base in servers]
-        yield clients
-        for c in clients:
-            c.close()
-    finally:
-        for proc, _ in servers:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def test_processes_share_the_login_throttle(two_processes: list[httpx.Client]):

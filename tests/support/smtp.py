@@ -15,11 +15,15 @@ import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from partner_audit.settings import Settings
+from tests.support.databases import Database, make_settings
 
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
 
@@ -114,3 +118,8 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield server
     finally:
         server.stop()
+
+
+def mail_settings(database: Database, tmp_path: Path, server_env: dict[str, str], **extra: str) -> Settings:
+    """Settings for an app of a test's own that sends its mail to the server of ``server_env``."""
+    return make_settings(database, tmp_path, PA_MAIL_FROM="devices@agency.example", **server_env, **extra)
