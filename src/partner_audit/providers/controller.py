@@ -13,6 +13,7 @@ from partner_audit.api import Page, Paging, query_text, to
 from partner_audit.providers import service
 from partner_audit.providers.schemas import (
     ProviderCreate,
+    ProviderFilter,
     ProviderKind,
     ProviderOut,
     ProviderSort,
@@ -42,7 +43,7 @@ class ProviderController(Controller):
         sort: FromQuery[ProviderSort] = ProviderSort.name,
     ) -> Page[ProviderOut]:
         """A provider's own people see only their organisation."""
-        flt = service.ProviderFilter(risk_tier, region, kind, status, q)
+        flt = ProviderFilter(risk_tier, region, kind, status, q)
         rows, total = await service.search(caller, flt, sort, paging)
         return Page.of(rows, total, paging, ProviderOut)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -111,3 +112,14 @@ class ProviderSort(str, Enum):
     status = "status"
     created_at = "created_at"
     created_at_desc = "-created_at"
+
+
+@dataclass(frozen=True)
+class ProviderFilter:
+    """What a search of the register may be narrowed to."""
+
+    risk_tier: int | None = None
+    region: Region | None = None
+    kind: ProviderKind | None = None
+    status: ProviderStatus | None = None
+    q: str | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -14,6 +13,7 @@ from partner_audit.api import Paging
 from partner_audit.errors import Conflict, Invalid
 from partner_audit.providers.schemas import (
     ProviderCreate,
+    ProviderFilter,
     ProviderKind,
     ProviderSort,
     ProviderStatus,
@@ -138,15 +138,6 @@ async def change_status(caller: Caller, provider_id: UUID, status: ProviderStatu
         ).run()
         audit.details.append(f"{old.value} -> {status.value}: {reason}")
         return await _visible(caller, provider_id)
-
-
-@dataclass(frozen=True)
-class ProviderFilter:
-    risk_tier: int | None = None
-    region: Region | None = None
-    kind: ProviderKind | None = None
-    status: ProviderStatus | None = None
-    q: str | None = None
 
 
 _SORT_COLUMNS = {"name": Provider.name, "risk_tier": Provider.risk_tier, "region": Provider.region,

@@ -19,11 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from partner_audit import db
-from partner_audit.api import Paging
 from partner_audit.errors import DomainError
-from partner_audit.security import policies
 from partner_audit.security.caller import Caller
-from partner_audit.security.schemas import LogFilter
 from partner_audit.security.tables import AccessLogEntry
 
 GENESIS = "0" * 64
@@ -186,39 +183,3 @@ async def verify(batch: int = 5000) -> Verification:
                     count, row["seq"], f"entry {row['seq']} was changed after it was written"
                 )
             prev_hash, expected_seq, count = row["hash"], expected_seq + 1, count + 1
-
-
-async def check_chain(caller: Caller) -> Verification:
-    """``verify``, asked for by a person: only those who may read the log, and the asking is itself logged."""
-    policies.READ_ACCESS_LOG.check(caller)
-    async with audited(caller, "access_log.verify", "access_log"):
-        return await verify()
-
-
-async def search(caller: Caller, flt: LogFilter, paging: Paging) -> tuple[list[dict[str, Any]], int]:
-    """Newest first. Reading the log is itself logged."""
-    policies.READ_ACCESS_LOG.check(caller)
-    clauses = []
-    t = AccessLogEntry
-    if flt.user_id:
-        clauses.append(t.user_id == str(flt.user_id))
-    if flt.email:
-        clauses.append(t.email == flt.email.lower())
-    if flt.action:
-        clauses.append(t.action == flt.action)
-    if flt.record_type:
-        clauses.append(t.record_type == flt.record_type)
-    if flt.record_id:
-        clauses.append(t.record_id == flt.record_id)
-    if flt.provider_id:
-        clauses.append(t.provider_id == str(flt.provider_id))
-    if flt.outcome:
-        clauses.append(t.outcome == flt.outcome)
-    if flt.since:
-        clauses.append(t.at >= flt.since)
-    if flt.until:
-        clauses.append(t.at < flt.until)
-    from partner_audit.security.tenancy import page_of  # it logs through this module
-
-    return await page_of(caller, paging, t.select(), t.count(), action="access_log.search", record_type="access_log",
-                         where=clauses, order_by=[(t.seq, False)])

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from partner_audit.api import Page, Paging, query_text
-from partner_audit.security import access_log, policies, service, sessions
+from partner_audit.security import policies, service, sessions
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.middleware import PUBLIC, anonymous_caller
 from partner_audit.security.schemas import (
@@ -39,14 +39,14 @@ class AuthController(Controller):
     @post("/login", opt=PUBLIC, status_code=200)
     async def login(self, request: Request, data: JSONBody[LoginRequest], settings: NamedDependency[Settings]) -> Response[SessionOut]:
         """Sign in with email and password; sets an HTTP-only session cookie."""
-        session = await service.login(settings, anonymous_caller(request), data.email, data.password)
+        session = await sessions.login(settings, anonymous_caller(request), data.email, data.password)
         body = SessionOut(user=UserOut.from_row(session.user), expires_at=session.expires_at)
         return Response(body, cookies=[sessions.session_cookie(settings, session, request.url.scheme)])
 
     @post("/logout", status_code=204, guards=[policies.USE_OWN_ACCOUNT.guard])
     async def logout(self, caller: NamedDependency[Caller]) -> Response[None]:
         """End this session (or, with a bearer token, nothing but the log entry: revoke tokens at /me/tokens)."""
-        await service.logout(caller)
+        await sessions.logout(caller)
         return Response(None, status_code=204, cookies=[sessions.ended_session_cookie()])
 
 
@@ -143,13 +143,13 @@ class AccessLogController(Controller):
     ) -> Page[AccessLogEntryOut]:
         """Newest first. Reading the log is itself logged."""
         flt = LogFilter(user_id, email, action, record_type, record_id, provider_id, outcome, since, until)
-        rows, total = await access_log.search(caller, flt, paging)
+        rows, total = await service.search_access_log(caller, flt, paging)
         return Page.of(rows, total, paging, AccessLogEntryOut)
 
     @get("/verify")
     async def verify(self, caller: NamedDependency[Caller]) -> VerificationOut:
         """Check the whole hash chain; names the first entry that was tampered with."""
-        result = await access_log.check_chain(caller)
+        result = await service.check_access_log(caller)
         return VerificationOut(ok=result.ok, entries=result.entries, broken_seq=result.broken_seq, reason=result.reason)
 
 

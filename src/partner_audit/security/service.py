@@ -1,24 +1,22 @@
-"""Signing in and out, API tokens, and managing the people who may use the service."""
+"""Who is calling (the caller behind a session or token), API tokens, managing the people who may use the service,
+and reading the access log. Signing in and out is in ``sessions``."""
 
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from partner_audit import db
 from partner_audit.api import Paging
-from partner_audit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
+from partner_audit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from partner_audit.providers.schemas import DISENGAGED_STATUSES
-from partner_audit.security import access_log, policies, tokens
+from partner_audit.security import access_log, policies, throttle, tokens
 from partner_audit.security.caller import PROVIDER_ROLES, Caller, Role
 from partner_audit.security.passwords import MIN_LENGTH, hash_password, verify_password
-from partner_audit.security.tables import AccessToken, LoginThrottle, User
+from partner_audit.security.schemas import LogFilter
+from partner_audit.security.tables import AccessLogEntry, AccessToken, User
 from partner_audit.security.tenancy import page_of, require_row, scoped
 from partner_audit.settings import Settings
 
@@ -79,139 +77,6 @@ async def caller_for_token(secret: str, *, request_id: str | None, client_ip: st
     )
 
 
-# --- signing in and out ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Session:
-    secret: str
-    expires_at: datetime
-    user: dict[str, Any]
-
-
-# A sign-in reserves its attempt before its password is checked, with one statement per key that counts it and
-# returns the counts, so concurrent guesses in any number of processes are serialised by the row (PostgreSQL's
-# row lock, SQLite's write lock) and cannot all pass the check. `pending` holds attempts being checked, `failures`
-# those that failed; their sum is what the limit bounds. A window starts with the first attempt after the last
-# one ran out or after everything was settled; a slot left pending by a crashed process ends with its window.
-_RESTART = "(login_throttle.window_started <= {} OR login_throttle.failures + login_throttle.pending = 0)"
-_RESERVE = f"""
-INSERT INTO login_throttle (key, failures, pending, window_started) VALUES ({{}}, 0, 1, {{}})
-ON CONFLICT (key) DO UPDATE SET
-    failures = CASE WHEN {_RESTART} THEN 0 ELSE login_throttle.failures END,
-    pending = CASE WHEN {_RESTART} THEN 1 ELSE login_throttle.pending + 1 END,
-    window_started = CASE WHEN {_RESTART} THEN excluded.window_started ELSE login_throttle.window_started END
-RETURNING failures, pending
-"""
-# Settling turns the pending slot into a failure, or gives it back (a success also forgives the account's failures).
-_SETTLE = """
-UPDATE login_throttle SET failures = {}, pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END WHERE key = {{}}
-"""
-# How long to wait when the limit is taken by attempts still being checked, not by failures.
-_BUSY_RETRY_SECONDS = 2
-
-
-class _OverLimit(Exception):
-    def __init__(self, failed_out: bool) -> None:
-        self.failed_out = failed_out
-
-
-@dataclass
-class _Attempt:
-    succeeded: bool = False
-
-
-@asynccontextmanager
-async def _attempt(settings: Settings, limits: dict[str, int], log: Callable[[], Awaitable[None]]
-                   ) -> AsyncIterator[_Attempt]:
-    """Reserve a slot on each key (account first, then address), check the password inside, then settle.
-
-    Over a limit, the reservation is rolled back (only evaluated attempts count), ``log`` records the refusal
-    and a 429 is raised. The body marks the attempt succeeded; anything else, an exception included, counts as
-    a failure. Keys are always taken in the same order, so two sign-ins never wait on each other in a cycle.
-    """
-    now = int(time.time())
-    expired = now - settings.login_window_minutes * 60
-    try:
-        async with db.transaction():
-            for key, limit in limits.items():
-                counts = (await LoginThrottle.raw(_RESERVE, key, now, expired, expired, expired).run())[0]
-                if counts["failures"] + counts["pending"] > limit:
-                    raise _OverLimit(counts["failures"] >= limit)
-    except _OverLimit as over:
-        await log()
-        raise _throttled(settings, over.failed_out) from None
-    attempt = _Attempt()
-    try:
-        yield attempt
-    finally:
-        account, *addresses = limits
-        async with db.transaction():
-            await LoginThrottle.raw(_SETTLE.format("0" if attempt.succeeded else "failures + 1"), account).run()
-            for key in addresses:
-                await LoginThrottle.raw(_SETTLE.format("failures" if attempt.succeeded else "failures + 1"), key).run()
-
-
-def _throttled(settings: Settings, failed_out: bool) -> TooManyRequests:
-    if failed_out:
-        return TooManyRequests(
-            f"Too many failed sign-ins. Try again in {settings.login_window_minutes} minutes.",
-            retry_after=settings.login_window_minutes * 60,
-        )
-    return TooManyRequests("Too many sign-ins are being checked at once. Try again in a moment.",
-                           retry_after=_BUSY_RETRY_SECONDS)
-
-
-async def _attempted_account(email: str) -> tuple[Any, str]:
-    """What the access log keeps of a refused sign-in: the account's id when the typed email is one, otherwise
-    a short keyed hash of what was typed, so repeated attempts correlate without the log holding the text
-    (people type passwords into the email box)."""
-    user = await User.select(User.id).where(User.email == email).first().run()
-    if user is not None:
-        return user["id"], ""
-    return None, f"unknown email, keyed hash {tokens.digest('login-email:' + email)[:12]}"
-
-
-async def login(settings: Settings, anonymous: Caller, email: str, password: str) -> Session:
-    """Throttled per account and per client address; the counts live in the database, so every
-    process sees the same ones."""
-    email = email.strip().lower()
-    limits = {f"email:{email}": settings.login_max_failures}
-    if anonymous.client_ip:
-        # One office can sit behind one address, so the address gets more room than an account.
-        limits[f"ip:{anonymous.client_ip}"] = settings.login_max_failures * 4
-
-    async def log_throttled() -> None:
-        record_id, detail = await _attempted_account(email)
-        async with db.transaction():
-            await access_log.append(anonymous, action="auth.login", record_type="user", record_id=record_id,
-                                    outcome="throttled", detail=detail)
-
-    async with _attempt(settings, limits, log_throttled) as attempt:
-        user = await User.select().where(User.email == email).first().run()
-        ok = await verify_password(user["password_hash"] if user else None, password)
-        if not ok or not user["active"]:
-            record_id, detail = await _attempted_account(email)
-            async with db.transaction():
-                await access_log.append(
-                    anonymous, action="auth.login", record_type="user", record_id=record_id, outcome="denied",
-                    detail=detail,
-                )
-            raise NotAuthenticated("That email and password do not match an active account.")
-
-        caller = Caller(user["id"], email, Role(user["role"]), user["provider"], None, anonymous.request_id,
-                        anonymous.client_ip)
-        secret = tokens.new_secret()
-        expires = _now() + timedelta(hours=settings.session_hours)
-        async with access_log.audited(caller, "auth.login", "user", user["id"], user["provider"]):
-            await caller_is_allowed_in(caller)
-            await AccessToken.insert(
-                AccessToken(kind=SESSION, token_hash=tokens.digest(secret), user=user["id"], expires_at=expires)
-            ).run()
-        attempt.succeeded = True
-    return Session(secret, expires, _public_user(user))
-
-
 async def caller_is_allowed_in(caller: Caller) -> None:
     if caller.is_provider_role:
         row = await User.select(User.provider.status.as_alias("status")).where(
@@ -219,12 +84,6 @@ async def caller_is_allowed_in(caller: Caller) -> None:
         ).first().run()
         if row and row["status"] in DISENGAGED_STATUSES:
             raise NotAuthenticated(f"Your organisation's access is {row['status']}.")
-
-
-async def logout(caller: Caller) -> None:
-    policies.USE_OWN_ACCOUNT.check(caller)
-    async with access_log.audited(caller, "auth.logout", "user", caller.user_id, caller.provider_id):
-        await AccessToken.update({AccessToken.revoked_at: _now()}).where(AccessToken.id == caller.token_id).run()
 
 
 # --- API tokens ------------------------------------------------------------------------------------
@@ -274,7 +133,7 @@ _USER_COLUMNS = (User.id, User.email, User.full_name, User.role, User.provider, 
                  User.updated_at)
 
 
-def _public_user(row: dict[str, Any]) -> dict[str, Any]:
+def public_user(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in ("id", "email", "full_name", "role", "provider", "active", "created_at", "updated_at")}
 
 
@@ -440,9 +299,10 @@ async def change_own_password(settings: Settings, caller: Caller, current_passwo
 
     async def log_throttled() -> None:
         await access_log.record_refusal(caller, "user.password_change", "user", caller.user_id,
-                                        caller.provider_id, _throttled(settings, True))
+                                        caller.provider_id, throttle.throttled(settings, True))
 
-    async with _attempt(settings, {f"email:{caller.email}": settings.login_max_failures}, log_throttled) as attempt:
+    account = {f"email:{caller.email}": settings.login_max_failures}
+    async with throttle.attempt(settings, account, log_throttled) as attempt:
         row = await User.select(User.password_hash).where(User.id == caller.user_id).first().run()
         if not await verify_password(row["password_hash"] if row else None, current_password):
             refusal = Invalid.field("current_password", "is not your current password")
@@ -475,3 +335,40 @@ async def _revoke_tokens(user_id: UUID, *, kind: str | None = None, except_token
 async def me(caller: Caller) -> dict[str, Any]:
     policies.USE_OWN_ACCOUNT.check(caller)
     return await _visible_user(Caller.system(), caller.user_id)
+
+
+# --- the access log, read by people -----------------------------------------------------------------
+
+
+async def check_access_log(caller: Caller) -> access_log.Verification:
+    """``access_log.verify``, asked for by a person: only those who may read the log, and the asking is itself logged."""
+    policies.READ_ACCESS_LOG.check(caller)
+    async with access_log.audited(caller, "access_log.verify", "access_log"):
+        return await access_log.verify()
+
+
+async def search_access_log(caller: Caller, flt: LogFilter, paging: Paging) -> tuple[list[dict[str, Any]], int]:
+    """Newest first. Reading the log is itself logged."""
+    policies.READ_ACCESS_LOG.check(caller)
+    clauses = []
+    t = AccessLogEntry
+    if flt.user_id:
+        clauses.append(t.user_id == str(flt.user_id))
+    if flt.email:
+        clauses.append(t.email == flt.email.lower())
+    if flt.action:
+        clauses.append(t.action == flt.action)
+    if flt.record_type:
+        clauses.append(t.record_type == flt.record_type)
+    if flt.record_id:
+        clauses.append(t.record_id == flt.record_id)
+    if flt.provider_id:
+        clauses.append(t.provider_id == str(flt.provider_id))
+    if flt.outcome:
+        clauses.append(t.outcome == flt.outcome)
+    if flt.since:
+        clauses.append(t.at >= flt.since)
+    if flt.until:
+        clauses.append(t.at < flt.until)
+    return await page_of(caller, paging, t.select(), t.count(), action="access_log.search", record_type="access_log",
+                         where=clauses, order_by=[(t.seq, False)])
