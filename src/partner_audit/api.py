@@ -30,6 +30,10 @@ class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                 # msgspec adds where this struct is (" - at `$.answers[0]`"); errors.py names the field from both.
                 raise ValueError(f"field `{found[0]}` {found[1]}")
 
+    def changes(self) -> dict[str, Any]:
+        """What a PATCH body sets: the fields it gives. A field left out (UNSET) is not changed."""
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
+
 
 class Output(msgspec.Struct, kw_only=True):
     """Response bodies."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -97,9 +97,6 @@ class DeviceUpdate(Input):
     encrypted: bool | msgspec.UnsetType = msgspec.UNSET
     mdm_enrolled: bool | msgspec.UnsetType = msgspec.UNSET
     notes: text(5000, min_length=0, characters=LINES) | msgspec.UnsetType = msgspec.UNSET
-
-    def changes(self) -> dict[str, Any]:
-        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
 
 
 class DeviceStatusChange(Input):
@@ -279,9 +276,6 @@ class BreachAssessmentUpdate(Input):
     commissioner_notified_at: AwareDateTime | None | msgspec.UnsetType = msgspec.UNSET
     individuals_notified_at: AwareDateTime | None | msgspec.UnsetType = msgspec.UNSET
     notes: text(5000, min_length=0, characters=LINES) | msgspec.UnsetType = msgspec.UNSET
-
-    def changes(self) -> dict[str, Any]:
-        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
 
 
 class IncidentSummary(Output):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -78,9 +78,6 @@ class ProviderUpdate(Input):
     contract_reference: text(60) | None | msgspec.UnsetType = msgspec.UNSET
     contract_start: date | None | msgspec.UnsetType = msgspec.UNSET
     contract_end: date | None | msgspec.UnsetType = msgspec.UNSET
-
-    def changes(self) -> dict[str, Any]:
-        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
 
 
 class StatusChange(Input):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -115,10 +114,7 @@ class UserController(Controller):
     @patch("/{user_id:uuid}")
     async def update_user(self, caller: NamedDependency[Caller], user_id: FromPath[UUID], data: JSONBody[UserUpdate]) -> UserOut:
         """Rename, change role, deactivate or reset a password. Takes effect on the person's next request."""
-        changes: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-        if "role" in changes:
-            changes["role"] = changes["role"].value
-        return UserOut.from_row(await service.update_user(caller, user_id, changes))
+        return UserOut.from_row(await service.update_user(caller, user_id, data.changes()))
 
 
 class AccessLogController(Controller):
