@@ -108,27 +108,40 @@ def _serve(database: Database, var_dir: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
-def _wait_until_up(proc: subprocess.Popen, base: str) -> None:
+def _wait_until_up(proc: subprocess.Popen, base: str) -> bool:
+    """True once the server answers; False if it exited because its port was taken in the meantime (a free port
+    is only free until someone binds it, and parallel workers and their clients take ports too)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"partner-audit serve exited: {proc.stdout.read().decode()}")
+            output = proc.stdout.read().decode()
+            if "address already in use" in output:
+                return False
+            raise AssertionError(f"partner-audit serve exited: {output}")
         try:
             if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                return
+                return True
         except httpx.TransportError:
             pass
         time.sleep(0.2)
     raise AssertionError("partner-audit serve did not answer within 60 s")
 
 
+def _serve_until_up(database: Database, var_dir: Path) -> tuple[subprocess.Popen, str]:
+    for _ in range(5):
+        proc, base = _serve(database, var_dir)
+        if _wait_until_up(proc, base):
+            return proc, base
+    raise AssertionError("partner-audit serve found no free port in 5 tries")
+
+
 @pytest.fixture
 def two_processes(world: World, database: Database, tmp_path: Path) -> Iterator[list[httpx.Client]]:
     """Two `partner-audit serve` processes on the test database, which ``world`` has filled."""
-    servers = [_serve(database, tmp_path / f"var{i}") for i in (1, 2)]
+    servers: list[tuple[subprocess.Popen, str]] = []
     try:
-        for proc, base in servers:
-            _wait_until_up(proc, base)
+        for i in (1, 2):
+            servers.append(_serve_until_up(database, tmp_path / f"var{i}"))
         clients = [httpx.Client(base_url=base, timeout=30) for _, base in servers]
         yield clients
         for c in clients:
