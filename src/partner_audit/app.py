@@ -9,7 +9,6 @@ person), ``paging`` (``page`` and ``page_size``), ``settings`` and ``store``. A 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import logging
 from collections.abc import AsyncIterator
@@ -93,18 +92,20 @@ async def lifespan(settings: Settings, *, need_schema: bool = True) -> AsyncIter
     db.bind(engine, TABLES)
     await db.start(engine)
     sealer: asyncio.Task[None] | None = None
+    stop_sealing = asyncio.Event()
+    schema_checked = False
     try:
         if need_schema:
             await db.require_current_schema()
+            schema_checked = True
             if settings.access_log_seal_seconds:
-                sealer = asyncio.create_task(access_log.keep_sealed(settings.access_log_seal_seconds))
+                sealer = asyncio.create_task(access_log.keep_sealed(settings.access_log_seal_seconds, stop_sealing))
         yield
     finally:
         if sealer is not None:
-            sealer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sealer
-        if need_schema:
+            stop_sealing.set()
+            await sealer
+        if schema_checked:
             try:
                 await access_log.seal()
             except Exception:  # stopping must not fail for it: the next process to start seals what is left

@@ -106,7 +106,7 @@ def test_migrate_applies_then_is_up_to_date(target: Target) -> None:
     expected = len([p for p in MIGRATIONS_DIR.glob("*.py") if not p.name.startswith("__")])
     assert ok(cli(target.env, "migrate"))[-1] == f"applied {expected} migration(s)"
     assert ok(cli(target.env, "migrate"))[-1] == "the database is up to date"
-    assert target.scalar("SELECT count(*) FROM access_log") == 0
+    assert target.scalar("SELECT count(*) FROM access_log_entry") == 0
 
 
 # --- people ----------------------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_create_user_makes_an_admin_who_can_sign_in(target: Target) -> None:
     assert re.fullmatch(r"created admin root@example\.org \([0-9a-f-]{36}\)", lines[-1])
     assert target.scalar("SELECT role FROM app_user WHERE email = 'root@example.org'") == Role.admin.value
     # Made by the command line, and logged as such.
-    assert target.scalar("SELECT email FROM access_log WHERE action = 'user.create'") == "system:create-user"
+    assert target.scalar("SELECT email FROM access_log_entry WHERE action = 'user.create'") == "system:create-user"
 
     assert login_status(target, {"root@example.org": PASSWORD, "root@example.org ": "wrong password!"}) == {
         "root@example.org": 200, "root@example.org ": 401}
@@ -163,15 +163,25 @@ def test_demo_prints_a_login_per_role_and_runs_again_without_duplicates(target: 
 
 def test_access_log_verify_finds_a_row_edited_in_the_database(target: Target) -> None:
     migrated(target)
-    ok(cli(target.env, "demo"))
-    entries = target.scalar("SELECT count(*) FROM access_log")
+    ok(cli(target.env, "demo"))  # a command seals what it logged as it stops
+    entries = target.scalar("SELECT count(*) FROM access_log_entry")
     assert entries > 12
-    assert ok(cli(target.env, "access-log", "verify")) == [f"access log intact: {entries} entries verified"]
+    (line,) = ok(cli(target.env, "access-log", "verify"))
+    assert re.fullmatch(rf"access log intact: {entries} entries sealed and verified in order, against the "
+                        rf"checkpoint of \S+ \(position {entries}\)", line), line
+    assert ok(cli(target.env, "access-log", "seal")) == ["sealed 0 entries; the checkpoint names the head"]
 
-    target.execute("UPDATE access_log SET outcome = 'denied' WHERE seq = 5")
+    fifth = target.scalar("SELECT entry FROM access_log_seal WHERE position = 5")
+    with pytest.raises(Exception, match="append-only"):  # the database itself refuses
+        target.execute(f"UPDATE access_log_entry SET outcome = 'denied' WHERE seq = {fifth}")
+    # Someone who may switch the triggers off, does.
+    target.execute("DROP TRIGGER access_log_entry_no_update" if target.backend == "sqlite"
+                   else "ALTER TABLE access_log_entry DISABLE TRIGGER USER")
+    target.execute(f"UPDATE access_log_entry SET outcome = 'denied' WHERE seq = {fifth}")
     line = one_line_failure(cli(target.env, "access-log", "verify"), code=1)
-    assert line == ("access log BROKEN at entry 5: entry 5 was changed after it was written "
-                    "(4 entries before it verified)")
+    assert re.fullmatch(rf"access log BROKEN at position 5: entry {fifth} was changed after it was written "
+                        rf"\(4 entries before it verified, against the checkpoint of \S+ \(position {entries}\)\)",
+                        line), line
 
 
 # --- settings --------------------------------------------------------------------------------------------

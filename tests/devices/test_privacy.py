@@ -17,7 +17,6 @@ from openpyxl import load_workbook
 from tests.support.devices import checked_out
 from tests.support.processes import base_env, cli, ok, one_line_failure
 
-from partner_audit import db
 from partner_audit.demo import demo_nzbn
 from partner_audit.devices.schemas import CheckIn, CheckOut, DeviceCreate
 from partner_audit.devices.services import assignments, privacy, register
@@ -29,12 +28,13 @@ from partner_audit.devices.tables import (
     Incident,
 )
 from partner_audit.errors import Forbidden
-from partner_audit.piccolo_app import TABLES
+from partner_audit.app import lifespan
 from partner_audit.providers import service as providers
 from partner_audit.providers.schemas import ProviderCreate, ProviderKind, Region
 from partner_audit.security import access_log
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.tables import AccessLogEntry
+from partner_audit.settings import load_settings
 from tests.support.problems import is_problem
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -344,10 +344,14 @@ def test_holder_details_are_redacted_exactly_at_the_threshold_and_the_redaction_
 # --- the command line, against a real SQLite file -------------------------------------------------------
 
 
-async def _seed(url: str) -> dict[str, str]:
-    """A provider, a device that came back in 2021, and one held now (through the services, as the API would)."""
-    engine = db.engine_from_url(url)
-    db.bind(engine, TABLES)
+async def _seed(env: dict[str, str]) -> dict[str, str]:
+    """A provider, a device that came back in 2021, and one held now (through the services, as the API would),
+    in the commands' own lifespan, so it is logged under their key."""
+    async with lifespan(load_settings(env)):
+        return await _seed_records()
+
+
+async def _seed_records() -> dict[str, str]:
     system = Caller.system("test")
     provider = await providers.register(system, ProviderCreate(
         name="Provider A Trust", nzbn=demo_nzbn(901), kind=ProviderKind.ngo, region=Region.wellington, risk_tier=2))
@@ -369,7 +373,7 @@ async def _seed(url: str) -> dict[str, str]:
 def test_the_retention_and_privacy_request_commands(tmp_path: Path):
     env = {**base_env(tmp_path), "PA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
     ok(cli(env, "migrate"))
-    ids = asyncio.run(_seed(env["PA_DATABASE_URL"]))
+    ids = asyncio.run(_seed(env))
 
     def redacted_at(assignment_id: str) -> Any:
         with sqlite3.connect(tmp_path / "cli.sqlite3") as conn:
@@ -399,7 +403,7 @@ def test_the_retention_and_privacy_request_commands(tmp_path: Path):
     assert column(sheets["Assignments"], "Assignment id") == [ids["NOW-1"]]
     assert ALICE[1] not in everything_in(sheets)
     with sqlite3.connect(tmp_path / "cli.sqlite3") as conn:
-        logged = conn.execute("SELECT email, record_id FROM access_log WHERE action = "
+        logged = conn.execute("SELECT email, record_id FROM access_log_entry WHERE action = "
                               "'assignment.privacy_export'").fetchall()
     assert logged == [("system:privacy-request", ids["NOW-1"])]
 

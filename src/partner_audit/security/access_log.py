@@ -332,18 +332,18 @@ async def seal(*, everything: bool = False) -> int:
     return total
 
 
-async def keep_sealed(every_seconds: float) -> None:
-    """The sealer of a long-running process: everything once, then what arrives, until cancelled."""
+async def keep_sealed(every_seconds: float, stop: asyncio.Event) -> None:
+    """The sealer of a long-running process: everything once, then what arrives, until ``stop`` is set. It is
+    stopped between rounds, never cancelled in one, so no connection is left mid-transaction."""
     everything = True
-    while True:
+    while not stop.is_set():
         try:
             await seal(everything=everything)
             everything = False
-        except asyncio.CancelledError:
-            raise
         except Exception:  # a database or store outage: try again on the next round, never stop sealing
             logger.exception("access log: sealing failed; trying again in %s s", every_seconds)
-        await asyncio.sleep(every_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_seconds)
 
 
 # --- verifying ----------------------------------------------------------------------------------------------------
