@@ -72,9 +72,15 @@ class Providers:
         self.by_name: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             self.by_name.setdefault(row["name"].strip().casefold(), []).append(row)
+        self.found: dict[str, dict[str, Any]] = {}  # a register names a few providers many times
 
     def find(self, text: str) -> dict[str, Any]:
         """The provider a cell names; CellError when none or several are."""
+        if text not in self.found:
+            self.found[text] = self._find(text)
+        return self.found[text]
+
+    def _find(self, text: str) -> dict[str, Any]:
         digits = re.sub(r"[\s\-]", "", text)
         if digits.isdigit() and digits in self.by_nzbn:
             return self.by_nzbn[digits]
