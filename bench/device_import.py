@@ -125,7 +125,7 @@ def floor_into(file: Path, url: str) -> dict:
 
     import asyncpg
 
-    prepare(url)
+    prepare(url, file.parent)
     if url.startswith("sqlite"):
         # Piccolo's adapters are not loaded here: values go in as sqlite3 takes them.
         sqlite3.register_adapter(uuid.UUID, str)
@@ -163,45 +163,43 @@ def floor_into(file: Path, url: str) -> dict:
             "check_out": len(assignments), "errors": 0}
 
 
-def prepare(url: str) -> None:
+def settings_for(url: str, var_dir: Path):
+    from partner_audit.settings import load_settings
+
+    return load_settings({**os.environ, "PA_DATABASE_URL": url, "PA_VAR_DIR": str(var_dir)})
+
+
+def prepare(url: str, var_dir: Path) -> None:
     """Migrate the fresh database and register the three providers."""
     from partner_audit import db
+    from partner_audit.app import lifespan
     from partner_audit.demo import demo_nzbn
-    from partner_audit.piccolo_app import TABLES
     from partner_audit.providers import service as providers
     from partner_audit.providers.schemas import ProviderCreate, ProviderKind, Region
     from partner_audit.security.caller import Caller
 
     async def work() -> None:
-        engine = db.engine_from_url(url)
-        db.bind(engine, TABLES)
-        await db.start(engine)
-        try:
+        async with lifespan(settings_for(url, var_dir), need_schema=False):
             await db.migrate()
             for n, name in enumerate(PROVIDERS):
                 await providers.register(Caller.system("bench"), ProviderCreate(
                     name=name, nzbn=demo_nzbn(700 + n), kind=ProviderKind.ngo, region=Region.wellington,
                     risk_tier=2))
-        finally:
-            await db.stop(engine)
 
     asyncio.run(work())
 
 
 def import_into(file: Path, url: str) -> dict:
-    from partner_audit import db
+    """The import as the command line runs it, in the app's lifespan (keys, engine, pool)."""
+    from partner_audit.app import lifespan
     from partner_audit.devices.services import imports
     from partner_audit.devices.xlsx.reading import Source
-    from partner_audit.piccolo_app import TABLES
     from partner_audit.security.caller import Caller
 
-    prepare(url)
+    prepare(url, file.parent)
 
     async def work() -> dict:
-        engine = db.engine_from_url(url)
-        db.bind(engine, TABLES)
-        await db.start(engine)
-        try:
+        async with lifespan(settings_for(url, file.parent)):
             before = peak_rss_mib()
             started = time.perf_counter()
             report = await imports.import_devices(Caller.system("bench"), Source(file.name, path=file))
@@ -209,8 +207,6 @@ def import_into(file: Path, url: str) -> dict:
             return {"seconds": seconds, "rss_before_mib": before, "rows": report["rows"],
                     "created": report["created"], "check_out": report["assignments"]["check_out"],
                     "errors": report["error_count"]}
-        finally:
-            await db.stop(engine)
 
     return asyncio.run(work())
 
