@@ -274,3 +274,73 @@ def test_the_command_line_imports_with_progress(world, settings, tmp_path):
     failed = subprocess.run([*cli[:-1], str(bad)], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert failed.returncode == 1
     assert 'bad.csv: row 2, column "Expected Return": "someday" is not a date' in failed.stderr
+
+
+# --- reading an .xlsx with calamine: values as the import always read them, and a sheet it would hold whole ------
+
+
+def test_cells_read_as_before_dates_numbers_text_and_a_formula_error(world):
+    """calamine types cells its own way (every number a float, a date cell without a time a date, an error
+    blank); the import reads them as it did with openpyxl."""
+    import io
+
+    from openpyxl import Workbook
+
+    a = world.provider_a
+    back_on = TODAY + timedelta(days=400)
+    book = Workbook()
+    sheet = book.active
+    # The register starts in column C, with a blank row: rows keep the spreadsheet's own numbers.
+    for col, header in enumerate(["Asset Tag", "Serial", "Kind", "Checked Out To", "Email", "Provider", "Purpose",
+                                  "Checkout Date", "Expected Checkin", "Holder Phone"], start=3):
+        sheet.cell(row=1, column=col, value=header)
+    rows = [["00123", 35000123, "laptop", "Mere Tawhiri", "mere@provider-a.example", int(a["nzbn"]), "Home visits",
+             TODAY - timedelta(days=2), (back_on - date(1899, 12, 30)).days, 2102345678],
+            ["TB-2", "SN-2", "tablet", None, None, None, None, None, None, None]]
+    for number, row in zip((2, 4), rows):
+        for col, value in enumerate(row, start=3):
+            sheet.cell(row=number, column=col, value=value)
+    out = io.BytesIO()
+    book.save(out)
+    preview = import_file(world.partnerships, out.getvalue(), dry_run=True)
+    assert [c["row"] for c in preview.json()["changes"]] == [2, 4], preview.text
+    r = import_file(world.partnerships, out.getvalue())
+    assert r.status_code == 200, r.text
+    got = devices(world)
+    assert sorted(got) == ["00123", "TB-2"], "text that looks like a number keeps its zeros"
+    assert got["00123"]["serial"] == "35000123", "a serial the spreadsheet took for a number, without .0"
+    held = world.partnerships.get(f"/api/v1/devices/{got['00123']['id']}").json()["current_assignment"]
+    assert held["starts_on"] == (TODAY - timedelta(days=2)).isoformat()
+    assert held["expected_return_on"] == back_on.isoformat(), "a date cell that lost its format: its serial"
+    assert held["holder_phone"] == "2102345678"
+
+    # A formula's error is its text, as openpyxl gave it: not a date, rather than a blank keeping the old one.
+    content = xlsx_file(["Asset Tag", "Expected Checkin"], [["00123", "=1"]])
+    content = _with_first_sheet(content, lambda xml: xml.replace(b'<c r="B2"><f>1</f><v /></c>',
+                                                                  b'<c r="B2" t="e"><f>1</f><v>#N/A</v></c>'))
+    r = import_file(world.partnerships, content)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["message"] == '"#N/A" is not a date', r.text
+
+
+def test_two_cells_far_apart_are_refused_before_the_sheet_is_read(world):
+    """calamine holds a sheet as a grid, blanks and all: a cell at A1 and one at CV200001 would be 20 million
+    cells (600 MB) of a file of a few KB."""
+    content = _with_first_sheet(xlsx_file(["Asset Tag"], [["LT-1"]]), lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="200001"><c r="CV200001"><v>1</v></c></row></sheetData>'))
+    r = import_file(world.partnerships, content)
+    assert r.status_code == 413, r.text
+    assert "a grid of 20000100 cells; at most 4000020 are accepted" in r.json()["detail"]
+    assert devices(world) == {}
+
+
+def _with_first_sheet(content: bytes, edit) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item.filename, edit(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+    return out.getvalue()

@@ -1,8 +1,9 @@
 """Reading an uploaded register: the first sheet of an .xlsx, or a .csv, as rows of cell values, header first.
 
-An .xlsx is opened by ``spreadsheets.open_xlsx`` within ``LIMITS`` and streamed (read-only mode; a formula cell
-gives its last computed value). A .csv is decoded as UTF-8, or as Windows-1252 when it reads plausibly as that,
-and no record (a row, with any line breaks inside quotes) may pass ``MAX_RECORD_CHARS`` before it is split.
+An .xlsx is checked by ``spreadsheets.check_xlsx`` within ``LIMITS`` and then read with python-calamine
+(``spreadsheets.sheet_rows``; a formula cell gives its last computed value, a blank cell is ""). A .csv is decoded
+as UTF-8, or as Windows-1252 when it reads plausibly as that, and no record (a row, with any line breaks inside
+quotes) may pass ``MAX_RECORD_CHARS`` before it is split.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
 # Snipe-IT's export with a few custom fields has about 40 columns; the import reads 18 of them.
 MAX_COLUMNS = 100
-# A 200,000-row register of every column unpacks to about 200 MB of sheet, which is streamed; shared strings and
-# styles are read whole, so they get far less: a million distinct texts take openpyxl about 150 MB.
+# A 200,000-row register of every column unpacks to about 200 MB of sheet XML; shared strings and styles get far
+# less. calamine holds the first sheet whole: as a grid of 32 bytes a cell (so at most 128 MB for the rectangle
+# its cells span, what 200,000 rows of 20 columns fill) and its text (a 200,000-row register written with inline
+# text, as openpyxl writes, has about 30 million characters of it).
 LIMITS = spreadsheets.Limits(
     max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS, max_cells=(MAX_ROWS + 1) * 20, max_strings=1_000_000,
-    max_sheet_bytes=300 * 2**20, max_strings_bytes=48 * 2**20, max_part_bytes=8 * 2**20, max_unpacked_bytes=400 * 2**20)
+    max_sheet_bytes=300 * 2**20, max_strings_bytes=48 * 2**20, max_part_bytes=8 * 2**20, max_unpacked_bytes=400 * 2**20,
+    max_area=(MAX_ROWS + 1) * 20, max_sheet_text=64 * 2**20)
 # A CSV record (a row, with any line breaks inside quotes) longer than this is not a row of a register.
 MAX_RECORD_CHARS = 256 * 1024
 
@@ -71,25 +75,19 @@ def _not_a_spreadsheet(why: str) -> NotASpreadsheet:
                            "Workbook) or .csv.", errors=[{"field": "file", "message": why}])
 
 
-def _xlsx_rows(source: Source) -> Iterator[tuple[Any, ...]]:
+def _xlsx_rows(source: Source) -> Iterator[Any]:
     try:
         with zipfile.ZipFile(source.binary()) as archive:
             names = set(archive.namelist())
             if "xl/workbook.xml" not in names:
                 raise _not_a_spreadsheet("it is an OpenDocument (.ods) spreadsheet" if "content.xml" in names
                                          else "it is a zip file, not a workbook")
-        book = spreadsheets.open_xlsx(source.binary(), LIMITS, _not_a_spreadsheet, data_only=True)
+        # The register is the first sheet: the one a spreadsheet opens on.
+        return spreadsheets.sheet_rows(source.binary(), LIMITS, _not_a_spreadsheet)
     except DomainError:
         raise
     except Exception as exc:  # a zip damaged past its header
         raise _not_a_spreadsheet("it could not be opened as a workbook; it may be damaged") from exc
-    try:
-        # The register is the first sheet: the one a spreadsheet opens on.
-        yield from book.worksheets[0].iter_rows(values_only=True)
-    except Exception as exc:  # as above: sheets are parsed lazily, while they are read
-        raise _not_a_spreadsheet("its first sheet could not be read; it may be damaged") from exc
-    finally:
-        book.close()
 
 
 # A UTF-8 sequence of two to four bytes: cp1252 text seldom holds one (it would read as "Ã©" and the like).
@@ -191,8 +189,9 @@ def _csv_rows(source: Source) -> Iterator[tuple[Any, ...]]:
         raise _not_a_spreadsheet(f"it is not valid CSV ({exc})") from exc
 
 
-def rows_of(source: Source) -> Iterator[tuple[Any, ...]]:
-    """The first sheet's rows (or the CSV's records) as tuples of cell values, header first."""
+def rows_of(source: Source) -> Iterator[Any]:
+    """The first sheet's rows (or the CSV's records) as sequences of cell values, header first; a blank cell is
+    None or "" (an .xlsx cell may be typed as text, a number, a date or datetime, a time, a duration or yes/no)."""
     if source.size() > MAX_BYTES:
         raise TooLarge(f"The file is {source.size() / 2**20:.1f} MB; the largest accepted is {MAX_BYTES // 2**20} MB.",
                        errors=[{"field": "file", "message": "is too large"}])

@@ -12,6 +12,7 @@ a cell that cannot be read is a problem naming its row and column:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -68,6 +69,7 @@ COLUMNS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # a column of kinds or statuses holds a few words many times
 def header_key(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", unicodedata.normalize("NFKC", text).casefold())
 
