@@ -153,24 +153,28 @@ class Figures:
     requests: int
 
 
-def run_wrk(base: str, scenario: Scenario, seconds: float, connections: int, threads: int) -> Figures:
+def run_wrk(base: str, scenario: Scenario, seconds: int, connections: int, threads: int,
+            profile: Callable[[], Callable[[], None]] | None = None) -> Figures:
     spec = {"method": scenario.method, "path": scenario.path, "headers": scenario.headers, "body": scenario.body,
             "bodies": scenario.bodies, "threads": threads,
             "questions": scenario.questions() if scenario.questions else None}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA % {"spec": lua_value(spec)})
     try:
-        completed = subprocess.run(
-            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "30s",
+        wrk = subprocess.Popen(
+            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s",
              "-s", script.name, base + scenario.path],
-            capture_output=True, text=True, check=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        out = completed.stdout
+        stop_profile = profile() if profile else None
+        out, err = wrk.communicate()
+        if stop_profile:
+            stop_profile()
     finally:
         os.unlink(script.name)
     line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
-        raise RuntimeError(f"wrk printed no result for {scenario.name}:\n{out}{completed.stderr}")
+        raise RuntimeError(f"wrk printed no result for {scenario.name}:\n{out}{err}")
     r = json.loads(line.removeprefix("RESULT "))
     return Figures(scenario, r["requests"] / (r["duration_us"] / 1e6), r["p50_us"] / 1000, r["p95_us"] / 1000,
                    r["p99_us"] / 1000, r["status_errors"] + r["socket_errors"], r["requests"])
@@ -273,6 +277,24 @@ def worker_pids(server_pid: int) -> list[int]:
     return [int(line.split()[0]) for line in out.splitlines() if line.strip() and "resource_tracker" not in line]
 
 
+def profiler(args: argparse.Namespace, backend: str, scenario: Scenario, pids: list[int]
+             ) -> Callable[[], Callable[[], None]] | None:
+    """With --profile DIR: py-spy records each worker while the scenario is measured, as collapsed stacks
+    (DIR/<backend>-<scenario>-<pid>.txt, one line a distinct stack and its sample count)."""
+    if not args.profile or scenario.kind == "baseline":
+        return None
+
+    def start() -> Callable[[], None]:
+        slug = "".join(c if c.isalnum() else "-" for c in scenario.name).strip("-")
+        spies = [subprocess.Popen(
+            [args.py_spy, "record", "--pid", str(pid), "--duration", str(args.seconds), "--rate", "100",
+             "--nonblocking", "--format", "raw", "--output", str(Path(args.profile) / f"{backend}-{slug}-{pid}.txt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
+        return lambda: [spy.wait() for spy in spies] and None
+
+    return start
+
+
 def run_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
     drop = None
     url = None
@@ -298,7 +320,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
             for scenario in chosen:
                 if args.warmup:
                     run_wrk(service.base, scenario, args.warmup, args.connections, args.threads)
-                figures = run_wrk(service.base, scenario, args.seconds, args.connections, args.threads)
+                figures = run_wrk(service.base, scenario, args.seconds, args.connections, args.threads,
+                                  profiler(args, backend, scenario, worker_pids(service.pid)))
                 results.append(figures)
                 print(f"  {scenario.name:<32} {figures.rps:9.1f} req/s  load {loadavg()}", flush=True)
             return results
@@ -337,7 +360,12 @@ def main() -> None:
     parser.add_argument("--checked-out", type=int, default=10, help="of them checked out to the provider")
     parser.add_argument("--only", nargs="*", help="words of the scenarios to run (with /health/live always)")
     parser.add_argument("--pause", action="store_true", help="wait for Enter before the runs (to attach a profiler)")
+    parser.add_argument("--profile", metavar="DIR", help="record each worker with py-spy into DIR while measured")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "/tmp/pyspy/bin/py-spy",
+                        help="the py-spy binary (`pip install py-spy`)")
     args = parser.parse_args()
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
     if not shutil.which("wrk"):
         sys.exit(WRK_MISSING)
     backends = ["postgres", "sqlite"] if args.db == "both" else [args.db]
