@@ -151,15 +151,26 @@ class Figures:
     p99: float
     errors: int
     requests: int
+    cpu_ms: float  # the workers' CPU time (user + system) a request: what a request costs, whatever else runs
 
 
-def run_wrk(base: str, scenario: Scenario, seconds: int, connections: int, threads: int,
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used, from /proc/PID/stat."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the whole line)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(base: str, scenario: Scenario, seconds: int, connections: int, threads: int, workers: list[int],
             profile: Callable[[], Callable[[], None]] | None = None) -> Figures:
     spec = {"method": scenario.method, "path": scenario.path, "headers": scenario.headers, "body": scenario.body,
             "bodies": scenario.bodies, "threads": threads,
             "questions": scenario.questions() if scenario.questions else None}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA % {"spec": lua_value(spec)})
+    cpu_before = cpu_seconds(workers)
     try:
         wrk = subprocess.Popen(
             ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s",
@@ -168,6 +179,7 @@ def run_wrk(base: str, scenario: Scenario, seconds: int, connections: int, threa
         )
         stop_profile = profile() if profile else None
         out, err = wrk.communicate()
+        cpu = cpu_seconds(workers) - cpu_before
         if stop_profile:
             stop_profile()
     finally:
@@ -177,7 +189,8 @@ def run_wrk(base: str, scenario: Scenario, seconds: int, connections: int, threa
         raise RuntimeError(f"wrk printed no result for {scenario.name}:\n{out}{err}")
     r = json.loads(line.removeprefix("RESULT "))
     return Figures(scenario, r["requests"] / (r["duration_us"] / 1e6), r["p50_us"] / 1000, r["p95_us"] / 1000,
-                   r["p99_us"] / 1000, r["status_errors"] + r["socket_errors"], r["requests"])
+                   r["p99_us"] / 1000, r["status_errors"] + r["socket_errors"], r["requests"],
+                   cpu * 1000 / max(1, r["requests"]))
 
 
 # --- the data the scenarios need ---------------------------------------------------------------------------
@@ -317,11 +330,12 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
             if args.pause:
                 input(f"  paused before the runs ({service.base}); Enter to go on ")
             results = []
+            workers = worker_pids(service.pid)
             for scenario in chosen:
                 if args.warmup:
-                    run_wrk(service.base, scenario, args.warmup, args.connections, args.threads)
-                figures = run_wrk(service.base, scenario, args.seconds, args.connections, args.threads,
-                                  profiler(args, backend, scenario, worker_pids(service.pid)))
+                    run_wrk(service.base, scenario, args.warmup, args.connections, args.threads, workers)
+                figures = run_wrk(service.base, scenario, args.seconds, args.connections, args.threads, workers,
+                                  profiler(args, backend, scenario, workers))
                 results.append(figures)
                 print(f"  {scenario.name:<32} {figures.rps:9.1f} req/s  load {loadavg()}", flush=True)
             return results
@@ -335,7 +349,7 @@ def report(backend: str, results: list[Figures]) -> None:
     reads_ratio, write_ratio, read_p99 = TARGETS[backend]
     print(f"\n{backend}  (python {platform.python_version()}, {os.cpu_count()} CPUs, load average {loadavg()})")
     print(f"{'scenario':<32} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'requests':>9}"
-          f" {'x live':>7}  target")
+          f" {'cpu ms/req':>10} {'x live':>7}  target")
     for f in results:
         ratio = f.rps / base.rps if base.rps else 0.0
         target = ""
@@ -345,7 +359,7 @@ def report(backend: str, results: list[Figures]) -> None:
         elif f.scenario.kind == "write" and write_ratio is not None:
             target = f">= {write_ratio:.2f}x: {'met' if ratio >= write_ratio else 'NOT met'}"
         print(f"{f.scenario.name:<32} {f.rps:9.1f} {f.p50:8.1f} {f.p95:8.1f} {f.p99:8.1f} {f.errors:7d} "
-              f"{f.requests:9d} {ratio:6.3f}x  {target}")
+              f"{f.requests:9d} {f.cpu_ms:10.2f} {ratio:6.3f}x  {target}")
 
 
 def main() -> None:
