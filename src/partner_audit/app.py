@@ -8,7 +8,10 @@ person), ``paging`` (``page`` and ``page_size``), ``settings`` and ``store``. A 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,7 +33,7 @@ from partner_audit.outbox import controller as outbox
 from partner_audit.piccolo_app import TABLES
 from partner_audit.providers import controller as providers
 from partner_audit.security import controller as security
-from partner_audit.security import tokens
+from partner_audit.security import access_log, tokens
 from partner_audit.security.csrf import csrf_middleware
 from partner_audit.security.middleware import (
     PUBLIC,
@@ -80,18 +83,32 @@ def _openapi() -> OpenAPIConfig:
 
 @asynccontextmanager
 async def lifespan(settings: Settings, *, need_schema: bool = True) -> AsyncIterator[None]:
-    """What a process needs from start to stop, for the app and every command alike: the tokens' key, every table
-    bound to the engine from ``PA_DATABASE_URL``, its pool started, and a schema that is up to date (a command
-    that migrates asks for none); the pool stops at the end."""
+    """What a process needs from start to stop, for the app and every command alike: the keys of tokens and of the
+    access log, every table bound to the engine from ``PA_DATABASE_URL``, its pool started, a schema that is up to
+    date (a command that migrates asks for none) and the access log's sealer running; at the end the sealer seals
+    what this process wrote and the pool stops."""
     tokens.configure(settings.secret_key)
+    access_log.configure(settings.secret_key, evidence_store(settings))
     engine = db.engine_from_url(settings.database_url)
     db.bind(engine, TABLES)
     await db.start(engine)
+    sealer: asyncio.Task[None] | None = None
     try:
         if need_schema:
             await db.require_current_schema()
+            if settings.access_log_seal_seconds:
+                sealer = asyncio.create_task(access_log.keep_sealed(settings.access_log_seal_seconds))
         yield
     finally:
+        if sealer is not None:
+            sealer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sealer
+        if need_schema:
+            try:
+                await access_log.seal()
+            except Exception:  # stopping must not fail for it: the next process to start seals what is left
+                logging.getLogger(__name__).exception("access log: the last seal before stopping failed")
         await db.stop(engine)
 
 

@@ -83,12 +83,28 @@ def cmd_access_log_verify(settings: Settings, args: argparse.Namespace) -> int:
     from partner_audit.security import access_log
 
     result = asyncio.run(_with_db(settings, access_log.verify))
+    if result.checkpoint_position is not None:
+        against = f"against the checkpoint of {result.checkpoint_at} (position {result.checkpoint_position})"
+    else:
+        against = "with no checkpoint yet"
+    waiting = ""
+    if result.unsealed:
+        waiting = f"; {result.unsealed} not yet sealed (the oldest written {result.oldest_unsealed_at:%Y-%m-%d %H:%M:%S})"
     if result.ok:
-        print(f"access log intact: {result.entries} entries verified")
+        print(f"access log intact: {result.sealed} entries sealed and verified in order, {against}{waiting}")
         return 0
-    print(f"access log BROKEN at entry {result.broken_seq}: {result.reason} "
-          f"({result.entries} entries before it verified)", file=sys.stderr)
+    where = f" at position {result.broken_position}" if result.broken_position else ""
+    print(f"access log BROKEN{where}: {result.reason} ({result.sealed} entries before it verified, {against})",
+          file=sys.stderr)
     return 1
+
+
+def cmd_access_log_seal(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit.security import access_log
+
+    sealed = asyncio.run(_with_db(settings, lambda: access_log.seal(everything=True)))
+    print(f"sealed {sealed} entries; the checkpoint names the head")
+    return 0
 
 
 def cmd_templates_check(settings: Settings, args: argparse.Namespace) -> int:
@@ -316,8 +332,10 @@ def parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("access-log", help="the tamper-evident access log")
     a_sub = a.add_subparsers(dest="access_log_command", required=True)
-    a_sub.add_parser("verify", help="check the hash chain; names the first broken entry").set_defaults(
-        func=cmd_access_log_verify)
+    a_sub.add_parser("verify", help="check every sealed entry, the chain and the checkpoint; names the first "
+                                    "entry removed, reordered or rewritten").set_defaults(func=cmd_access_log_verify)
+    a_sub.add_parser("seal", help="seal the entries waiting now (the service does this every few seconds)"
+                     ).set_defaults(func=cmd_access_log_seal)
 
     m = sub.add_parser("send-mail", help="deliver the outbox over SMTP; safe to run in several processes")
     m.add_argument("--once", action="store_true", help="one pass over the due messages, then exit")

@@ -5,6 +5,7 @@ them behaving alike:
 
 * every write goes through ``transaction()``: on SQLite it begins IMMEDIATE, so a transaction that reads
   then writes takes the write lock up front instead of failing later with "database is locked";
+* work that only reads goes through ``reading()``, which on SQLite takes no write lock at all;
 * the schema only ever changes through the checked-in Piccolo migrations in ``migrations/``.
 """
 
@@ -107,6 +108,17 @@ def transaction() -> SQLiteTransaction | PostgresTransaction:
     eng = engine()
     if isinstance(eng, SQLiteEngine):
         return eng.transaction(transaction_type=TransactionType.immediate, allow_nested=True)
+    return eng.transaction(allow_nested=True)
+
+
+def reading() -> SQLiteTransaction | PostgresTransaction:
+    """For work that only reads: one consistent view of the database, and on SQLite no write lock (a DEFERRED
+    transaction), so reads never queue behind each other or behind writers. Nested in ``transaction()`` it joins
+    that. Write nothing inside it on SQLite: a read transaction that later writes fails when another connection
+    wrote in between."""
+    eng = engine()
+    if isinstance(eng, SQLiteEngine):
+        return eng.transaction(transaction_type=TransactionType.deferred, allow_nested=True)
     return eng.transaction(allow_nested=True)
 
 

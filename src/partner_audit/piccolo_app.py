@@ -15,10 +15,10 @@ from partner_audit.devices.tables import (
 )
 from partner_audit.outbox.tables import OutboxMessage
 from partner_audit.providers.tables import Provider
-from partner_audit.security.tables import AccessLogEntry, AccessToken, LoginThrottle, User
+from partner_audit.security.tables import AccessLogEntry, AccessLogSeal, AccessToken, LoginThrottle, User
 
 TABLES = [
-    Provider, User, AccessToken, LoginThrottle, AccessLogEntry, TemplateVersion,
+    Provider, User, AccessToken, LoginThrottle, AccessLogEntry, AccessLogSeal, TemplateVersion,
     Rollout, Assessment, Answer, ReviewComment, Evidence,
     Device, Assignment, Attestation, AttestationLink, Incident, BreachAssessment, OutboxMessage,
 ]

@@ -43,6 +43,7 @@ class Settings:
     mail_from: str
     public_url: str
     retention_months: int  # holder details are redacted this long after a device comes back
+    access_log_seal_seconds: int  # how often each process seals the access log; 0: only when the process stops
 
     @property
     def is_sqlite(self) -> bool:
@@ -179,6 +180,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mail_from=env.get("PA_MAIL_FROM") or "partner-audit@localhost",
         public_url=_public_url(env),
         retention_months=_int(env, "PA_RETENTION_MONTHS", 24, minimum=1),
+        access_log_seal_seconds=_int(env, "PA_ACCESS_LOG_SEAL_SECONDS", 2, minimum=0, maximum=3600),
     )
     if settings.s3_endpoint_url and urlparse(settings.s3_endpoint_url).scheme not in {"http", "https"}:
         raise SettingsError(f"PA_S3_ENDPOINT_URL={settings.s3_endpoint_url!r}: must be an http(s) URL")

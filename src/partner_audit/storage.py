@@ -3,6 +3,8 @@
 * ``DiskStore``: a folder (the default, ``./var/evidence``);
 * ``S3Store``: a bucket and prefix through boto3 (production).
 
+It also keeps the access log's signed checkpoint (``security.access_log``), outside the database.
+
 Keys are made by the service (never from a file's name). Files stream in chunks, and the SHA-256 and size
 are computed while streaming, so a large upload is never held in memory.
 """
@@ -50,6 +52,17 @@ class EvidenceStore:
     def read(self, key: str) -> AsyncIterator[bytes]: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def get(self, key: str) -> bytes | None:
+        """A small object whole, or None when there is none."""
+
+    async def put_bytes(self, key: str, data: bytes) -> Stored:
+        """A small object, replacing any under the same key, whole or not at all."""
+
+        async def whole() -> AsyncIterator[bytes]:
+            yield data
+
+        return await self.put(key, whole(), max_bytes=len(data))
 
     async def check(self) -> None:
         """Raise ``StoreUnavailable`` with a reason when the store cannot be written."""
@@ -99,6 +112,12 @@ class DiskStore(EvidenceStore):
 
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            return await asyncio.to_thread(self._path(key).read_bytes)
+        except FileNotFoundError:
+            return None
 
     async def check(self) -> None:
         try:
@@ -198,6 +217,22 @@ class S3Store(EvidenceStore):
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            response = await asyncio.to_thread(self.client.get_object, Bucket=self.bucket, Key=self._key(key))
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return await asyncio.to_thread(response["Body"].read)
+
+    async def put_bytes(self, key: str, data: bytes) -> Stored:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:  # one request, where put's multipart upload takes three
+            await asyncio.to_thread(self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data)
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreUnavailable(f"S3 bucket {self.bucket}: {exc}") from exc
+        return Stored(key, len(data), hashlib.sha256(data).hexdigest())
 
     async def check(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

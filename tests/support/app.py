@@ -9,7 +9,7 @@
 Building the app, starting its pool and reading the migrations costs far more than a test's own requests, so the
 app lives for the session and only what a test can change is reset before the next: the tables, the evidence
 folder, the client's cookies, and the module-level bindings an app of a test's own may have repointed
-(the tables' engine, the token key).
+(the tables' engine, the keys of tokens and of the access log).
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from piccolo.engine.base import Engine
 from partner_audit import db
 from partner_audit.app import create_app
 from partner_audit.piccolo_app import TABLES
-from partner_audit.security import passwords, tokens
+from partner_audit.security import access_log, passwords, tokens
 from partner_audit.settings import Settings
+from partner_audit.storage import EvidenceStore, evidence_store
+from tests.support.access_log import unguarded
 from tests.support.databases import Database, make_settings
 
 # Test accounts need no protection against offline guessing, and the production cost (argon2-cffi's defaults)
@@ -37,10 +39,13 @@ from tests.support.databases import Database, make_settings
 passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-async def empty_tables() -> None:
-    async with db.transaction():
+async def empty_tables(store: EvidenceStore) -> None:
+    """Every table emptied (the access log's append-only triggers off meanwhile), and the log's checkpoint gone
+    with it."""
+    async with unguarded(), db.transaction():
         for table in reversed(TABLES):
             await table.delete(force=True).run()
+    await store.delete(access_log.CHECKPOINT_KEY)
 
 
 @dataclass
@@ -56,11 +61,13 @@ class SessionApp:
     def reset(self) -> None:
         db.bind(self.engine, TABLES)
         tokens.configure(self.settings.secret_key)
+        store = evidence_store(self.settings)
+        access_log.configure(self.settings.secret_key, store)
         self.app.asgi_handler = self.asgi_handler
         self.client.cookies.clear()
         if not self.settings.is_s3:
             shutil.rmtree(self.settings.evidence_store, ignore_errors=True)
-        self.client.blocking_portal.call(empty_tables)
+        self.client.blocking_portal.call(empty_tables, store)
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +93,7 @@ def client(settings: Settings, session_app: SessionApp) -> Iterator[TestClient]:
         return
     # Settings of the module's own: an app of those settings for this test alone.
     with TestClient(create_app(settings), raise_server_exceptions=False) as own:
-        own.blocking_portal.call(empty_tables)
+        own.blocking_portal.call(empty_tables, evidence_store(settings))
         yield own
 
 

@@ -135,6 +135,8 @@ def make_settings(database: Database, tmp_path: Path, **extra: str) -> Settings:
         "PA_VAR_DIR": str(tmp_path / "var"),
         "PA_DATABASE_URL": database.url,
         "PA_SECRET_KEY": SECRET_KEY,
+        # No sealer in the background: a test seals when it means to (``access_log.seal()``).
+        "PA_ACCESS_LOG_SEAL_SECONDS": "0",
         **extra,
     }
     return load_settings(env)

@@ -93,7 +93,7 @@ async def register(caller: Caller, data: ProviderCreate) -> dict[str, Any]:
 
 async def get(caller: Caller, provider_id: UUID) -> dict[str, Any]:
     policies.SEE_PROVIDERS.check(caller)
-    async with access_log.audited(caller, "provider.read", "provider", provider_id, provider_id):
+    async with access_log.audited(caller, "provider.read", "provider", provider_id, provider_id, writes=False):
         return await _visible(caller, provider_id)
 
 

@@ -1,19 +1,45 @@
-"""The access log: who read or changed what, when, and with what outcome.
+"""The access log: who read or changed what, when, and with what outcome, kept so that nobody with only the database
+can remove, reorder or rewrite entries without it showing.
 
-Services wrap each operation in ``audited(...)``: the operation and its log entry share one transaction,
-so a change is never without its entry. A refused operation (not found, forbidden, invalid) is rolled
-back and then logged on its own with its outcome.
+**Writing.** Services wrap each operation in ``audited(...)``. A change and its entry share one transaction, so a
+change is never without its entry. A read (``writes=False``) runs in ``db.reading()`` (on SQLite: no write lock) and
+then appends its entries, so no response leaves unless its entries landed. A refused operation is rolled back, then
+logged on its own with its outcome. Appending is one INSERT and takes no lock beyond its own rows: the database
+assigns ``seq``, and each entry carries ``mac``, an HMAC-SHA-256 of its content under a key derived from
+``PA_SECRET_KEY``, which the database never holds. Entries an operation adds as it runs (holder details it showed)
+are written with its own entry, in one INSERT.
 
-Entries form a hash chain: each stores the SHA-256 of its own content and of the entry before, so
-``verify()`` finds the first entry that was edited, inserted or deleted behind the service's back.
+**Sealing.** Every few seconds (``PA_ACCESS_LOG_SEAL_SECONDS``), in whichever process gets there first (an advisory
+lock on PostgreSQL, the write lock on SQLite), ``seal()`` takes the entries not yet sealed in ``seq`` order, checks
+each MAC and appends a seal: positions 1, 2, 3… with no gaps, each with ``chain`` = HMAC(previous chain, position,
+seq, entry MAC). It then writes a signed checkpoint of the head (position and chain) outside the database:
+``access-log/checkpoint.json`` in the evidence store (a folder, or an S3 bucket). Triggers refuse UPDATE and DELETE
+on both tables.
+
+**Verifying** walks the seals in order with their entries, compares the head with the checkpoint, and checks the
+MACs of entries still waiting for a seal, which it counts apart from anything broken.
+
+What it catches, without the key: an entry edited, forged or slipped in (its MAC); an entry deleted (its seal still
+names it); seals deleted, swapped or renumbered, with or without recomputed values (the chain); the tail cut off,
+entries and seals together (shorter than the checkpoint); a forged checkpoint (its signature).
+What it does not: entries deleted in the seconds before they are sealed (``verify`` shows how many wait, and since
+when); the tail cut off *and* the checkpoint put back to an older copy of itself (keep the checkpoint's folder or
+bucket versioned or write-once, e.g. S3 Object Lock, and out of reach of the database's administrators); anyone who
+holds ``PA_SECRET_KEY`` (the service's own servers) rewriting it all; an operation that never called the log.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import hmac
 import json
-from collections.abc import AsyncIterator
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,42 +47,92 @@ from typing import Any
 from partner_audit import db
 from partner_audit.errors import DomainError
 from partner_audit.security.caller import Caller
-from partner_audit.security.tables import AccessLogEntry
+from partner_audit.security.tables import AccessLogEntry, AccessLogSeal
+from partner_audit.storage import EvidenceStore
 
 GENESIS = "0" * 64
-_PG_LOCK_KEY = 72_400_11  # arbitrary, constant: serialises appends across processes on PostgreSQL
+CHECKPOINT_KEY = "access-log/checkpoint.json"
+_PG_SEALER_LOCK = 72_400_12  # arbitrary, constant: one sealer at a time across processes on PostgreSQL
+# A transaction can commit an entry with a lower seq than entries already sealed (PostgreSQL hands out seq at
+# INSERT, not at COMMIT). The sealer looks this far behind the last sealed seq for such late arrivals; at start-up
+# it looks at everything.
+_LATE_WINDOW = 10_000
+_BATCH = 5_000
 
 _OUTCOME_BY_STATUS = {401: "denied", 403: "denied", 404: "not_found", 409: "conflict", 429: "denied"}
+
+logger = logging.getLogger(__name__)
+
+_key: bytes | None = None
+_checkpoints: EvidenceStore | None = None
+_checkpoint_written = 0  # the highest position this process knows is in the checkpoint
+
+
+def configure(secret_key: str, checkpoints: EvidenceStore) -> None:
+    """Called once per process, by the lifespan (the app and every command), before anything is logged."""
+    global _key, _checkpoints, _checkpoint_written
+    # A key of its own, derived from the service's secret, so a log key can never be replayed as a token digest.
+    _key = hmac.new(secret_key.encode(), b"partner-audit access log", hashlib.sha256).digest()
+    _checkpoints, _checkpoint_written = checkpoints, 0
+
+
+def _mac(*parts: Any) -> str:
+    if _key is None:
+        raise RuntimeError("security.access_log.configure() has not been called")
+    return hmac.new(_key, "\x1f".join(str(p) for p in parts).encode(), hashlib.sha256).hexdigest()
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _canonical(row: dict[str, Any]) -> bytes:
-    at = row["at"]
-    if isinstance(at, datetime):
-        at = at.astimezone(UTC).isoformat(timespec="microseconds")
-    content = {
-        "seq": row["seq"],
-        "at": at,
-        "user_id": row["user_id"],
-        "email": row["email"],
-        "role": row["role"],
-        "action": row["action"],
-        "record_type": row["record_type"],
-        "record_id": row["record_id"],
-        "provider_id": row["provider_id"],
-        "outcome": row["outcome"],
-        "request_id": row["request_id"],
-        "detail": row["detail"] or "",
-        "prev_hash": row["prev_hash"],
+def _instant(value: Any) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds") if isinstance(value, datetime) else str(value)
+
+
+_CONTENT = ("uid", "at", "user_id", "email", "role", "action", "record_type", "record_id", "provider_id", "outcome",
+            "request_id", "detail")
+
+
+def entry_mac(row: dict[str, Any]) -> str:
+    """The MAC of an entry's content: everything but ``seq`` (the database's) and the MAC itself."""
+    content = {name: row[name] for name in _CONTENT}
+    content["uid"], content["at"], content["detail"] = str(row["uid"]), _instant(row["at"]), row["detail"] or ""
+    return _mac("entry", json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+
+
+def chain_value(previous: str, position: int, seq: int, mac: str) -> str:
+    return _mac("seal", previous, position, seq, mac)
+
+
+# --- writing ------------------------------------------------------------------------------------------------------
+
+# The entries an ``audited`` operation has gathered so far; None outside one.
+_gathering: ContextVar[list[AccessLogEntry] | None] = ContextVar("access_log_gathering", default=None)
+
+
+def _entry(caller: Caller, action: str, record_type: str, record_id: Any, provider_id: Any, outcome: str,
+           detail: str) -> AccessLogEntry:
+    row: dict[str, Any] = {
+        "uid": uuid.uuid4(),
+        "at": datetime.now(UTC),
+        "user_id": _text(caller.user_id),
+        "email": caller.email,
+        "role": caller.role.value if caller.role else None,
+        "action": action,
+        "record_type": record_type,
+        "record_id": _text(record_id),
+        "provider_id": _text(provider_id),
+        "outcome": outcome,
+        "request_id": caller.request_id,
+        "detail": detail[:2000],
     }
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return AccessLogEntry(**row, mac=entry_mac(row))
 
 
-def entry_hash(row: dict[str, Any]) -> str:
-    return hashlib.sha256(_canonical(row)).hexdigest()
+async def _insert(entries: list[AccessLogEntry]) -> None:
+    if entries:
+        await AccessLogEntry.insert(*entries).run()
 
 
 async def append(
@@ -69,30 +145,14 @@ async def append(
     outcome: str = "success",
     detail: str = "",
 ) -> None:
-    """Add one entry. Call inside ``db.transaction()`` so it commits with the change it records."""
-    if not db.is_sqlite():
-        # One appender at a time across every process; on SQLite the IMMEDIATE transaction already is.
-        await AccessLogEntry.raw(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})").run()
-    last = await AccessLogEntry.select(AccessLogEntry.seq, AccessLogEntry.hash).order_by(
-        AccessLogEntry.seq, ascending=False
-    ).first().run()
-    row: dict[str, Any] = {
-        "seq": (last["seq"] + 1) if last else 1,
-        "at": datetime.now(UTC),
-        "user_id": _text(caller.user_id),
-        "email": caller.email,
-        "role": caller.role.value if caller.role else None,
-        "action": action,
-        "record_type": record_type,
-        "record_id": _text(record_id),
-        "provider_id": _text(provider_id),
-        "outcome": outcome,
-        "request_id": caller.request_id,
-        "detail": detail[:2000],
-        "prev_hash": last["hash"] if last else GENESIS,
-    }
-    row["hash"] = entry_hash(row)
-    await AccessLogEntry.insert(AccessLogEntry(**row)).run()
+    """Add one entry: inside ``audited`` it is written with the operation's own entry; elsewhere at once (inside
+    ``db.transaction()`` it commits with the change it records)."""
+    entry = _entry(caller, action, record_type, record_id, provider_id, outcome, detail)
+    gathering = _gathering.get()
+    if gathering is not None:
+        gathering.append(entry)
+    else:
+        await _insert([entry])
 
 
 @dataclass
@@ -106,24 +166,39 @@ class Audit:
     provider_id: Any = None
     details: list[str] = field(default_factory=list)
 
+    def entry(self) -> AccessLogEntry:
+        return _entry(self.caller, self.action, self.record_type, self.record_id, self.provider_id, "success",
+                      "; ".join(self.details))
+
+
+@contextlib.contextmanager
+def _gather() -> Iterator[list[AccessLogEntry]]:
+    gathered: list[AccessLogEntry] = []
+    token = _gathering.set(gathered)
+    try:
+        yield gathered
+    finally:
+        _gathering.reset(token)
+
 
 @asynccontextmanager
 async def audited(
-    caller: Caller, action: str, record_type: str, record_id: Any = None, provider_id: Any = None
+    caller: Caller, action: str, record_type: str, record_id: Any = None, provider_id: Any = None, *,
+    writes: bool = True,
 ) -> AsyncIterator[Audit]:
-    """The one way to run an operation on provider records or personal information."""
+    """The one way to run an operation on provider records or personal information. ``writes=False`` for an
+    operation that only reads: it then takes no write lock while it reads, only to append its entries after."""
     audit = Audit(caller, action, record_type, record_id, provider_id)
     try:
-        async with db.transaction():
-            yield audit
-            await append(
-                caller,
-                action=action,
-                record_type=record_type,
-                record_id=audit.record_id,
-                provider_id=audit.provider_id,
-                detail="; ".join(audit.details),
-            )
+        with _gather() as gathered:
+            if writes:
+                async with db.transaction():
+                    yield audit
+                    await _insert([*gathered, audit.entry()])
+            else:
+                async with db.reading():
+                    yield audit
+                await _insert([*gathered, audit.entry()])
     except DomainError as exc:
         await record_refusal(caller, action, record_type, audit.record_id, audit.provider_id, exc)
         raise
@@ -131,55 +206,217 @@ async def audited(
 
 async def record_refusal(caller: Caller, action: str, record_type: str, record_id: Any, provider_id: Any,
                          exc: DomainError) -> None:
-    """Log an operation that was refused, in a transaction of its own (the operation's was rolled back)."""
-    async with db.transaction():
-        await append(
-            caller,
-            action=action,
-            record_type=record_type,
-            record_id=record_id,
-            # A refused caller must not learn whose record it was, but the log may.
-            provider_id=provider_id,
-            outcome=_OUTCOME_BY_STATUS.get(exc.status_code, "rejected"),
-            detail=exc.detail,
-        )
+    """Log an operation that was refused, on its own (the operation's transaction was rolled back).
+    A refused caller must not learn whose record it was, but the log may: ``provider_id`` is kept."""
+    await append(caller, action=action, record_type=record_type, record_id=record_id, provider_id=provider_id,
+                 outcome=_OUTCOME_BY_STATUS.get(exc.status_code, "rejected"), detail=exc.detail)
+
+
+# --- sealing ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Head:
+    position: int
+    chain: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    position: int
+    chain: str
+    at: str
+    signature: str
+
+    @staticmethod
+    def signed(head: Head) -> Checkpoint:
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        return Checkpoint(head.position, head.chain, at, _mac("checkpoint", head.position, head.chain, at))
+
+    @property
+    def genuine(self) -> bool:
+        return hmac.compare_digest(self.signature, _mac("checkpoint", self.position, self.chain, self.at))
+
+
+class BadCheckpoint(Exception):
+    """The checkpoint exists but is not one the sealer wrote."""
+
+
+def _store() -> EvidenceStore:
+    if _checkpoints is None:
+        raise RuntimeError("security.access_log.configure() has not been called")
+    return _checkpoints
+
+
+async def read_checkpoint() -> Checkpoint | None:
+    data = await _store().get(CHECKPOINT_KEY)
+    if data is None:
+        return None
+    try:
+        found = json.loads(data)
+        checkpoint = Checkpoint(int(found["position"]), str(found["chain"]), str(found["at"]),
+                                str(found["signature"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadCheckpoint(f"the checkpoint {CHECKPOINT_KEY} cannot be read: {exc}") from exc
+    if not checkpoint.genuine:
+        raise BadCheckpoint(f"the checkpoint {CHECKPOINT_KEY} is not signed with this service's key")
+    return checkpoint
+
+
+async def _write_checkpoint(head: Head) -> None:
+    """Only ever forward: with several processes sealing, a slower one must not put back an older head."""
+    global _checkpoint_written
+    if head.position <= _checkpoint_written:
+        return
+    try:
+        current = await read_checkpoint()
+    except BadCheckpoint:
+        current = None  # a good checkpoint replaces a damaged one; verify has reported the damage
+    if current is None or current.position < head.position:
+        body = json.dumps(Checkpoint.signed(head).__dict__).encode()
+        await _store().put_bytes(CHECKPOINT_KEY, body)
+    _checkpoint_written = max(head.position, current.position if current else 0)
+
+
+async def _head() -> Head:
+    row = await AccessLogSeal.select(AccessLogSeal.position, AccessLogSeal.chain).order_by(
+        AccessLogSeal.position, ascending=False).first().run()
+    return Head(row["position"], row["chain"]) if row else Head(0, GENESIS)
+
+
+_WAITING = ("SELECT e.* FROM access_log_entry e WHERE e.seq > {} "
+            "AND NOT EXISTS (SELECT 1 FROM access_log_seal s WHERE s.entry = e.seq) ORDER BY e.seq LIMIT {}")
+
+
+async def _seal_batch(after: int | None) -> tuple[int, int | None]:
+    """Seal up to one batch; returns how many were sealed and the last seq looked at (None: nothing waited)."""
+    async with db.transaction():  # on SQLite IMMEDIATE: one sealer at a time
+        if not db.is_sqlite():
+            (lock,) = await AccessLogSeal.raw("SELECT pg_try_advisory_xact_lock({}) AS got", _PG_SEALER_LOCK).run()
+            if not lock["got"]:
+                return 0, None  # another process is sealing right now
+        head = await _head()
+        if after is None:
+            last = await AccessLogSeal.select(AccessLogSeal.entry).order_by(
+                AccessLogSeal.position, ascending=False).first().run()
+            after = max(0, last["entry"] - _LATE_WINDOW) if last else 0
+        waiting = await AccessLogEntry.raw(_WAITING, after, _BATCH).run()
+        if not waiting:
+            return 0, None
+        seals, position, chain = [], head.position, head.chain
+        now = datetime.now(UTC)
+        for row in waiting:
+            if not hmac.compare_digest(entry_mac(row), row["mac"]):
+                logger.error("access log: entry %s fails its MAC and is left unsealed; run access-log verify",
+                             row["seq"])
+                continue
+            position += 1
+            chain = chain_value(chain, position, row["seq"], row["mac"])
+            seals.append(AccessLogSeal(position=position, entry=row["seq"], chain=chain, sealed_at=now))
+        if seals:
+            await AccessLogSeal.insert(*seals).run()
+        return len(seals), waiting[-1]["seq"]
+
+
+async def seal(*, everything: bool = False) -> int:
+    """Seal every entry waiting (``everything``: look back over the whole log, not only the recent window), then
+    bring the checkpoint up to the head. Safe to run in any number of processes at once. Returns how many it sealed."""
+    total, after = 0, (0 if everything else None)
+    while True:
+        sealed, last_seen = await _seal_batch(after)
+        total += sealed
+        if last_seen is None:
+            break
+        after = last_seen
+    await _write_checkpoint(await _head())
+    return total
+
+
+async def keep_sealed(every_seconds: float) -> None:
+    """The sealer of a long-running process: everything once, then what arrives, until cancelled."""
+    everything = True
+    while True:
+        try:
+            await seal(everything=everything)
+            everything = False
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a database or store outage: try again on the next round, never stop sealing
+            logger.exception("access log: sealing failed; trying again in %s s", every_seconds)
+        await asyncio.sleep(every_seconds)
+
+
+# --- verifying ----------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Verification:
-    entries: int
+    sealed: int  # entries verified in their place in the chain
+    unsealed: int = 0  # entries written and not yet sealed (for a few seconds, normal)
+    oldest_unsealed_at: datetime | None = None
+    checkpoint_position: int | None = None
+    checkpoint_at: str | None = None
+    broken_position: int | None = None
     broken_seq: int | None = None
     reason: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.broken_seq is None
+        return self.reason is None
 
 
-async def verify(batch: int = 5000) -> Verification:
-    """Walk the chain in order; name the first entry whose content, link or position is wrong."""
-    prev_hash, expected_seq, count = GENESIS, 1, 0
-    while True:
-        rows = (
-            await AccessLogEntry.select()
-            .where(AccessLogEntry.seq >= expected_seq)
-            .order_by(AccessLogEntry.seq)
-            .limit(batch)
-            .run()
-        )
-        if not rows:
-            return Verification(entries=count)
-        for row in rows:
-            if row["seq"] != expected_seq:
-                return Verification(
-                    count, expected_seq, f"entry {expected_seq} is missing (next present is {row['seq']})"
-                )
-            if row["prev_hash"] != prev_hash:
-                return Verification(
-                    count, row["seq"], f"entry {row['seq']} does not link to entry {row['seq'] - 1}"
-                )
-            if entry_hash(row) != row["hash"]:
-                return Verification(
-                    count, row["seq"], f"entry {row['seq']} was changed after it was written"
-                )
-            prev_hash, expected_seq, count = row["hash"], expected_seq + 1, count + 1
+_SEALED = ("SELECT s.position AS position, s.entry AS sealed_seq, s.chain AS chain, e.* FROM access_log_seal s "
+           "LEFT JOIN access_log_entry e ON e.seq = s.entry WHERE s.position >= {} ORDER BY s.position LIMIT {}")
+
+
+async def verify(batch: int = _BATCH) -> Verification:
+    """Walk the chain in order and name the first entry or seal that is wrong; then the head against the
+    checkpoint; then the MACs of entries not yet sealed."""
+    try:
+        checkpoint = await read_checkpoint()
+    except BadCheckpoint as exc:
+        return Verification(0, reason=str(exc))
+    cp = {"checkpoint_position": checkpoint.position if checkpoint else None,
+          "checkpoint_at": checkpoint.at if checkpoint else None}
+    position, chain = 0, GENESIS
+    async with db.reading():
+        while rows := await AccessLogSeal.raw(_SEALED, position + 1, batch).run():
+            for row in rows:
+                expected = position + 1
+                if row["position"] != expected:
+                    return Verification(position, broken_position=expected, **cp, reason=(
+                        f"seal {expected} is missing (the next is {row['position']}): entries were removed"))
+                if row["seq"] is None:
+                    return Verification(position, broken_position=expected, broken_seq=row["sealed_seq"], **cp,
+                                        reason=f"entry {row['sealed_seq']}, sealed at position {expected}, "
+                                               "was deleted")
+                if not hmac.compare_digest(entry_mac(row), row["mac"]):
+                    return Verification(position, broken_position=expected, broken_seq=row["seq"], **cp,
+                                        reason=f"entry {row['seq']} was changed after it was written")
+                chain = chain_value(chain, expected, row["seq"], row["mac"])
+                if not hmac.compare_digest(chain, row["chain"]):
+                    return Verification(position, broken_position=expected, broken_seq=row["seq"], **cp, reason=(
+                        f"the chain breaks at position {expected}: seals were removed, reordered or rewritten"))
+                if checkpoint and expected == checkpoint.position and chain != checkpoint.chain:
+                    return Verification(position, broken_position=expected, **cp, reason=(
+                        f"position {expected} is not what the checkpoint of {checkpoint.at} recorded: "
+                        "the log was rewritten"))
+                position = expected
+        if checkpoint and position < checkpoint.position:
+            return Verification(position, broken_position=position + 1, **cp, reason=(
+                f"the log ends at position {position}, but the checkpoint of {checkpoint.at} says "
+                f"{checkpoint.position} entries were sealed: the last {checkpoint.position - position} were removed"))
+        if checkpoint is None and position > 0:
+            return Verification(position, **cp, reason=(
+                f"{position} entries are sealed but there is no checkpoint ({CHECKPOINT_KEY} in the evidence store): "
+                "it was removed, or this is not the store the sealer writes to"))
+        unsealed, oldest, after = 0, None, 0
+        while rows := await AccessLogEntry.raw(_WAITING, after, batch).run():
+            for row in rows:
+                if not hmac.compare_digest(entry_mac(row), row["mac"]):
+                    return Verification(position, broken_seq=row["seq"], **cp, reason=(
+                        f"entry {row['seq']}, not yet sealed, does not match its MAC: it was edited or forged"))
+                unsealed += 1
+                oldest = row["at"] if oldest is None or row["at"] < oldest else oldest
+            after = rows[-1]["seq"]
+    return Verification(position, unsealed, oldest, **cp)

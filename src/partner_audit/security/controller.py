@@ -144,9 +144,9 @@ class AccessLogController(Controller):
 
     @get("/verify")
     async def verify(self, caller: NamedDependency[Caller]) -> VerificationOut:
-        """Check the whole hash chain; names the first entry that was tampered with."""
-        result = await service.check_access_log(caller)
-        return VerificationOut(ok=result.ok, entries=result.entries, broken_seq=result.broken_seq, reason=result.reason)
+        """Check every sealed entry in order against its seal, the chain and the signed checkpoint kept outside the
+        database; names the first that was removed, reordered or rewritten, and counts entries not yet sealed."""
+        return VerificationOut.of(await service.check_access_log(caller))
 
 
 ROUTERS = [AuthController, MeController, UserController, AccessLogController]

@@ -95,14 +95,26 @@ class AccessLogEntryOut(Output):
     outcome: str
     request_id: str | None
     detail: str
-    hash: str
+    mac: str
 
 
 class VerificationOut(Output):
+    """``ok`` unless something was removed, reordered or rewritten (``reason`` says what, ``broken_position`` and
+    ``broken_seq`` where). Entries not yet sealed are not a fault: they are counted apart."""
+
     ok: bool
-    entries: int
+    sealed: int
+    unsealed: int
+    oldest_unsealed_at: datetime | None
+    checkpoint_position: int | None
+    checkpoint_at: str | None
+    broken_position: int | None
     broken_seq: int | None
     reason: str | None
+
+    @classmethod
+    def of(cls, result: Any) -> VerificationOut:
+        return cls(ok=result.ok, **{name: getattr(result, name) for name in cls.__struct_fields__ if name != "ok"})
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,7 @@ async def list_users(caller: Caller, *, provider_id: UUID | None, role: Role | N
 
 async def get_user(caller: Caller, user_id: UUID) -> dict[str, Any]:
     policies.MANAGE_USERS.check(caller)
-    async with access_log.audited(caller, "user.read", "user", user_id) as audit:
+    async with access_log.audited(caller, "user.read", "user", user_id, writes=False) as audit:
         row = await _visible_user(caller, user_id)
         audit.provider_id = row["provider"]
     return row
@@ -343,7 +343,7 @@ async def me(caller: Caller) -> dict[str, Any]:
 async def check_access_log(caller: Caller) -> access_log.Verification:
     """``access_log.verify``, asked for by a person: only those who may read the log, and the asking is itself logged."""
     policies.READ_ACCESS_LOG.check(caller)
-    async with access_log.audited(caller, "access_log.verify", "access_log"):
+    async with access_log.audited(caller, "access_log.verify", "access_log", writes=False):
         return await access_log.verify()
 
 

@@ -4,7 +4,7 @@ Everything here lives in the database, never in a process, so that with several 
 logout, a deactivation or a login throttle takes effect everywhere on the next request.
 """
 
-from piccolo.columns import UUID, BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, BigInt, BigSerial, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
@@ -56,11 +56,14 @@ class LoginThrottle(Table, tablename="login_throttle"):
     window_started = BigInt(default=0)  # Unix seconds: plain integers compare alike on SQLite and PostgreSQL
 
 
-class AccessLogEntry(Table, tablename="access_log"):
-    """Append-only; each entry carries the hash of the one before, so an edited or deleted row shows."""
+class AccessLogEntry(Table, tablename="access_log_entry"):
+    """One operation on provider records or personal information. Written in the operation's own transaction and
+    never changed: triggers refuse UPDATE and DELETE. ``seq`` is assigned by the database (arrival order, gaps where
+    a transaction rolled back); ``mac`` is an HMAC of the content under a key the database does not hold, so a row
+    forged or edited in the database shows. The sealer (``AccessLogSeal``) then chains entries in order."""
 
-    id = UUID(primary_key=True)
-    seq = Integer(unique=True)
+    seq = BigSerial(primary_key=True)
+    uid = UUID(unique=True)  # covered by the MAC: a copied row cannot keep it (unique), nor change it (MAC)
     at = Timestamptz()
     user_id = Varchar(length=36, null=True, default=None)
     email = Varchar(length=254, null=True, default=None)
@@ -72,5 +75,16 @@ class AccessLogEntry(Table, tablename="access_log"):
     outcome = Varchar(length=20)
     request_id = Varchar(length=64, null=True, default=None)
     detail = Text(default="")
-    prev_hash = Varchar(length=64)
-    hash = Varchar(length=64)
+    mac = Varchar(length=64)
+
+
+class AccessLogSeal(Table, tablename="access_log_seal"):
+    """An entry's place in the chain: ``position`` counts 1, 2, 3… with no gaps, and ``chain`` is the HMAC of the
+    previous seal's chain, this position, the entry's seq and its MAC. Only the sealer writes here, and only
+    appends: removing, reordering or rewriting entries breaks the chain, and cutting the tail falls short of the
+    signed checkpoint kept outside the database."""
+
+    position = BigInt(primary_key=True)
+    entry = BigInt(unique=True)  # AccessLogEntry.seq
+    chain = Varchar(length=64)
+    sealed_at = Timestamptz()

@@ -54,7 +54,7 @@ async def page_of(
     """One page of a list and the count of all of it, the way every list is read: both queries narrowed to the
     caller's provider (``scope``: the provider column, or a function narrowing a query for the caller) and by
     ``where``, ordered (a column, or ``(column, ascending)``), one page taken, ``present`` applied to the rows,
-    and the listing logged, all in one transaction (so whatever ``present`` logs lands with it)."""
+    all in one read, and then the listing logged with whatever ``present`` logged."""
     if scope is not None:
         narrow = scope if callable(scope) and not isinstance(scope, Column) else (
             lambda query, who: scoped(query, scope, who))
@@ -64,7 +64,7 @@ async def page_of(
     for order in order_by:
         column, ascending = order if isinstance(order, tuple) else (order, True)
         rows = rows.order_by(column, ascending=ascending)
-    async with access_log.audited(caller, action, record_type, provider_id=provider_id) as audit:
+    async with access_log.audited(caller, action, record_type, provider_id=provider_id, writes=False) as audit:
         audit.details.extend(details)
         found = await rows.offset(paging.offset).limit(paging.limit).run()
         if present is not None:

@@ -112,7 +112,7 @@ def answer_out(row: dict[str, Any]) -> dict[str, Any]:
 
 async def get_assessment(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
     policies.SEE_ASSESSMENTS.check(caller)
-    async with access_log.audited(caller, "assessment.read", "assessment", assessment_id) as audit:
+    async with access_log.audited(caller, "assessment.read", "assessment", assessment_id, writes=False) as audit:
         assessment = await visible_assessment(caller, assessment_id)
         audit.provider_id = assessment["provider_id"]
         return await detail(assessment)

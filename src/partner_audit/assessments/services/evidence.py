@@ -80,7 +80,7 @@ async def _visible_evidence(caller: Caller, evidence_id: UUID) -> dict[str, Any]
 
 async def evidence_for_download(caller: Caller, evidence_id: UUID) -> dict[str, Any]:
     policies.DOWNLOAD_EVIDENCE.check(caller)
-    async with access_log.audited(caller, "evidence.download", "evidence", evidence_id) as audit:
+    async with access_log.audited(caller, "evidence.download", "evidence", evidence_id, writes=False) as audit:
         row = await _visible_evidence(caller, evidence_id)
         audit.provider_id = row["provider_id"]
         return row

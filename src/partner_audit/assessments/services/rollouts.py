@@ -60,7 +60,7 @@ async def get_rollout(caller: Caller, rollout_id: UUID, log: bool = True) -> dic
 
     if not log:
         return await fetch()
-    async with access_log.audited(caller, "rollout.read", "rollout", rollout_id):
+    async with access_log.audited(caller, "rollout.read", "rollout", rollout_id, writes=False):
         return await fetch()
 
 

@@ -159,7 +159,7 @@ async def list_assignments(caller: Caller, flt: AssignmentFilter, paging: Paging
 
 async def get_assignment(caller: Caller, assignment_id: UUID) -> dict[str, Any]:
     policies.SEE_REGISTER.check(caller)
-    async with access_log.audited(caller, "assignment.read", "assignment", assignment_id) as audit:
+    async with access_log.audited(caller, "assignment.read", "assignment", assignment_id, writes=False) as audit:
         row = await scoped(select_assignments().where(Assignment.id == assignment_id), Assignment.provider,
                            caller).first().run()
         require_row(row, "assignment", assignment_id)
@@ -192,7 +192,7 @@ async def list_exceptions(caller: Caller, paging: Paging) -> tuple[list[dict[str
 async def history(caller: Caller, device_id: UUID) -> dict[str, Any]:
     """Everyone who held the device and everything that happened to it; a provider's people see their own part."""
     policies.SEE_REGISTER.check(caller)
-    async with access_log.audited(caller, "device.history", "device", device_id):
+    async with access_log.audited(caller, "device.history", "device", device_id, writes=False):
         device = await device_out(caller, device_id, "device.history")
         rows = await scoped(select_assignments().where(Assignment.device == device_id), Assignment.provider,
                             caller).order_by(Assignment.starts_on, ascending=False).order_by(

@@ -179,7 +179,8 @@ async def list_overdue(settings: Settings, caller: Caller, paging: Paging
     policies.SEE_REGISTER.check(caller)
     now = _now()
     today = now.date()
-    async with access_log.audited(caller, "attestation.overdue", "assignment", provider_id=caller.provider_id):
+    async with access_log.audited(caller, "attestation.overdue", "assignment", provider_id=caller.provider_id,
+                                  writes=False):
         owed = await _owed(settings, caller, today - timedelta(days=1), now)
         items = []
         for o in owed[paging.offset:paging.offset + paging.limit]:

@@ -70,7 +70,8 @@ async def _assessment(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
 
 async def get_breach_assessment(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
     policies.SEE_BREACH_ASSESSMENTS.check(caller)
-    async with access_log.audited(caller, "breach_assessment.read", "breach_assessment", assessment_id) as audit:
+    async with access_log.audited(caller, "breach_assessment.read", "breach_assessment", assessment_id,
+                                  writes=False) as audit:
         row = await _assessment(caller, assessment_id)
         audit.provider_id = row["provider_id"]
         return row

@@ -50,7 +50,8 @@ async def export_register(caller: Caller, fmt: ExportFormat, flt: DeviceFilter |
     holders = policies.SEE_HOLDER_DETAILS.allows(caller)
     writer = RowWriter(fmt, "Devices", xlsx.register_headers(holders))
     count, last = 0, None
-    async with access_log.audited(caller, "device.export", "device", provider_id=caller.provider_id) as audit:
+    async with access_log.audited(caller, "device.export", "device", provider_id=caller.provider_id,
+                                  writes=False) as audit:
         clauses = device_clauses(caller, flt)
         while True:
             query = visible_devices(Device.select(), caller).order_by(Device.asset_tag).limit(PAGE)
@@ -80,7 +81,7 @@ async def export_history(caller: Caller, holder_email: str, fmt: ExportFormat) -
         raise Invalid.field("holder_email", f'"{holder_email}" is not an email address') from None
     writer = RowWriter(fmt, "History", xlsx.HISTORY_HEADERS)
     async with access_log.audited(caller, "assignment.history_export", "assignment",
-                                  provider_id=caller.provider_id) as audit:
+                                  provider_id=caller.provider_id, writes=False) as audit:
         query = Assignment.select(
             *ASSIGNMENT_COLUMNS, Assignment.device.kind.as_alias("kind"),
             Assignment.device.make.as_alias("make"), Assignment.device.model.as_alias("model"),

@@ -85,7 +85,7 @@ async def report_incident(caller: Caller, data: IncidentCreate) -> dict[str, Any
 
 async def get_incident(caller: Caller, incident_id: UUID) -> dict[str, Any]:
     policies.SEE_REGISTER.check(caller)
-    async with access_log.audited(caller, "incident.read", "incident", incident_id) as audit:
+    async with access_log.audited(caller, "incident.read", "incident", incident_id, writes=False) as audit:
         incident = await _incident(caller, incident_id)
         audit.provider_id = incident["provider_id"]
         return incident
@@ -119,7 +119,7 @@ async def incident_summary(caller: Caller, flt: IncidentFilter) -> dict[str, Any
     """Counts for reporting: near misses apart from incidents; open, overdue and serious-harm assessments."""
     policies.SEE_REGISTER.check(caller)
     clauses = _incident_clauses(IncidentFilter(provider_id=flt.provider_id, since=flt.since, until=flt.until))
-    async with access_log.audited(caller, "incident.summary", "incident", provider_id=caller.provider_id):
+    async with access_log.audited(caller, "incident.summary", "incident", provider_id=caller.provider_id, writes=False):
         query = scoped(Incident.select(Incident.kind), Incident.provider, caller)
         kinds = await (query.where(*clauses) if clauses else query).run()
         by_kind = {k.value: 0 for k in IncidentKind}

@@ -126,7 +126,8 @@ async def export_person(caller: Caller, email: str, retention_months: int) -> Pe
     """Everything held about the holder with ``email``, as a workbook; the export is logged."""
     email = _email(email)  # refused before the log: a mistyped address must not land in the log's detail
     reference = uuid.uuid4()
-    async with access_log.audited(caller, "privacy_request.export", "privacy_request", reference) as audit:
+    async with access_log.audited(caller, "privacy_request.export", "privacy_request", reference,
+                                  writes=False) as audit:
         policies.ANSWER_PRIVACY_REQUEST.check(caller)  # inside the audit: a refused request is logged too
         held = await _held_about(email)
         counts = {name: len(held[name]) for name, _, _ in xlsx.SHEETS}

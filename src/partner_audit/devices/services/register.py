@@ -92,7 +92,7 @@ async def create_device(caller: Caller, data: DeviceCreate) -> dict[str, Any]:
 
 async def get_device(caller: Caller, device_id: UUID) -> dict[str, Any]:
     policies.SEE_REGISTER.check(caller)
-    async with access_log.audited(caller, "device.read", "device", device_id):
+    async with access_log.audited(caller, "device.read", "device", device_id, writes=False):
         return await device_out(caller, device_id, "device.read")
 
 
