@@ -77,12 +77,16 @@ def demo_service(env: dict[str, str], *, database_url: str | None = None, worker
     server = subprocess.Popen([CLI, "serve", "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{env['PA_PORT']}"
     try:
-        for _ in range(300):
+        # Workers import the whole app before they answer: on a busy machine that takes tens of seconds.
+        deadline = time.monotonic() + 180
+        while True:
             try:
                 if httpx.get(f"{base}/health/ready").status_code == 200:
                     break
             except httpx.TransportError:
                 pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"partner-audit serve did not become ready on {base}")
             time.sleep(0.1)
         yield DemoService(base, server.pid, logins)
     finally:
