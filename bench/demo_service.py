@@ -61,7 +61,8 @@ class DemoService:
 
 
 @contextmanager
-def demo_service(env: dict[str, str], *, database_url: str | None = None, workers: int = 1) -> Iterator[DemoService]:
+def demo_service(env: dict[str, str], *, database_url: str | None = None, workers: int = 1
+                 ) -> Iterator[DemoService]:
     """Migrate, load the templates and the demo, serve (``workers`` processes), and stop it afterwards. ``env`` is
     the whole environment; PA_VAR_DIR in it should be a fresh folder. ``database_url`` names a fresh, empty
     database; without it the service uses a SQLite file in PA_VAR_DIR."""
@@ -74,7 +75,8 @@ def demo_service(env: dict[str, str], *, database_url: str | None = None, worker
     demo = subprocess.run([CLI, "demo"], env=env, check=True, capture_output=True, text=True).stdout
     logins = {parts[1]: parts[2] for parts in (line.split() for line in demo.splitlines())
               if len(parts) == 3 and "@" in parts[1]}
-    server = subprocess.Popen([CLI, "serve", "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([CLI, "serve", "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{env['PA_PORT']}"
     try:
         # Workers import the whole app before they answer: on a busy machine that takes tens of seconds.

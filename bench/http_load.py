@@ -125,7 +125,8 @@ def lua_value(value: object) -> str:
     if isinstance(value, list):
         return "{" + ", ".join(lua_value(v) for v in value) + "}"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"[ {lua_value(k)} ] = {lua_value(v)}" for k, v in value.items()) + "}"  # "[ [==[" not "[[=="
+        # "[ [==[key]==] ]" with spaces: "[[" would open a long string
+        return "{" + ", ".join(f"[ {lua_value(k)} ] = {lua_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(value)
 
 
