@@ -1,5 +1,5 @@
-"""The service as the benchmarks drive it: ``partner-audit serve`` on a fresh SQLite database with the demo data,
-on a free port, and its people signed in over HTTP."""
+"""The service as the benchmarks drive it: ``partner-audit serve`` on a fresh database (SQLite unless a PostgreSQL
+URL is given) with the demo data, on a free port, and its people signed in over HTTP."""
 
 from __future__ import annotations
 
@@ -61,25 +61,34 @@ class DemoService:
 
 
 @contextmanager
-def demo_service(env: dict[str, str]) -> Iterator[DemoService]:
-    """Migrate, load the templates and the demo, serve (one process), and stop it afterwards. ``env`` is the whole
-    environment; PA_VAR_DIR in it should be a fresh folder."""
+def demo_service(env: dict[str, str], *, database_url: str | None = None, workers: int = 1
+                 ) -> Iterator[DemoService]:
+    """Migrate, load the templates and the demo, serve (``workers`` processes), and stop it afterwards. ``env`` is
+    the whole environment; PA_VAR_DIR in it should be a fresh folder. ``database_url`` names a fresh, empty
+    database; without it the service uses a SQLite file in PA_VAR_DIR."""
     env = {**env, "PA_PORT": str(free_port())}
     env.pop("PA_DATABASE_URL", None)
+    if database_url:
+        env["PA_DATABASE_URL"] = database_url
     for step in (["migrate"], ["templates", "load"]):
         subprocess.run([CLI, *step], env=env, check=True, capture_output=True)
     demo = subprocess.run([CLI, "demo"], env=env, check=True, capture_output=True, text=True).stdout
     logins = {parts[1]: parts[2] for parts in (line.split() for line in demo.splitlines())
               if len(parts) == 3 and "@" in parts[1]}
-    server = subprocess.Popen([CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([CLI, "serve", "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{env['PA_PORT']}"
     try:
-        for _ in range(300):
+        # Workers import the whole app before they answer: on a busy machine that takes tens of seconds.
+        deadline = time.monotonic() + 180
+        while True:
             try:
                 if httpx.get(f"{base}/health/ready").status_code == 200:
                     break
             except httpx.TransportError:
                 pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"partner-audit serve did not become ready on {base}")
             time.sleep(0.1)
         yield DemoService(base, server.pid, logins)
     finally:

@@ -33,27 +33,27 @@ def _now() -> datetime:
 # --- who is calling ---------------------------------------------------------------------------------
 
 
+# The caller lookup runs on every request, so it is one indexed query (token_hash is UNIQUE) whose SQL is written
+# once here: built by Piccolo's select on each request, walking the foreign keys token -> user -> provider took
+# nine tenths of the lookup's time and a fifth of a worker's (bench/RESULTS.md, http_load.py). It is run through
+# Piccolo's engine all the same (a pooled connection, the transaction in force, asyncpg's per-connection cache of
+# prepared statements), and it still reads everything that can change, so revocation takes effect at once.
+_CALLER_SQL = """
+SELECT t.id, t.expires_at, t.revoked_at, t.last_used_at,
+       u.id AS user_id, u.email, u.role, u.active,
+       p.id AS provider_id, p.status AS provider_status
+FROM access_token AS t
+JOIN app_user AS u ON u.id = t."user"
+LEFT JOIN provider AS p ON p.id = u.provider
+WHERE t.token_hash = {}
+"""
+
+
 async def caller_for_token(secret: str, *, request_id: str | None, client_ip: str | None) -> Caller:
     """Resolve a session cookie or bearer token, checking everything that can have changed since."""
     t = AccessToken
-    row = await (
-        t.select(
-            t.id,
-            t.kind,
-            t.expires_at,
-            t.revoked_at,
-            t.last_used_at,
-            t.user.id.as_alias("user_id"),
-            t.user.email.as_alias("email"),
-            t.user.role.as_alias("role"),
-            t.user.active.as_alias("active"),
-            t.user.provider.id.as_alias("provider_id"),
-            t.user.provider.status.as_alias("provider_status"),
-        )
-        .where(t.token_hash == tokens.digest(secret))
-        .first()
-        .run()
-    )
+    rows = await t.raw(_CALLER_SQL, tokens.digest(secret)).run()
+    row = rows[0] if rows else None
     now = _now()
     if row is None or row["revoked_at"] is not None:
         raise NotAuthenticated("Your sign-in is not valid or has ended. Sign in again.")
