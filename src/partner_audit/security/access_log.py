@@ -198,7 +198,10 @@ async def audited(
             else:
                 async with db.reading():
                     yield audit
-                await _insert([*gathered, audit.entry()])
+                    if not db.is_sqlite():  # PostgreSQL: in the same transaction, on the same connection
+                        await _insert([*gathered, audit.entry()])
+                if db.is_sqlite():  # SQLite: after, as a read transaction must not turn into a write one
+                    await _insert([*gathered, audit.entry()])
     except DomainError as exc:
         await record_refusal(caller, action, record_type, audit.record_id, audit.provider_id, exc)
         raise
