@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -68,25 +69,64 @@ class _Lent:
         await self._engine.give_back(self._connection)
 
 
-class _Queued:
-    """A Piccolo transaction entered once its process's turn to write has come."""
+class _Writers:
+    """The turn to write on SQLite, which has one writer at a time: first among this process's writers (an asyncio
+    lock: in order), then among processes (``flock`` on a file beside the database, asked for every millisecond).
+    Without it every writer waited in SQLite's busy handler, whose growing sleeps let some requests wait seconds
+    while others got straight in. Asking without blocking keeps a cancelled request from leaving the lock held."""
 
-    def __init__(self, transaction: SQLiteTransaction, writers: asyncio.Lock) -> None:
+    def __init__(self, database_path: str) -> None:
+        self._in_process = asyncio.Lock()
+        self._path = database_path + ".writers"
+        self._fd: int | None = None
+
+    async def __aenter__(self) -> None:
+        await self._in_process.acquire()
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    await asyncio.sleep(0.001)
+        except BaseException:
+            self._in_process.release()
+            raise
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._in_process.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class _Queued:
+    """A Piccolo transaction entered once its turn to write has come."""
+
+    def __init__(self, transaction: SQLiteTransaction, writers: _Writers) -> None:
         self._transaction, self._writers = transaction, writers
 
     async def __aenter__(self) -> SQLiteTransaction:
-        await self._writers.acquire()
+        await self._writers.__aenter__()
         try:
             return await self._transaction.__aenter__()
         except BaseException:
-            self._writers.release()
+            await self._writers.__aexit__(None, None, None)
             raise
 
     async def __aexit__(self, *exc_info: Any) -> bool:
         try:
             return await self._transaction.__aexit__(*exc_info)
         finally:
-            self._writers.release()
+            await self._writers.__aexit__(None, None, None)
 
 
 class PooledSQLiteEngine(SQLiteEngine):
@@ -105,10 +145,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._idle: list[Any] = []
         self._file: tuple[int, int] | None = None  # the file the idle connections have open
         self.pooling = False
-        # SQLite has one writer at a time. Writers of one process queue here, in order, rather than all asking
-        # SQLite at once: its busy handler makes a waiting writer sleep and retry with growing pauses, so under
-        # load some waited seconds while others got straight in.
-        self.writers = asyncio.Lock()
+        self.writers = _Writers(self.path)
 
     def transaction(self, transaction_type: TransactionType = TransactionType.deferred,
                     allow_nested: bool = True) -> Any:
@@ -159,6 +196,7 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     async def close_idle(self) -> None:
         self.pooling = False
+        self.writers.close()
         await self._close(self._idle)
 
     async def _close(self, connections: list[Any]) -> None:

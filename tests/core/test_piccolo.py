@@ -4,6 +4,7 @@ enumerated columns that name their choices, and migrations that describe themsel
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import shutil
 import sqlite3
@@ -97,6 +98,56 @@ def test_on_sqlite_the_outermost_transaction_takes_the_write_lock_before_any_que
     assert transaction_type is TransactionType.immediate
     assert locked and still_locked
     assert not another_writer_is_refused()  # and lets go when it ends
+
+
+def test_on_sqlite_writers_of_every_process_take_turns_and_a_cancelled_one_leaves_no_lock(tmp_path: Path) -> None:
+    """Two started engines on one file stand for two processes: while one writes, the other's turn (the ``flock``
+    on the file beside the database) is taken, so it waits without asking SQLite; a writer cancelled while it
+    waits for its turn holds nothing afterwards."""
+    url = f"sqlite:///{tmp_path / 'turns.sqlite3'}"
+    turns = tmp_path / "turns.sqlite3.writers"
+
+    def turn_is_free() -> bool:
+        fd = os.open(turns, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return True
+        finally:
+            os.close(fd)
+
+    async def work() -> tuple[list[str], bool, bool]:
+        first, second = db.engine_from_url(url), db.engine_from_url(url)
+        await db.start(first)
+        await db.start(second)
+        order: list[str] = []
+        try:
+            async def write(engine: Any, name: str, hold: float) -> None:
+                async with engine.transaction(transaction_type=TransactionType.immediate):
+                    order.append(f"{name} writes")
+                    await asyncio.sleep(hold)
+                    order.append(f"{name} done")
+
+            holder = asyncio.create_task(write(first, "first", 0.3))
+            await asyncio.sleep(0.05)
+            taken_while_writing = not turn_is_free()
+            waiter = asyncio.create_task(write(second, "cancelled", 0))
+            await asyncio.sleep(0.05)
+            waiter.cancel()
+            await asyncio.gather(waiter, return_exceptions=True)
+            await write(second, "second", 0)
+            await holder
+            return order, taken_while_writing, turn_is_free()
+        finally:
+            await db.stop(first)
+            await db.stop(second)
+
+    order, taken_while_writing, free_after = asyncio.run(work())
+    assert order == ["first writes", "first done", "second writes", "second done"]
+    assert taken_while_writing and free_after
 
 
 # --- the configuration module ----------------------------------------------------------------------
