@@ -66,6 +66,7 @@ logger = logging.getLogger(__name__)
 _key: bytes | None = None
 _checkpoints: EvidenceStore | None = None
 _checkpoint_written = 0  # the highest position this process knows is in the checkpoint
+_unsealable: set[int] = set()  # entries this process found failing their MAC, and has said so
 
 
 def configure(secret_key: str, checkpoints: EvidenceStore) -> None:
@@ -310,8 +311,10 @@ async def _seal_batch(after: int | None) -> tuple[int, int | None]:
         now = datetime.now(UTC)
         for row in waiting:
             if not hmac.compare_digest(entry_mac(row), row["mac"]):
-                logger.error("access log: entry %s fails its MAC and is left unsealed; run access-log verify",
-                             row["seq"])
+                if row["seq"] not in _unsealable:  # said once per process, not on every round
+                    _unsealable.add(row["seq"])
+                    logger.error("access log: entry %s fails its MAC (forged, edited, or written under another "
+                                 "PA_SECRET_KEY) and is left unsealed; run access-log verify", row["seq"])
                 continue
             position += 1
             chain = chain_value(chain, position, row["seq"], row["mac"])
