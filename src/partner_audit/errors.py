@@ -88,6 +88,10 @@ class Unavailable(DomainError):
     title = "Service unavailable"
 
 
+_TITLES = {error.status_code: error.title for error in (NotFound, Forbidden, NotAuthenticated, Conflict, TooLarge,
+                                                      UnsupportedMediaType, TooManyRequests, Unavailable)}
+
+
 def _from_domain(exc: DomainError) -> ProblemDetailsException:
     extra: dict[str, Any] = dict(exc.extra)
     if exc.errors:
@@ -135,7 +139,9 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
     if undecodable is not None:
         return _malformed_body(undecodable)
     detail = str(exc.detail)
-    return ProblemDetailsException(status_code=exc.status_code, title=detail, detail=detail, headers=exc.headers)
+    # One title a status, whoever raised it: a path no route answers is "Not found", as a record is.
+    title = _TITLES.get(exc.status_code, detail)
+    return ProblemDetailsException(status_code=exc.status_code, title=title, detail=detail, headers=exc.headers)
 
 
 def _body_decode_error(exc: BaseException) -> msgspec.DecodeError | None:

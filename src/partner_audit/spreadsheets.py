@@ -455,7 +455,8 @@ def _openpyxl_rows(book: Workbook, index: int, damaged: Callable[[str], DomainEr
 # --- rows out: exports as .xlsx or .csv --------------------------------------------------------------
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+# Litestar adds "; charset=utf-8" to every text/ type it sends; given here too, the header said it twice.
+CSV_MEDIA_TYPE = "text/csv"
 
 
 class ExportFormat(str, Enum):

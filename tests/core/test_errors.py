@@ -86,6 +86,14 @@ def test_an_unknown_route_is_404(world: World):
     named_problem(world.client.get("/api/v1/no-such-thing"), 404, None)
 
 
+def test_every_404_has_the_same_title(world: World):
+    """A path no route answers, a path that is not an id, and a record that is not there: one title."""
+    titles = {problem(r, 404)["title"] for r in (
+        world.admin.get("/api/v1/no-such-thing"), world.admin.get(f"{PROVIDERS}/not-a-uuid"),
+        world.admin.get(f"{PROVIDERS}/00000000-0000-4000-8000-000000000000"))}
+    assert titles == {"Not found"}
+
+
 def test_a_wrong_method_is_405(world: World):
     named_problem(world.admin.delete(f"{PROVIDERS}/{world.provider_a['id']}"), 405, None)
 
