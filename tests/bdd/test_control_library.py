@@ -50,7 +50,7 @@ def template_file(name: str) -> Path:
 def library(world) -> list[dict]:
     response = world.partnerships.get("/api/v1/templates")
     assert response.status_code == 200, response.text
-    return response.json()
+    return response.json()["items"]
 
 
 def question_text(world, version: str, question_id: str) -> str:

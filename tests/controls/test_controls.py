@@ -384,11 +384,15 @@ def test_every_signed_in_role_reads_templates_newest_first(world, tmp_path):
     for who in ("admin", "partnerships", "auditor", "governance", "provider_admin", "provider_user", "b_user"):
         r = world.people[who].get(TEMPLATES)
         assert r.status_code == 200, (who, r.text)
-        listed = r.json()
+        listed = r.json()["items"]
         assert [v["id"] for v in listed] == [str(new["id"]), str(old["id"])], who
         assert listed[0]["version"] == "2024.2" and listed[1]["version"] == "2024.1"
         assert (listed[0]["areas"], listed[0]["controls"], listed[0]["questions"]) == (7, 20, 63)
         assert "template" not in listed[0]
+    # Paged like every other list.
+    body = world.admin.get(TEMPLATES, params={"page": 2, "page_size": 1}).json()
+    assert (body["total"], body["page"], body["page_size"]) == (2, 2, 1)
+    assert [v["id"] for v in body["items"]] == [str(old["id"])]
 
 
 def test_one_version_in_full(world, tmp_path):

@@ -12,6 +12,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from partner_audit.api import Page, Paging
 from partner_audit.controls import service
 from partner_audit.controls.schemas import TemplateVersionDetail, TemplateVersionOut
 from partner_audit.security import policies
@@ -23,13 +24,14 @@ class TemplateController(Controller):
     tags = ["Control library"]
     guards = [policies.READ_CONTROL_LIBRARY.guard]
 
-    @get("/")
-    async def list_templates(self, caller: NamedDependency[Caller]) -> list[TemplateVersionOut]:
-        """Every loaded template version, newest first."""
-        rows = await service.list_versions(caller)
-        return [TemplateVersionOut(**service.summary(row, service.template_of(row))) for row in rows]
+    @get("/", summary="List template versions")
+    async def list_templates(self, caller: NamedDependency[Caller],
+                             paging: NamedDependency[Paging]) -> Page[TemplateVersionOut]:
+        """Every loaded template version, newest first, with how many areas, controls and questions it has."""
+        rows, total = await service.versions_page(caller, paging)
+        return Page.of(rows, total, paging, lambda row: TemplateVersionOut(**service.summary(row, service.template_of(row))))
 
-    @get("/{version_id:uuid}")
+    @get("/{version_id:uuid}", summary="Get a template version")
     async def get_template(self, caller: NamedDependency[Caller], version_id: FromPath[UUID]) -> TemplateVersionDetail:
         """One version in full: its focus areas, controls and questions, with every default filled in."""
         row, template = await service.read_version(caller, version_id)
