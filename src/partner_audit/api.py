@@ -1,14 +1,18 @@
-"""What every JSON API shares: strict input structs, constrained strings, pages of results and attachments."""
+"""What every JSON API shares: strict input structs, constrained strings, pages of results and attachments, and
+what a route says about itself that Litestar cannot read from its signature (files it hands out, bodies it reads
+itself) so that the API document (``openapi``) tells the truth about it."""
 
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import msgspec
 from litestar import Response
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Stream
 
@@ -153,3 +157,50 @@ def stored_download(store: EvidenceStore, key: str, filename: str, content_type:
     if url:
         return Redirect(url, status_code=307, headers=headers)
     return Stream(store.read(key), media_type=content_type, headers={**headers, "Content-Length": str(size)})
+
+
+# --- what the API document cannot read from a route's signature (``openapi.complete`` uses these) -------------
+
+
+@dataclass
+class Download(ResponseSpec):
+    """A file a route hands out (``responses={200: download(...)}``): its media types, each documented as binary
+    content, with the attachment's Content-Disposition."""
+
+    media_types: tuple[str, ...] = field(default=())
+
+
+def download(*media_types: str, description: str) -> Download:
+    return Download(data_container=bytes, generate_examples=False, description=description,
+                    media_type=media_types[0], media_types=media_types)
+
+
+def stored_download_responses(media_types: Iterable[str]) -> dict[int, ResponseSpec]:
+    """The responses of a route answering with ``stored_download``: the file, or on S3 a redirect to it."""
+    return {
+        200: download(*media_types, description="The file itself, as stored (its type was checked from its "
+                                                "bytes when it was uploaded)."),
+        307: ResponseSpec(None, description="With evidence on S3: a redirect (`Location`) to a link to the file "
+                                            "valid for five minutes, so the bytes do not pass through the service."),
+    }
+
+
+# A file field in a form a route reads itself (``reads``): binary, so Swagger UI offers a file picker.
+FILE = Annotated[str, msgspec.Meta(extra_json_schema={"format": "binary", "contentMediaType": "application/octet-stream"},
+                                   description="The file")]
+
+READS = "reads"
+
+
+@dataclass(frozen=True)
+class Reads:
+    """The body a route reads itself from the raw request (a streamed upload, or a file sent either as a form or
+    as raw bytes): media type to a struct describing the form's fields, or None for the raw file."""
+
+    content: Mapping[str, type[msgspec.Struct] | None]
+    description: str
+
+
+def reads(content: Mapping[str, type[msgspec.Struct] | None], description: str) -> dict[str, Reads]:
+    """``opt=reads({...}, "...")`` on a route that takes ``request: Request`` and parses the body itself."""
+    return {READS: Reads(content, description)}

@@ -22,7 +22,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from partner_audit import api, db, health, plaintext
+from partner_audit import api, db, health, openapi, plaintext
 from partner_audit.assessments import controller as assessments
 from partner_audit.controls import controller as controls
 from partner_audit.devices import controller as devices
@@ -58,9 +58,13 @@ def _openapi() -> OpenAPIConfig:
             "Sign in with POST /api/v1/auth/login (the browser keeps the session cookie), or send "
             "'Authorization: Bearer TOKEN' with a token from POST /api/v1/me/tokens."
         ),
+        # Each route's docstring is its description in the document (or its decorator's ``description=``).
+        use_handler_docstrings=True,
         # The documentation is public; the routes it describes are not.
         openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False),
         render_plugins=[
+            # /schema/openapi.json: Litestar's document completed with every error, file and form (openapi.py).
+            openapi.DocumentJson(),
             pages.SwaggerPage(
                 path="/",
                 js_url="/static/swagger/swagger-ui-bundle.js",

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from partner_audit import db
 from partner_audit.api import Output
 from partner_audit.errors import OUTAGE_RETRY_SECONDS, Unavailable
+from partner_audit.openapi import NO_DATABASE
 from partner_audit.security.middleware import PUBLIC
 from partner_audit.storage import EvidenceStore, StoreUnavailable
 
@@ -27,12 +28,12 @@ class HealthController(Controller):
     tags = ["Health"]
     opt = PUBLIC
 
-    @get("/live")
+    @get("/live", summary="Liveness", opt=NO_DATABASE)
     async def live(self) -> Health:
         """The process is up."""
         return Health(status="ok")
 
-    @get("/ready")
+    @get("/ready", summary="Readiness")
     async def ready(self, store: NamedDependency[EvidenceStore]) -> Health:
         """The database and the evidence store both answer; 503 naming the one that does not.
 
