@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 
-from partner_audit.api import Page, Paging, file_download, stored_download, to
+from partner_audit.api import Page, Paging, download, file_download, reads, stored_download, stored_download_responses, to
 from partner_audit.assessments import xlsx
 from partner_audit.assessments.schemas import (
     AcceptIn,
@@ -22,6 +22,7 @@ from partner_audit.assessments.schemas import (
     CommentOut,
     DecisionIn,
     EvidenceOut,
+    EvidenceUpload,
     LaunchOut,
     Period,
     RolloutCreate,
@@ -33,29 +34,31 @@ from partner_audit.security import policies
 from partner_audit.security.caller import Caller
 from partner_audit.settings import Settings
 from partner_audit.storage import EvidenceStore
-from partner_audit.uploads import form_fields_first
+from partner_audit.uploads import EXTENSIONS, form_fields_first
 
 
 class RolloutController(Controller):
     path = "/rollouts"
     tags = ["Rollouts"]
 
-    @get("/", guards=[policies.SEE_ROLLOUTS.guard])
+    @get("/", guards=[policies.SEE_ROLLOUTS.guard], summary="List rollouts")
     async def list_rollouts(self, caller: NamedDependency[Caller], paging: NamedDependency[Paging]) -> Page[RolloutOut]:
+        """Every rollout of a self-assessment to providers, newest first."""
         rows, total = await rollouts.list_rollouts(caller, paging)
         return Page.of(rows, total, paging, RolloutOut)
 
-    @post("/", guards=[policies.PLAN_ROLLOUT.guard], status_code=201)
+    @post("/", guards=[policies.PLAN_ROLLOUT.guard], status_code=201, summary="Plan a rollout")
     async def create_rollout(self, caller: NamedDependency[Caller], data: JSONBody[RolloutCreate]) -> RolloutOut:
         """Plan a rollout: a template version, a period, dates, and which providers. Nothing is sent until launch."""
         return to(RolloutOut, await rollouts.create_rollout(caller, data))
 
-    @get("/{rollout_id:uuid}", guards=[policies.SEE_ROLLOUTS.guard])
+    @get("/{rollout_id:uuid}", guards=[policies.SEE_ROLLOUTS.guard], summary="Get a rollout")
     async def get_rollout(self, caller: NamedDependency[Caller], rollout_id: FromPath[UUID]) -> RolloutOut:
         """With progress: counts by status, overdue, percent accepted."""
         return to(RolloutOut, await rollouts.get_rollout(caller, rollout_id))
 
-    @post("/{rollout_id:uuid}/launch", guards=[policies.LAUNCH_ROLLOUT.guard], status_code=200)
+    @post("/{rollout_id:uuid}/launch", guards=[policies.LAUNCH_ROLLOUT.guard], status_code=200,
+          summary="Launch a rollout")
     async def launch(self, caller: NamedDependency[Caller], rollout_id: FromPath[UUID]) -> LaunchOut:
         """Create an assessment for each matching provider. Safe to repeat: only new matches are added."""
         return to(LaunchOut, await rollouts.launch(caller, rollout_id))
@@ -65,7 +68,7 @@ class AssessmentController(Controller):
     path = "/assessments"
     tags = ["Assessments"]
 
-    @get("/", guards=[policies.SEE_ASSESSMENTS.guard])
+    @get("/", guards=[policies.SEE_ASSESSMENTS.guard], summary="List assessments")
     async def list_assessments(
         self,
         caller: NamedDependency[Caller],
@@ -76,51 +79,62 @@ class AssessmentController(Controller):
         period: FromQuery[Period | None] = None,
         overdue: FromQuery[bool | None] = None,
     ) -> Page[AssessmentOut]:
+        """Self-assessments, filtered by rollout, provider, status, period or overdue. A provider's people see
+        their own provider's."""
         flt = AssessmentFilter(rollout_id, provider_id, status, period, overdue)
         rows, total = await assessments.list_assessments(caller, flt, paging)
         return Page.of(rows, total, paging, AssessmentOut)
 
-    @get("/{assessment_id:uuid}", guards=[policies.SEE_ASSESSMENTS.guard])
+    @get("/{assessment_id:uuid}", guards=[policies.SEE_ASSESSMENTS.guard], summary="Get an assessment")
     async def get_assessment(self, caller: NamedDependency[Caller],
                              assessment_id: FromPath[UUID]) -> AssessmentDetail:
         """The assessment with its answers, reviewer comments and evidence list."""
         return to(AssessmentDetail, await assessments.get_assessment(caller, assessment_id))
 
-    @put("/{assessment_id:uuid}/answers", guards=[policies.ANSWER_ASSESSMENT.guard])
+    @put("/{assessment_id:uuid}/answers", guards=[policies.ANSWER_ASSESSMENT.guard], summary="Save answers")
     async def save_answers(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                            data: JSONBody[AnswersIn]) -> list[AnswerOut]:
         """Save one or many answers, all or none. Send the `version` you edited (0 for a new answer): if someone
         saved in between, the answer is 409 with their current value and nothing is saved."""
         return [to(AnswerOut, r) for r in await answers.save_answers(caller, assessment_id, data.answers)]
 
-    @post("/{assessment_id:uuid}/submit", guards=[policies.SUBMIT_ASSESSMENT.guard], status_code=200)
+    @post("/{assessment_id:uuid}/submit", guards=[policies.SUBMIT_ASSESSMENT.guard], status_code=200,
+          summary="Submit an assessment")
     async def submit(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID]) -> AssessmentOut:
-        """422 lists every missing answer and missing piece of evidence."""
+        """Send the assessment to the reviewers. A 422 lists every missing answer and missing piece of
+        evidence."""
         return to(AssessmentOut, await review.submit(caller, assessment_id))
 
-    @post("/{assessment_id:uuid}/return", guards=[policies.RETURN_ASSESSMENT.guard], status_code=200)
+    @post("/{assessment_id:uuid}/return", guards=[policies.RETURN_ASSESSMENT.guard], status_code=200,
+          summary="Return an assessment")
     async def return_to_provider(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                                  data: JSONBody[DecisionIn]) -> AssessmentOut:
+        """Send a submitted assessment back to the provider, with the reason, to change and submit again."""
         return to(AssessmentOut, await review.return_to_provider(caller, assessment_id, data.reason))
 
-    @post("/{assessment_id:uuid}/accept", guards=[policies.ACCEPT_ASSESSMENT.guard], status_code=200)
+    @post("/{assessment_id:uuid}/accept", guards=[policies.ACCEPT_ASSESSMENT.guard], status_code=200,
+          summary="Accept an assessment")
     async def accept(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                      data: JSONBody[AcceptIn]) -> AssessmentOut:
-        """Accepted locks the assessment."""
+        """Accept a submitted assessment, with an optional note. Accepted locks the assessment."""
         return to(AssessmentOut, await review.accept(caller, assessment_id, data.note))
 
-    @post("/{assessment_id:uuid}/reopen", guards=[policies.REOPEN_ASSESSMENT.guard], status_code=200)
+    @post("/{assessment_id:uuid}/reopen", guards=[policies.REOPEN_ASSESSMENT.guard], status_code=200,
+          summary="Reopen an assessment")
     async def reopen(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                      data: JSONBody[DecisionIn]) -> AssessmentOut:
+        """Reopen an accepted assessment for changes, with the reason."""
         return to(AssessmentOut, await review.reopen(caller, assessment_id, data.reason))
 
-    @post("/{assessment_id:uuid}/comments", guards=[policies.COMMENT_ON_ASSESSMENT.guard], status_code=201)
+    @post("/{assessment_id:uuid}/comments", guards=[policies.COMMENT_ON_ASSESSMENT.guard], status_code=201,
+          summary="Comment on an assessment")
     async def add_comment(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                           data: JSONBody[CommentIn]) -> CommentOut:
         """A reviewer's comment, on one question or on the whole assessment."""
         return to(CommentOut, await review.add_comment(caller, assessment_id, data.question_id, data.body))
 
-    @get("/{assessment_id:uuid}/workbook", guards=[policies.SEE_ASSESSMENTS.guard])
+    @get("/{assessment_id:uuid}/workbook", guards=[policies.SEE_ASSESSMENTS.guard], summary="Download the workbook",
+         responses={200: download(xlsx.MEDIA_TYPE, description="The .xlsx workbook.")})
     async def download_workbook(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID]) -> Response:
         """The assessment as an .xlsx workbook to fill in offline, in Excel or LibreOffice, with the answers so
         far; upload it back with PUT."""
@@ -129,7 +143,8 @@ class AssessmentController(Controller):
 
     # The limit leaves room for the form around a workbook of the largest size read (10 MB), so a workbook just
     # over it is told its size rather than a bare 413.
-    @put("/{assessment_id:uuid}/workbook", guards=[policies.ANSWER_ASSESSMENT.guard], request_max_body_size=xlsx.MAX_BYTES + 2**20)
+    @put("/{assessment_id:uuid}/workbook", guards=[policies.ANSWER_ASSESSMENT.guard], summary="Upload the workbook",
+         request_max_body_size=xlsx.MAX_BYTES + 2**20)
     async def upload_workbook(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                               data: MultipartBody[WorkbookUpload]) -> list[AnswerOut]:
         """multipart/form-data with the filled workbook in a field named `file` (an .xlsx of at most 10 MB).
@@ -144,28 +159,34 @@ class EvidenceController(Controller):
     path = "/"
     tags = ["Evidence"]
 
+    # The body streams to the store, so the route reads the request itself; ``reads`` documents the form.
     @post("/assessments/{assessment_id:uuid}/evidence", guards=[policies.ATTACH_EVIDENCE.guard], status_code=201,
-          request_max_body_size=None)
+          request_max_body_size=None, summary="Upload evidence",
+          opt=reads({"multipart/form-data": EvidenceUpload}, "The question, then the file, as a form."))
     async def attach(self, caller: NamedDependency[Caller], request: Request, settings: NamedDependency[Settings],
                      store: NamedDependency[EvidenceStore], assessment_id: FromPath[UUID]) -> EvidenceOut:
-        """multipart/form-data: a `question_id` field, then the `file`. The file streams to the evidence store;
-        its type is checked from its bytes (PDF, images, Office documents, text, CSV)."""
+        """multipart/form-data: a `question_id` field, then the `file` (at most `PA_MAX_UPLOAD_MB`). The file
+        streams to the evidence store; its type is checked from its bytes (PDF, images, Office documents, text,
+        CSV), and a file that is not what it claims to be is refused (415)."""
         form, fields = await form_fields_first(request, "question_id")
         row = await evidence.attach_evidence(caller, store, assessment_id, fields["question_id"], form.filename,
                                              form.chunks(), settings.max_upload_bytes)
         return to(EvidenceOut, row)
 
-    @get("/evidence/{evidence_id:uuid}/download", guards=[policies.DOWNLOAD_EVIDENCE.guard])
+    @get("/evidence/{evidence_id:uuid}/download", guards=[policies.DOWNLOAD_EVIDENCE.guard],
+         summary="Download evidence", responses=stored_download_responses(EXTENSIONS))
     async def download(self, caller: NamedDependency[Caller], store: NamedDependency[EvidenceStore],
                        evidence_id: FromPath[UUID]) -> Response:
-        """On S3, a redirect to a link valid for five minutes; otherwise the file itself."""
+        """The file as uploaded, under its name. On S3, a redirect to a link valid for five minutes; otherwise the
+        file itself."""
         row = await evidence.evidence_for_download(caller, evidence_id)
         return stored_download(store, row["storage_key"], row["filename"], row["content_type"], row["size"])
 
-    @delete("/evidence/{evidence_id:uuid}", guards=[policies.REMOVE_EVIDENCE.guard], status_code=204)
+    @delete("/evidence/{evidence_id:uuid}", guards=[policies.REMOVE_EVIDENCE.guard], status_code=204,
+            summary="Remove evidence")
     async def remove(self, caller: NamedDependency[Caller], store: NamedDependency[EvidenceStore],
                      evidence_id: FromPath[UUID]) -> None:
-        """Only while the assessment is being worked on."""
+        """Remove a piece of evidence, and its file, only while the assessment is being worked on."""
         await evidence.remove_evidence(caller, store, evidence_id)
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 from litestar.datastructures import UploadFile
 
-from partner_audit.api import LINES, Input, Output, text
+from partner_audit.api import FILE, LINES, Input, Output, text
 from partner_audit.providers.schemas import ProviderKind, Region
 
 Period = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(Q[1-4]|H[12]|FY)$", description="e.g. 2025-Q3, 2025-H1, 2025-FY")]
@@ -154,6 +154,16 @@ class AssessmentFilter:
     status: AssessmentStatus | None = None
     period: str | None = None
     overdue: bool | None = None
+
+
+# Documents the form in /schema only: ``uploads.form_fields_first`` reads it, streaming.
+class EvidenceUpload(msgspec.Struct, kw_only=True):
+    """The evidence upload's form, in this order: the question, then the file (it streams to the store as it
+    arrives, so the question must come first)."""
+
+    question_id: Annotated[str, msgspec.Meta(min_length=1, description="The question the evidence is for, e.g. "
+                                                                      "`has-lead`")]
+    file: FILE
 
 
 @dataclass

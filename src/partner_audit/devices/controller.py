@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from partner_audit.api import Email, Page, Paging, attachment_headers, query_text, to
+from partner_audit.api import Email, Page, Paging, attachment_headers, download, query_text, reads, to
 from partner_audit.devices.schemas import (
     AssignmentException,
     AssignmentFilter,
@@ -41,6 +41,7 @@ from partner_audit.devices.schemas import (
     LinkIssued,
     OverdueAttestation,
     PrivacyRequest,
+    RegisterUpload,
     Transfer,
     TransferOut,
 )
@@ -58,17 +59,18 @@ from partner_audit.devices.xlsx.reading import MAX_BYTES, Source
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
 from partner_audit.settings import Settings
-from partner_audit.spreadsheets import ExportFormat
+from partner_audit.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, ExportFormat
 from partner_audit.uploads import whole_file
 
-
+# What the exports hand out: .xlsx by default, .csv with ``format=csv``.
+EXPORT = download(XLSX_MEDIA_TYPE, CSV_MEDIA_TYPE, description="The file: .xlsx, or .csv (UTF-8) with `format=csv`.")
 
 
 class DeviceController(Controller):
     path = "/devices"
     tags = ["Devices"]
 
-    @get("/", guards=[policies.SEE_REGISTER.guard])
+    @get("/", guards=[policies.SEE_REGISTER.guard], summary="Search devices")
     async def list_devices(
         self,
         caller: NamedDependency[Caller],
@@ -87,45 +89,52 @@ class DeviceController(Controller):
         rows, total = await register.search_devices(caller, flt, sort, paging)
         return Page.of(rows, total, paging, DeviceOut)
 
-    @post("/", guards=[policies.REGISTER_DEVICE.guard], status_code=201)
+    @post("/", guards=[policies.REGISTER_DEVICE.guard], status_code=201, summary="Register a device")
     async def register_device(self, caller: NamedDependency[Caller], data: JSONBody[DeviceCreate]) -> DeviceOut:
         """A new device starts in stock."""
         return to(DeviceOut, await register.create_device(caller, data))
 
-    @get("/{device_id:uuid}", guards=[policies.SEE_REGISTER.guard])
+    @get("/{device_id:uuid}", guards=[policies.SEE_REGISTER.guard], summary="Get a device")
     async def get_device(self, caller: NamedDependency[Caller], device_id: FromPath[UUID]) -> DeviceOut:
+        """One device, with its current assignment; the holder's details only for those who may see them."""
         return to(DeviceOut, await register.get_device(caller, device_id))
 
-    @patch("/{device_id:uuid}", guards=[policies.EDIT_DEVICE.guard])
+    @patch("/{device_id:uuid}", guards=[policies.EDIT_DEVICE.guard], summary="Edit a device")
     async def update_device(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                             data: JSONBody[DeviceUpdate]) -> DeviceOut:
+        """Change the fields given; the others stay. The status changes through `/status`, check-outs and
+        incidents."""
         return to(DeviceOut, await register.update_device(caller, device_id, data))
 
-    @post("/{device_id:uuid}/status", guards=[policies.CHANGE_DEVICE_STATUS.guard], status_code=200)
+    @post("/{device_id:uuid}/status", guards=[policies.CHANGE_DEVICE_STATUS.guard], status_code=200,
+          summary="Change a device's status")
     async def change_status(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                             data: JSONBody[DeviceStatusChange]) -> DeviceOut:
         """By hand: in_stock, in_repair or retired. Assigned follows a check-out, lost and stolen an incident;
         retired is final."""
         return to(DeviceOut, await register.change_status(caller, device_id, data.status, data.reason))
 
-    @get("/{device_id:uuid}/history", guards=[policies.SEE_REGISTER.guard])
+    @get("/{device_id:uuid}/history", guards=[policies.SEE_REGISTER.guard], summary="A device's history")
     async def device_history(self, caller: NamedDependency[Caller], device_id: FromPath[UUID]) -> DeviceHistory:
         """Every assignment and incident of the device, newest first."""
         return to(DeviceHistory, await assignments.history(caller, device_id))
 
-    @post("/{device_id:uuid}/check-out", guards=[policies.CHECK_OUT_DEVICE.guard], status_code=201)
+    @post("/{device_id:uuid}/check-out", guards=[policies.CHECK_OUT_DEVICE.guard], status_code=201,
+          summary="Check a device out")
     async def check_out(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                         data: JSONBody[CheckOut]) -> AssignmentOut:
         """Only a device in stock goes out; a device already out is a 409, whoever got there first."""
         return to(AssignmentOut, await assignments.check_out(caller, device_id, data))
 
-    @post("/{device_id:uuid}/check-in", guards=[policies.CHECK_IN_DEVICE.guard], status_code=200)
+    @post("/{device_id:uuid}/check-in", guards=[policies.CHECK_IN_DEVICE.guard], status_code=200,
+          summary="Check a device in")
     async def check_in(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                        data: JSONBody[CheckIn]) -> AssignmentOut:
         """Records the return date, the condition, and whether (and by whom) personal data was wiped."""
         return to(AssignmentOut, await assignments.check_in(caller, device_id, data))
 
-    @post("/{device_id:uuid}/transfer", guards=[policies.TRANSFER_DEVICE.guard], status_code=200)
+    @post("/{device_id:uuid}/transfer", guards=[policies.TRANSFER_DEVICE.guard], status_code=200,
+          summary="Transfer a device")
     async def transfer(self, caller: NamedDependency[Caller], device_id: FromPath[UUID],
                        data: JSONBody[Transfer]) -> TransferOut:
         """Check in and check out to the next holder in one step: if the check-out is refused, the device stays
@@ -137,7 +146,7 @@ class AssignmentController(Controller):
     path = "/assignments"
     tags = ["Devices"]
 
-    @get("/", guards=[policies.SEE_REGISTER.guard])
+    @get("/", guards=[policies.SEE_REGISTER.guard], summary="List assignments")
     async def list_assignments(
         self,
         caller: NamedDependency[Caller],
@@ -146,20 +155,22 @@ class AssignmentController(Controller):
         provider_id: FromQuery[UUID | None] = None,
         open: FromQuery[bool | None] = None,
     ) -> Page[AssignmentOut]:
+        """Who held which device when, filtered by device, provider, or `open=true` for those still out."""
         rows, total = await assignments.list_assignments(
             caller, AssignmentFilter(device_id, provider_id, open), paging)
         return Page.of(rows, total, paging, AssignmentOut)
 
-    @get("/exceptions", guards=[policies.SEE_REGISTER.guard])
+    @get("/exceptions", guards=[policies.SEE_REGISTER.guard], summary="List assignment exceptions")
     async def list_exceptions(self, caller: NamedDependency[Caller],
                               paging: NamedDependency[Paging]) -> Page[AssignmentException]:
         """Open assignments at a suspended or exited provider, or past their expected return."""
         rows, total = await assignments.list_exceptions(caller, paging)
         return Page.of(rows, total, paging, AssignmentException)
 
-    @get("/{assignment_id:uuid}", guards=[policies.SEE_REGISTER.guard])
+    @get("/{assignment_id:uuid}", guards=[policies.SEE_REGISTER.guard], summary="Get an assignment")
     async def get_assignment(self, caller: NamedDependency[Caller],
                              assignment_id: FromPath[UUID]) -> AssignmentOut:
+        """One assignment of a device to a holder; the holder's details only for those who may see them."""
         return to(AssignmentOut, await assignments.get_assignment(caller, assignment_id))
 
 
@@ -167,7 +178,7 @@ class IncidentController(Controller):
     path = "/incidents"
     tags = ["Incidents"]
 
-    @get("/", guards=[policies.SEE_REGISTER.guard])
+    @get("/", guards=[policies.SEE_REGISTER.guard], summary="List incidents")
     async def list_incidents(
         self,
         caller: NamedDependency[Caller],
@@ -183,13 +194,13 @@ class IncidentController(Controller):
         rows, total = await incidents.list_incidents(caller, flt, paging)
         return Page.of(rows, total, paging, IncidentOut)
 
-    @post("/", guards=[policies.REPORT_INCIDENT.guard], status_code=201)
+    @post("/", guards=[policies.REPORT_INCIDENT.guard], status_code=201, summary="Report an incident")
     async def report_incident(self, caller: NamedDependency[Caller], data: JSONBody[IncidentCreate]) -> IncidentOut:
         """Lost or stolen closes the device's open assignment and marks the device. Every incident, near misses
         too, starts a privacy breach assessment due within the assessment period."""
         return to(IncidentOut, await incidents.report_incident(caller, data))
 
-    @get("/summary", guards=[policies.SEE_REGISTER.guard])
+    @get("/summary", guards=[policies.SEE_REGISTER.guard], summary="Count incidents")
     async def summary(
         self,
         caller: NamedDependency[Caller],
@@ -201,8 +212,9 @@ class IncidentController(Controller):
         return to(IncidentSummary, await incidents.incident_summary(
             caller, IncidentFilter(provider_id=provider_id, since=since, until=until)))
 
-    @get("/{incident_id:uuid}", guards=[policies.SEE_REGISTER.guard])
+    @get("/{incident_id:uuid}", guards=[policies.SEE_REGISTER.guard], summary="Get an incident")
     async def get_incident(self, caller: NamedDependency[Caller], incident_id: FromPath[UUID]) -> IncidentOut:
+        """One incident, with its breach assessment's state."""
         return to(IncidentOut, await incidents.get_incident(caller, incident_id))
 
 
@@ -210,7 +222,7 @@ class BreachAssessmentController(Controller):
     path = "/breach-assessments"
     tags = ["Incidents"]
 
-    @get("/", guards=[policies.SEE_BREACH_ASSESSMENTS.guard])
+    @get("/", guards=[policies.SEE_BREACH_ASSESSMENTS.guard], summary="List breach assessments")
     async def list_assessments(
         self,
         caller: NamedDependency[Caller],
@@ -224,19 +236,22 @@ class BreachAssessmentController(Controller):
         rows, total = await breaches.list_breach_assessments(caller, flt, paging)
         return Page.of(rows, total, paging, BreachAssessmentOut)
 
-    @get("/{assessment_id:uuid}", guards=[policies.SEE_BREACH_ASSESSMENTS.guard])
+    @get("/{assessment_id:uuid}", guards=[policies.SEE_BREACH_ASSESSMENTS.guard], summary="Get a breach assessment")
     async def get_assessment(self, caller: NamedDependency[Caller],
                              assessment_id: FromPath[UUID]) -> BreachAssessmentOut:
+        """One privacy breach assessment, with its due time and what has been decided and notified."""
         return to(BreachAssessmentOut, await breaches.get_breach_assessment(caller, assessment_id))
 
-    @patch("/{assessment_id:uuid}", guards=[policies.UPDATE_BREACH_ASSESSMENT.guard])
+    @patch("/{assessment_id:uuid}", guards=[policies.UPDATE_BREACH_ASSESSMENT.guard],
+           summary="Record a breach assessment")
     async def update_assessment(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                                 data: JSONBody[BreachAssessmentUpdate]) -> BreachAssessmentOut:
         """Record whether serious harm is likely and, if so, when the Privacy Commissioner and the affected
         people were notified."""
         return to(BreachAssessmentOut, await breaches.update_breach_assessment(caller, assessment_id, data))
 
-    @post("/{assessment_id:uuid}/close", guards=[policies.CLOSE_BREACH_ASSESSMENT.guard], status_code=200)
+    @post("/{assessment_id:uuid}/close", guards=[policies.CLOSE_BREACH_ASSESSMENT.guard], status_code=200,
+          summary="Close a breach assessment")
     async def close_assessment(self, caller: NamedDependency[Caller],
                                assessment_id: FromPath[UUID]) -> BreachAssessmentOut:
         """Needs the decision; for serious harm, both notification times as well."""
@@ -249,13 +264,15 @@ class AttestationController(Controller):
     path = "/"
     tags = ["Attestations"]
 
-    @post("/assignments/{assignment_id:uuid}/attestation-link", guards=[policies.REQUEST_ATTESTATION.guard], status_code=201)
+    @post("/assignments/{assignment_id:uuid}/attestation-link", guards=[policies.REQUEST_ATTESTATION.guard],
+          status_code=201, summary="Email an attestation link")
     async def issue_link(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                          assignment_id: FromPath[UUID]) -> LinkIssued:
         """Email the holder a single-use link to attest (it goes to the holder only, not in this response)."""
         return to(LinkIssued, await attestations.issue_link(settings, caller, assignment_id))
 
-    @post("/assignments/{assignment_id:uuid}/attestations", guards=[policies.RECORD_ATTESTATION.guard], status_code=201)
+    @post("/assignments/{assignment_id:uuid}/attestations", guards=[policies.RECORD_ATTESTATION.guard],
+          status_code=201, summary="Record an attestation in person")
     async def record_in_person(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                                assignment_id: FromPath[UUID],
                                data: JSONBody[InPersonAttestation]) -> AttestationOut:
@@ -263,7 +280,7 @@ class AttestationController(Controller):
         return to(AttestationOut,
                    await attestations.record_in_person(settings, caller, assignment_id, data))
 
-    @get("/attestations/overdue", guards=[policies.SEE_REGISTER.guard])
+    @get("/attestations/overdue", guards=[policies.SEE_REGISTER.guard], summary="List overdue attestations")
     async def list_overdue(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                            paging: NamedDependency[Paging]) -> Page[OverdueAttestation]:
         """Open assignments whose attestation is past due, most overdue first; a provider's people see their own."""
@@ -279,7 +296,12 @@ class DeviceImportController(Controller):
     tags = ["Devices"]
 
     # The limit leaves room for the form around the largest file read, so a file just over it is told its size.
-    @post("/import", guards=[policies.IMPORT_DEVICES.guard], status_code=200, request_max_body_size=MAX_BYTES + 2**20)
+    # The file comes as a form or as the raw body, so the route reads the request itself; ``reads`` documents both.
+    @post("/import", guards=[policies.IMPORT_DEVICES.guard], status_code=200, request_max_body_size=MAX_BYTES + 2**20,
+          summary="Import the register",
+          opt=reads({"multipart/form-data": RegisterUpload, "text/csv": None, XLSX_MEDIA_TYPE: None,
+                     "application/octet-stream": None},
+                    "The .xlsx or .csv file: in a form's `file` field, or as the raw body (name it in `filename`)."))
     async def import_devices(self, caller: NamedDependency[Caller], request: Request,
                              dry_run: FromQuery[bool] = False,
                              filename: query_text(255, "The file's name, when the body is the raw file") = None,
@@ -291,7 +313,7 @@ class DeviceImportController(Controller):
         name, content = await whole_file(request, filename)
         return to(ImportReport, await imports.import_devices(caller, Source(name, content), dry_run=dry_run))
 
-    @get("/export", guards=[policies.SEE_REGISTER.guard])
+    @get("/export", guards=[policies.SEE_REGISTER.guard], summary="Export the register", responses={200: EXPORT})
     async def export_register(
         self,
         caller: NamedDependency[Caller],
@@ -304,7 +326,8 @@ class DeviceImportController(Controller):
         name, email and phone only for partnerships, admin and a provider's admins (their own provider's)."""
         return _download(await exports.export_register(caller, format, DeviceFilter(status, kind, provider_id)))
 
-    @get("/export/history", guards=[policies.SEE_HOLDER_DETAILS.guard])
+    @get("/export/history", guards=[policies.SEE_HOLDER_DETAILS.guard], summary="Export a holder's history",
+         responses={200: EXPORT})
     async def export_history(self, caller: NamedDependency[Caller], holder_email: FromQuery[Email],
                              format: FromQuery[ExportFormat] = ExportFormat.xlsx) -> Response:
         """Every device one person has held, by their email, newest first; a provider's admin gets their own
@@ -320,7 +343,9 @@ class PrivacyController(Controller):
     path = "/privacy-requests"
     tags = ["Privacy"]
 
-    @post("/", guards=[policies.ANSWER_PRIVACY_REQUEST.guard], status_code=200)
+    @post("/", guards=[policies.ANSWER_PRIVACY_REQUEST.guard], status_code=200, summary="Answer a privacy request",
+          responses={200: download(XLSX_MEDIA_TYPE, description="The .xlsx workbook of everything held about "
+                                                                "the person.")})
     async def export_person(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                             data: JSONBody[PrivacyRequest]) -> Response:
         """A Privacy Act request (IPP 6): everything held about the device holder with this email, as one .xlsx

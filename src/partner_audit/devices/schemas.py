@@ -11,7 +11,7 @@ from uuid import UUID
 
 import msgspec
 
-from partner_audit.api import LINES, Email, Input, Output, text
+from partner_audit.api import FILE, LINES, Email, Input, Output, text
 
 # Times people type about an incident must say which time zone they mean.
 AwareDateTime = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -383,3 +383,10 @@ class ImportReport(Output):
 
 class PrivacyRequest(Input):
     email: Email  # the holder's email, as on their assignments (case does not matter)
+
+
+# Documents the form in /schema only: ``uploads.whole_file`` reads it.
+class RegisterUpload(msgspec.Struct, kw_only=True):
+    """The register import's form: the .xlsx or .csv file in a field named `file`."""
+
+    file: FILE

@@ -21,7 +21,7 @@ class OutboxController(Controller):
     tags = ["Outbox"]
     guards = [policies.READ_OUTBOX.guard]
 
-    @get("/")
+    @get("/", summary="List outgoing mail")
     async def list_outbox(
         self,
         caller: NamedDependency[Caller],
