@@ -104,9 +104,26 @@ def test_serve_refuses_an_unmigrated_database(target: Target) -> None:
 
 def test_migrate_applies_then_is_up_to_date(target: Target) -> None:
     expected = len([p for p in MIGRATIONS_DIR.glob("*.py") if not p.name.startswith("__")])
-    assert ok(cli(target.env, "migrate"))[-1] == f"applied {expected} migration(s)"
+    lines = ok(cli(target.env, "migrate"))
+    assert lines[-1] == f"applied {expected} migration(s); the database is up to date"
+    # One line a migration, with its description; none of Piccolo's contradictory counts ("already complete").
+    assert len(lines) == expected + 1
+    assert all(re.fullmatch(r"\s*\d{4}-\d\d-\d\dT[\d:]+  \S.+", line) for line in lines[:-1]), lines
+    assert "Device register" in "\n".join(lines)
     assert ok(cli(target.env, "migrate"))[-1] == "the database is up to date"
     assert target.scalar("SELECT count(*) FROM access_log_entry") == 0
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    from partner_audit.cli import parser
+
+    commands = [a for a in parser()._subparsers._group_actions[0].choices]  # type: ignore[union-attr]
+    shown = "\n".join(ok(cli(base_env(tmp_path), "--help")))
+    assert len(commands) >= 12
+    for command in commands:
+        assert re.search(rf"^    {re.escape(command)}\b", shown, re.M), (command, shown)
+    serve = "\n".join(ok(cli(base_env(tmp_path), "serve", "--help")))
+    assert "--host HOST" in serve and "--port PORT" in serve
 
 
 # --- people ----------------------------------------------------------------------------------------------
