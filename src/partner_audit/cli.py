@@ -80,10 +80,13 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from partner_audit import demo
 
-    logins = asyncio.run(_with_db(settings, demo.load))
+    made = asyncio.run(_with_db(settings, lambda: demo.load(settings)))
+    print("\nThe demo holds:")
+    for line in made.made:
+        print(f"  - {line}")
     print("\nDemo logins (passwords are new each time `partner-audit demo` runs):")
-    width = max(len(email) for _, email, _ in logins)
-    for role, email, password in logins:
+    width = max(len(email) for _, email, _ in made.logins)
+    for role, email, password in made.logins:
         print(f"  {role:<15} {email:<{width}}  {password}")
     print(f"\nSign in at http://{settings.host}:{settings.port}/ or try the API at "
           f"http://{settings.host}:{settings.port}/schema")
