@@ -9,7 +9,8 @@ Litestar documents each route's success response from its signature. ``complete`
   change or where there are query parameters, 503 wherever the database is needed; each as
   ``application/problem+json`` with the problem document the service sends (``Problem``), not Litestar's
   ``{status_code, detail, extra}``. A route adds a code the rules cannot know (429 on signing in) with
-  ``responses={429: ResponseSpec(None, description=...)}``; its own description of a code wins;
+  ``responses={429: ResponseSpec(None, description=...)}``, and takes away one they wrongly infer with
+  ``opt=never(404)``; its own description of a code wins;
 - files a route hands out (``api.download``) with their real media types, as binary;
 - bodies a route reads itself from the raw request (``api.reads``), so /schema offers the form, file picker and all;
 - no body on a 204, a ``Location`` on a redirect, ``security: []`` on public routes.
@@ -35,6 +36,13 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 # Routes that answer without the database (``opt=NO_DATABASE``): they cannot be unavailable for it.
 NO_DATABASE = {"database": False}
+_NEVER = "never"
+
+
+def never(*statuses: int) -> dict[str, frozenset[int]]:
+    """``opt=never(404, 409)``: statuses the rules would list for a route that it cannot answer (signing in names
+    no record), so the document does not promise them."""
+    return {_NEVER: frozenset(statuses)}
 
 _FIELD_ERROR = {
     "type": "object",
@@ -150,6 +158,7 @@ def _complete_operation(operation: dict[str, Any], handler: HTTPRouteHandler, me
     for code in declared:
         if int(code) >= 400 and code in responses and "content" not in responses[code]:
             responses[code]["content"] = {PROBLEM_JSON: {"schema": copy.deepcopy(PROBLEM_REF)}}
+    operation["responses"] = dict(sorted(responses.items()))
     if is_public(handler):
         operation["security"] = []
 
@@ -162,10 +171,11 @@ def _errors_of(operation: dict[str, Any], handler: HTTPRouteHandler, method: str
     has_body = "requestBody" in operation
     changes = method not in SAFE_METHODS
     public = is_public(handler)
+    guards = [guard for layer in handler.ownership_layers for guard in (layer.guards or [])]
     statuses = {400}
     if not public:
         statuses.add(401)
-        if changes or not all(_allows_everyone(guard) for guard in handler.resolve_guards()):
+        if changes or not all(_allows_everyone(guard) for guard in guards):
             statuses.add(403)
     elif changes:
         statuses.add(403)
@@ -179,6 +189,7 @@ def _errors_of(operation: dict[str, Any], handler: HTTPRouteHandler, method: str
         statuses.add(422)
     if handler.opt.get("database", True):
         statuses.add(503)
+    statuses -= handler.opt.get(_NEVER, frozenset())
     statuses |= {code for code in (handler.responses or {}) if int(code) >= 400}
     return sorted(statuses)
 

@@ -205,6 +205,7 @@ def test_an_error_is_documented_as_the_problem_it_is(client):
     # Signing in is public: refused credentials and throttling, no 401 for want of a session, no security.
     login = document["paths"]["/api/v1/auth/login"]["post"]
     assert {"401", "429"} <= set(login["responses"]) and login["security"] == []
+    assert "404" not in login["responses"]  # the route says it never is (opt=never)
     assert "Retry-After" in login["responses"]["429"]["headers"]
     assert "content" not in document["paths"]["/api/v1/auth/logout"]["post"]["responses"]["204"]
 

@@ -12,6 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from partner_audit.api import Page, Paging, query_text
+from partner_audit.openapi import never
 from partner_audit.security import policies, service, sessions
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.middleware import PUBLIC, anonymous_caller
@@ -36,7 +37,7 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["Signing in"]
 
-    @post("/login", opt=PUBLIC, status_code=200, summary="Sign in",
+    @post("/login", opt={**PUBLIC, **never(404, 409, 422)}, status_code=200, summary="Sign in",
           responses={401: ResponseSpec(None, description="The email and password do not match an active account "
                                        "(which of them is not said)."),
                      429: ResponseSpec(None, description="Too many failed sign-ins for this account or from this "
@@ -68,7 +69,7 @@ class MeController(Controller):
         """The signed-in person: name, email, role and provider."""
         return UserOut.from_row(await service.me(caller))
 
-    @post("/password", status_code=204, summary="Change my password",
+    @post("/password", status_code=204, summary="Change my password", opt=never(404, 409),
           responses={429: ResponseSpec(None, description="Too many wrong current passwords for this account "
                                        "within the window, as for signing in; `Retry-After` says for how long.")})
     async def change_password(self, caller: NamedDependency[Caller], data: JSONBody[PasswordChange],
@@ -81,7 +82,7 @@ class MeController(Controller):
         """Your API tokens (never their secrets), with when each was last used and when it expires."""
         return [msgspec.convert(r, TokenOut) for r in await service.list_api_tokens(caller)]
 
-    @post("/tokens", status_code=201, summary="Make an API token")
+    @post("/tokens", status_code=201, summary="Make an API token", opt=never(404, 409, 422))
     async def create_token(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                            data: JSONBody[TokenCreate]) -> TokenCreated:
         """Make an API token for scripts. The token is in this response only; only its hash is kept. It expires
@@ -90,7 +91,7 @@ class MeController(Controller):
                                                      data.expires_in_days or settings.api_token_days)
         return TokenCreated(token=secret, details=msgspec.convert(row, TokenOut))
 
-    @delete("/tokens/{token_id:uuid}", status_code=204, summary="Revoke an API token")
+    @delete("/tokens/{token_id:uuid}", status_code=204, summary="Revoke an API token", opt=never(409, 422))
     async def revoke_token(self, caller: NamedDependency[Caller], token_id: FromPath[UUID]) -> None:
         """One of your own API tokens stops working at once."""
         await service.revoke_api_token(caller, token_id)
