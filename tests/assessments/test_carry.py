@@ -251,3 +251,20 @@ def test_a_template_with_another_key_carries_nothing(world, template_id, run, tm
     other.write_text(MINI_V2.read_text().replace("key: mini", "key: mini-other"))
     launch, new = launch_for(world, load_template(run, other), "2026-Q3", world.provider_a["id"])
     assert launch["carried_into"] == 0 and answers_of(world.provider_user, new["id"]) == {}
+
+
+def test_a_workbook_changes_carried_answers_and_confirms_only_those_it_changes(world, template_id, run):
+    from tests.support.workbooks import as_bytes, download, fill, upload
+
+    _, _, new = next_period(world, template_id, run)
+    aid = new["id"]
+    book, _ = download(world.provider_user, aid)
+    fill(book, **{"lead-maturity": "4 - Mostly in place", "device-count": 7})  # has-lead and lead-name as carried
+    r = upload(world.provider_user, aid, as_bytes(book))
+    assert r.status_code == 200, r.text
+    answers = answers_of(world.provider_user, aid)
+    assert answers["lead-maturity"]["value"] == "4" and answers["lead-maturity"]["confirmed"] is True
+    assert answers["device-count"]["carried_from"] is None
+    assert answers["has-lead"]["confirmed"] is False and answers["lead-name"]["confirmed"] is False
+    body = problem(world.provider_admin.post(f"/api/v1/assessments/{aid}/submit"), 422)
+    assert {e["field"] for e in body["errors"]} == {"answers.has-lead", "answers.lead-name"}
