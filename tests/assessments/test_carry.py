@@ -268,3 +268,57 @@ def test_a_workbook_changes_carried_answers_and_confirms_only_those_it_changes(w
     assert answers["has-lead"]["confirmed"] is False and answers["lead-name"]["confirmed"] is False
     body = problem(world.provider_admin.post(f"/api/v1/assessments/{aid}/submit"), 422)
     assert {e["field"] for e in body["errors"]} == {"answers.has-lead", "answers.lead-name"}
+
+
+def test_a_launch_never_carries_a_file_whose_removal_is_committing(world, template_id, run, database):
+    """A file removed from a reopened earlier assessment while the next one launches: either the removal sees the
+    carried row and keeps the bytes, or the launch does not carry the file. Never a carried row whose bytes the
+    removal deletes. On PostgreSQL the removal's own statements (``evidence.remove_evidence``) are held open in a
+    transaction while the launch runs; SQLite has one writer at a time, so there they queue."""
+    import asyncpg
+
+    from partner_audit.assessments.services import rollouts
+    from tests.support.assessments import rollout_body
+
+    old = accepted_assessment(world, template_id)
+    policy = next(e for e in old["evidence"] if e["question_id"] == "has-lead")
+    key = run(lambda: Evidence.select(Evidence.storage_key).where(Evidence.id == policy["id"]).first().run())[
+        "storage_key"]
+    assert world.auditor.post(f"/api/v1/assessments/{old['id']}/reopen", json={"reason": "Policy replaced."}
+                              ).status_code == 200
+    body = rollout_body(load_template(run, MINI_V2), provider_ids=[str(world.provider_a["id"])])
+    body["period"] = "2026-Q3"
+    rollout = world.partnerships.post("/api/v1/rollouts", json=body).json()
+    # Accepted again, so the launch has a source to carry from, while the policy's removal is under way.
+    assert world.provider_admin.post(f"/api/v1/assessments/{old['id']}/submit").status_code == 200
+    assert world.auditor.post(f"/api/v1/assessments/{old['id']}/accept", json={}).status_code == 200
+    caller = Caller(world.partnerships.user["id"], "partnerships@example.org", Role.partnerships, None)
+    shared: list[bool] = []
+
+    async def interleaved() -> None:
+        removal = await asyncpg.connect(database.url)
+        try:
+            held = removal.transaction()
+            await held.start()
+            await removal.fetch("SELECT id FROM evidence WHERE storage_key = $1 ORDER BY id FOR UPDATE", key)
+            await removal.execute("DELETE FROM evidence WHERE id = $1", policy["id"])
+            shared.append(await removal.fetchval("SELECT EXISTS (SELECT 1 FROM evidence WHERE storage_key = $1)",
+                                                 key))
+            launch = asyncio.create_task(rollouts.launch(caller, rollout["id"]))
+            await asyncio.sleep(0.5)
+            await held.commit()
+            await launch
+        finally:
+            await removal.close()
+
+    if database.backend == "postgres":
+        run(interleaved)
+        assert shared == [False]  # so the removal goes on to delete the bytes...
+    else:
+        run(lambda: Evidence.delete().where(Evidence.id == policy["id"]).run())
+        run(lambda: rollouts.launch(caller, rollout["id"]))
+    # ...and the launch must not have carried a row naming them.
+    assert run(lambda: Evidence.count().where(Evidence.storage_key == key).run()) == 0
+    carried = world.admin.get("/api/v1/assessments", params={"period": "2026-Q3"}).json()["items"]
+    files = world.admin.get(f"/api/v1/assessments/{carried[0]['id']}").json()["evidence"]
+    assert [f["question_id"] for f in files] == ["lead-maturity"]

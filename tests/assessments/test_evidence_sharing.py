@@ -71,7 +71,12 @@ def test_removing_a_carried_file_keeps_the_bytes_until_the_last_row_goes(world, 
 
 
 def test_concurrent_removals_of_rows_sharing_a_file_remove_it_once_both_are_gone(world, template_id, run,
-                                                                                   settings):
+                                                                                   settings, database):
+    """Each removal sees the other's row until it commits; the last to commit must still remove the bytes. On
+    PostgreSQL the other removal is held open in a transaction of its own while ours runs; SQLite has one writer
+    at a time, so there the two simply queue."""
+    import asyncpg
+
     from partner_audit.assessments.services import evidence
     from partner_audit.storage import evidence_store
 
@@ -82,11 +87,24 @@ def test_concurrent_removals_of_rows_sharing_a_file_remove_it_once_both_are_gone
                     world.provider_a["id"])
     store = evidence_store(settings)
 
-    async def both() -> None:
+    async def interleaved() -> None:
+        other = await asyncpg.connect(database.url)
+        try:
+            held = other.transaction()
+            await held.start()
+            await other.execute("DELETE FROM evidence WHERE id = $1", old_policy["id"])  # not yet committed
+            ours = asyncio.create_task(evidence.remove_evidence(caller, store, new_policy["id"]))
+            await asyncio.sleep(0.5)  # ours now waits for the other removal's row, or (unlocked) finishes wrongly
+            await held.commit()
+            await ours
+        finally:
+            await other.close()
+
+    async def queued() -> None:
         await asyncio.gather(evidence.remove_evidence(caller, store, old_policy["id"]),
                              evidence.remove_evidence(caller, store, new_policy["id"]))
 
-    run(both)
+    run(interleaved if database.backend == "postgres" else queued)
     assert run(lambda: Evidence.count().where(Evidence.storage_key == key).run()) == 0
     assert not is_stored(settings, key)
 

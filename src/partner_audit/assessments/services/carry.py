@@ -88,7 +88,7 @@ async def _last_accepted(template_key: str, providers: list[UUID], exclude: set[
 async def _rows_of(table: type[Answer] | type[Evidence], assessment_ids: list[UUID]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for chunk in _chunks(assessment_ids):
-        query = table.select().where(table.assessment.is_in(list(chunk)))
+        query = table.select().where(table.assessment.is_in(list(chunk))).order_by(table.id)
         if table is Evidence and not db.is_sqlite():
             # Held until the launch commits: a concurrent removal of a source file waits, then sees the carried row
             # naming its stored file, so it does not delete the bytes (SQLite's single writer needs no lock).

@@ -148,7 +148,9 @@ async def remove_evidence(caller: Caller, store: EvidenceStore, evidence_id: UUI
             # Every row naming the file, locked: two removals of rows sharing it take turns, so the second sees
             # the first's row gone and removes the bytes; a launch carrying the file holds its source row (SHARE)
             # until it commits, so its new row is seen here. SQLite has one writer at a time: no race to close.
-            await Evidence.select(Evidence.id).where(Evidence.storage_key == key).lock_rows("UPDATE").run()
+            # In one order (by id), so two removals cannot each hold a row the other waits for.
+            await Evidence.select(Evidence.id).where(Evidence.storage_key == key).order_by(Evidence.id).lock_rows(
+                "UPDATE").run()
         await Evidence.delete().where(Evidence.id == evidence_id).run()
         shared = await Evidence.exists().where(Evidence.storage_key == key).run()
         audit.details.append(f"{row['question_id']}: {row['filename']}" +
