@@ -236,7 +236,7 @@ def test_evidence_can_be_uploaded_as_the_document_describes(world: World, templa
     operation = schema["/api/v1/assessments/{assessment_id}/evidence"]["POST"]
     body = operation.definition.raw["requestBody"]["content"]["multipart/form-data"]["schema"]
     form = schema.raw_schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
-    assert list(form["properties"]) == ["question_id", "file"] and form["properties"]["file"]["format"] == "binary"
+    assert list(form["properties"]) == ["question_id", "expires_on", "file"] and form["properties"]["file"]["format"] == "binary"
     case = operation.Case(path_parameters={"assessment_id": aid}, media_type="multipart/form-data",
                           body={"question_id": "has-lead", "file": PDF})
     r = send(world, case, world.provider_user.token)
