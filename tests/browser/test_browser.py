@@ -60,4 +60,28 @@ def test_sign_in_then_use_the_api_docs(served, page, tmp_path: Path) -> None:
     assert "partner-audit" in page.inner_text(".swagger-ui .info .title")
     page.wait_for_selector(".opblock-summary-path[data-path='/api/v1/providers']")
     page.screenshot(path=str(tmp_path / "schema.png"), full_page=False)
+
+    # Evidence uploaded from /schema alone: the document gives the upload a form with a file picker, and the
+    # page sends it with the session's CSRF token.
+    assessment = next(a for a in page.request.get(f"{base}/api/v1/assessments").json()["items"]
+                      if a["status"] in ("not_started", "in_progress", "returned"))
+    template = page.request.get(f"{base}/api/v1/templates/{assessment['template_version_id']}").json()
+    question = template["template"]["areas"][0]["controls"][0]["questions"][0]["id"]
+    upload = page.locator("#operations-Evidence-ApiV1AssessmentsAssessmentIdEvidenceAttach")
+    upload.locator(".opblock-summary").click()
+    upload.locator("button.try-out__btn").click()
+    upload.locator("tr[data-param-name='assessment_id'] input").fill(assessment["id"])
+    form = upload.locator(".opblock-section-request-body")
+    form.locator("tr[data-property-name='question_id'] input[type=text]").fill(question)
+    # No expiry unless one is given (Swagger UI would otherwise offer today's date).
+    assert form.locator("tr[data-property-name='expires_on'] input[type=text]").input_value() == ""
+    pdf = tmp_path / "policy.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    form.locator("tr[data-property-name='file'] input[type=file]").set_input_files(str(pdf))
+    upload.locator("button.execute").click()
+    status = upload.locator(".live-responses-table tbody .response-col_status").first
+    status.wait_for()
+    assert status.inner_text().strip() == "201", upload.locator(".live-responses-table").inner_text()
+    evidence = page.request.get(f"{base}/api/v1/assessments/{assessment['id']}").json()["evidence"]
+    assert "policy.pdf" in [e["filename"] for e in evidence if e["question_id"] == question]
     assert not blocked, blocked

@@ -193,8 +193,11 @@ class EvidenceUpload(msgspec.Struct, kw_only=True):
 
     question_id: Annotated[str, msgspec.Meta(min_length=1, description="The question the evidence is for, e.g. "
                                                                       "`has-lead`")]
+    # An empty example: Swagger UI fills a form with examples, and would otherwise offer today's date, which
+    # would make the evidence expire tonight.
     expires_on: Annotated[date, msgspec.Meta(description="Optional: the last day the file is good evidence (not a "
-                                                         "past date)")] | msgspec.UnsetType = msgspec.UNSET
+                                                         "past date)",
+                                             extra_json_schema={"example": ""})] | msgspec.UnsetType = msgspec.UNSET
     file: FILE
 
 
