@@ -121,7 +121,14 @@ SUBMIT_ASSESSMENT = _policy("SUBMIT_ASSESSMENT", PA, why="The provider's admin (
 RETURN_ASSESSMENT = _policy("RETURN_ASSESSMENT", A, AU, why="Reviewing is the auditors' work.")
 ACCEPT_ASSESSMENT = _policy("ACCEPT_ASSESSMENT", A, AU, why="Reviewing is the auditors' work.")
 REOPEN_ASSESSMENT = _policy("REOPEN_ASSESSMENT", A, AU, why="Reviewing is the auditors' work.")
-COMMENT_ON_ASSESSMENT = _policy("COMMENT_ON_ASSESSMENT", A, AU, why="Reviewing is the auditors' work.")
+COMMENT_ON_ASSESSMENT = _policy(
+    "COMMENT_ON_ASSESSMENT", A, AU, PA, PU,
+    why="A comment thread is a conversation about the answers: the reviewers raise questions and the provider's own "
+        "people (their own provider's assessments) answer them. When each may write is the review service's rule.")
+RAISE_REVIEW_QUESTION = _policy(
+    "RAISE_REVIEW_QUESTION", A, AU,
+    why="A reviewer's comment raises its question for the provider to answer, and a reviewer may comment while the "
+        "assessment is with them (submitted); anyone else's comment answers.")
 
 # --- the device register -----------------------------------------------------------------------------------------
 

@@ -1,0 +1,139 @@
+"""The assessment as its provider sees it: the template's focus areas, controls and questions in order, each with its
+answer, whether it shows, is answered, needs and has evidence, its comment thread and whether a reviewer raised it;
+and the progress of each area and of the whole.
+
+Where a question stands is ``controls.answers.states``, the same reading submitting uses. This module only lays it
+out, from rows already read (one query each for answers, comments and files): no query per question.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from partner_audit.controls.answers import states
+from partner_audit.controls.schemas import Question, Template
+from partner_audit.security import policies
+from partner_audit.security.caller import Role
+
+# --- the template's part, the same for every assessment of a version ------------------------------------------
+
+
+# A template version never changes, so what its questions show of themselves is worked out once per process.
+_SKELETONS: dict[UUID, list[tuple[dict[str, Any], list[tuple[dict[str, Any], list[tuple[Question, dict]]]]]]] = {}
+
+
+def _question_fields(q: Question) -> dict[str, Any]:
+    return {"id": q.id, "text": q.text, "help": q.help, "type": q.type, "options": q.options, "min": q.min,
+            "max": q.max, "allow_na": q.allow_na, "weight": q.weight, "required": q.required, "show_if": q.show_if,
+            "evidence_rule": q.evidence, "evidence_on": q.evidence_on}
+
+
+def skeleton(version_id: UUID, template: Template) -> list[tuple[dict, list[tuple[dict, list[tuple[Question, dict]]]]]]:
+    """Areas, their controls and their questions, as (fields, children) pairs, for the version ``version_id``."""
+    if version_id not in _SKELETONS:
+        _SKELETONS[version_id] = [
+            ({"id": a.id, "title": a.title},
+             [({"id": c.id, "title": c.title, "description": c.description, "recommendations": c.recommendations},
+               [(q, _question_fields(q)) for q in c.questions]) for c in a.controls])
+            for a in template.areas
+        ]
+    return _SKELETONS[version_id]
+
+
+# --- who raised what ------------------------------------------------------------------------------------------
+
+
+def raised_by_reviewer(role: str | None) -> bool:
+    """A comment raises its question when a reviewer wrote it (``RAISE_REVIEW_QUESTION``), by the role it was
+    written as."""
+    return role is not None and Role(role) in policies.RAISE_REVIEW_QUESTION.roles
+
+
+def comment_out(row: dict[str, Any]) -> dict[str, Any]:
+    """A comment as shown: its author resolved to a name (their email when they gave none) and the role they wrote
+    as, so nobody needs to look up accounts (a provider may not)."""
+    author = None
+    if row["author"] is not None:
+        author = {"id": row["author"], "name": (row.get("author_name") or "").strip() or row.get("author_email") or "",
+                  "role": row.get("author_role")}
+    return {**row, "author_id": row["author"], "author": author}
+
+
+def _answered_since(since: datetime, answer: dict[str, Any] | None, thread: list[dict[str, Any]],
+                    files: list[dict[str, Any]]) -> bool:
+    """Whether the provider answered a question after ``since`` (the reviewer's last comment on it): a reply by the
+    provider's people, the answer changed, or a file attached."""
+    if answer is not None and answer["answered_at"] > since:
+        return True
+    if any(f["uploaded_at"] > since for f in files):
+        return True
+    return any(c["created_at"] > since and not raised_by_reviewer(c["author_role"]) for c in thread)
+
+
+# --- the view -------------------------------------------------------------------------------------------------
+
+
+def _progress(items: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
+    counts = {"questions": 0, "shown": 0, "required": 0, "answered": 0, "missing_answers": 0,
+              "missing_evidence": 0}
+    for question, state in items:
+        counts["questions"] += 1
+        if not state.shown:
+            continue
+        counts["shown"] += 1
+        counts["required"] += question.required
+        counts["answered"] += state.answered
+        counts["missing_answers"] += not state.answered and question.required
+        counts["missing_evidence"] += state.answered and state.needs_evidence and not state.has_evidence
+    counts["complete"] = counts["missing_answers"] == 0 and counts["missing_evidence"] == 0
+    return counts
+
+
+def view(version_id: UUID, template: Template, answers: list[dict[str, Any]], comments: list[dict[str, Any]],
+         evidence: list[dict[str, Any]]) -> dict[str, Any]:
+    """The questionnaire of an assessment answered against ``template``, from its answers (as ``answer_out``
+    gives them), its comments (as ``comment_out`` gives them, oldest first) and its files (oldest first)."""
+    by_question = {a["question_id"]: a for a in answers}
+    files: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in evidence:
+        files[row["question_id"]].append(row)
+    threads: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for row in comments:
+        threads[row["question_id"]].append(row)
+    found = states((q for _, _, q in template.questions()), {k: a["value"] for k, a in by_question.items()},
+                   set(files))
+    raised_count = awaiting = 0
+    areas, everything = [], []
+    for area, controls in skeleton(version_id, template):
+        area_items, control_views = [], []
+        for control, questions in controls:
+            question_views = []
+            for question, fields in questions:
+                state = found[question.id]
+                answer, thread, attached = by_question.get(question.id), threads.get(question.id, []), files.get(
+                    question.id, [])
+                last_raised = max((c["created_at"] for c in thread if raised_by_reviewer(c["author_role"])),
+                                  default=None)
+                answered_since = last_raised is not None and _answered_since(last_raised, answer, thread, attached)
+                if last_raised is not None:
+                    raised_count += 1
+                    awaiting += not answered_since
+                question_views.append({
+                    **fields, "shown": state.shown, "answered": state.answered,
+                    "needs_evidence": state.needs_evidence, "has_evidence": state.has_evidence,
+                    "missing": state.missing, "answer": answer, "evidence": attached, "comments": thread,
+                    "raised": last_raised is not None, "answered_since_raised": answered_since,
+                })
+                area_items.append((question, state))
+            control_views.append({**control, "questions": question_views})
+        areas.append({**area, "progress": _progress(area_items), "controls": control_views})
+        everything += area_items
+    return {
+        "template": {"key": template.key, "title": template.title, "version": template.version},
+        "areas": areas, "progress": _progress(everything), "assessment_comments": threads.get(None, []),
+        "raised_questions": raised_count, "raised_awaiting_answer": awaiting,
+    }
