@@ -86,6 +86,8 @@ async def add_comment(caller: Caller, assessment_id: UUID, question_id: str | No
     the question for the provider; a reply from the provider's people answers it. ``reply_to`` names the comment
     this one answers, which must be in the same thread."""
     policies.COMMENT_ON_ASSESSMENT.check(caller)
+    if not body.strip():
+        raise Invalid.field("body", "must not be empty")
     async with access_log.audited(caller, "assessment.comment", "assessment", assessment_id) as audit:
         assessment = await visible_assessment(caller, assessment_id)
         audit.provider_id = assessment["provider_id"]
