@@ -357,7 +357,8 @@ CASES = [
     Case("POST", "/api/v1/assessments/{assessment_id:uuid}/comments",
          lambda w, who: who.post(f"/api/v1/assessments/{b_assessment_id(w)}/comments", json={
              "question_id": "has-lead", "body": "x", "reply_to": b_comment_id(w)}),
-         BOTH_404, snapshot=b_assessment_as_admin_sees_it, note="a reply in B's thread"),
+         BOTH_404, snapshot=lambda w: (b_comment_id(w), b_assessment_as_admin_sees_it(w))[1],
+         note="a reply in B's thread"),
     # --- evidence ---
     Case("POST", "/api/v1/assessments/{assessment_id:uuid}/evidence",
          lambda w, who: who.post(f"/api/v1/assessments/{b_assessment_id(w)}/evidence",
