@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from partner_audit.controls.schemas import NA, OPTION_TYPES, Option, Question, QuestionType
 from partner_audit.errors import Invalid
@@ -168,9 +168,9 @@ ANSWER_REQUIRED = "an answer is required"
 EVIDENCE_REQUIRED = "evidence is required for this answer"
 
 
-@dataclass(frozen=True)
-class QuestionState:
-    """Where one question stands, given the assessment's answers and files."""
+class QuestionState(NamedTuple):
+    """Where one question stands, given the assessment's answers and files. (A tuple: one is made per question
+    on every read of an assessment, and a frozen dataclass costs several times as much to make.)"""
 
     shown: bool
     answered: bool  # "does not apply" is an answer

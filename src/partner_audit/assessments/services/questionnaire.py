@@ -117,7 +117,7 @@ def view(version_id: UUID, template: Template, answers: list[dict[str, Any]], co
                 answer, thread, attached = by_question.get(question.id), threads.get(question.id, []), files.get(
                     question.id, [])
                 last_raised = max((c["created_at"] for c in thread if raised_by_reviewer(c["author_role"])),
-                                  default=None)
+                                  default=None) if thread else None
                 answered_since = last_raised is not None and _answered_since(last_raised, answer, thread, attached)
                 if last_raised is not None:
                     raised_count += 1
