@@ -6,8 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from partner_audit.assessments.schemas import AssessmentStatus
-from partner_audit.assessments.services.answers import missing_for_submit
 from partner_audit.assessments.services import questionnaire
+from partner_audit.assessments.services.answers import missing_for_submit
 from partner_audit.assessments.services.assessments import (
     COMMENT_COLUMNS,
     EDITABLE,
