@@ -227,3 +227,25 @@ def test_comments_written_at_once_all_land_in_order(world, template_id, run):
     assert len(thread) == 21 and {c["id"] for c in thread[1:]} == {str(m["id"]) for m in made}
     assert all(c["reply_to"] == first["id"] for c in thread[1:])
     assert [c["created_at"] for c in thread] == sorted(c["created_at"] for c in thread)
+
+
+def test_comments_from_before_author_roles_take_their_authors_role(world, template_id, run):
+    """The migration's backfill: a reviewer's comment written before comments had an author role still raises its
+    question once migrated."""
+    import importlib.util
+
+    from partner_audit import db
+    from partner_audit.assessments.tables import ReviewComment
+
+    path = next((db.MIGRATIONS_DIR).glob("partner_audit_2026_12_02t21_53_46_000000.py"))
+    spec = importlib.util.spec_from_file_location("backfill_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    aid = a_assessment(world, template_id)
+    made = comment(world.auditor, aid, "Phones too?").json()
+    run(lambda: ReviewComment.update({ReviewComment.author_role: None}).where(ReviewComment.id == made["id"]).run())
+    assert not question(world.admin, aid, "device-count")["raised"]
+    run(lambda: ReviewComment._meta.db.run_ddl(migration.BACKFILL))
+    q = question(world.admin, aid, "device-count")
+    assert q["raised"] and q["comments"][0]["author"]["role"] == "auditor"
