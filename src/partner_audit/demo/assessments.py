@@ -95,10 +95,13 @@ async def _earlier_round(rollout_id: UUID, store: EvidenceStore, active: list[De
         question = await _answer(lead, store, aid, provider.index)
         await review.submit(lead, aid)
         if provider.index in BACK_AND_FORTH and question:
-            await review.add_comment(auditor, aid, question, "Your answer says this is in place, but the document "
-                                     "attached is a draft. Please attach the version your board approved.")
+            raised = await review.add_comment(auditor, aid, question, "Your answer says this is in place, but the "
+                                              "document attached is a draft. Please attach the version your board "
+                                              "approved.")
             await review.return_to_provider(auditor, aid, "One answer needs its approved document.")
             await _attach(lead, store, aid, question, "approved-version.pdf")
+            await review.add_comment(lead, aid, question, "Attached: the version the board approved in May.",
+                                     raised["id"])
             await review.submit(lead, aid)
         await review.accept(auditor, aid, "Reviewed against the evidence provided.")
         outcome["accepted"] = outcome.get("accepted", 0) + 1
