@@ -114,6 +114,8 @@ def test_bad_bodies_are_refused_naming_the_field(world, template_id):
     problem(world.provider_user.post(url, json={"body": " \n\t "}), 422, "body")
     problem(world.provider_user.post(url, json={"body": "x", "reply_to": "not-a-uuid"}), 400, "reply_to")
     problem(world.provider_user.post(url, json={"body": "x", "author_role": "auditor"}), 400, "author_role")
+    problem(world.provider_user.post(url, content=b'{"body": "' + b"x" * (11 * 2**20) + b'"}',
+                                     headers={"Content-Type": "application/json"}), 413)
     r = world.provider_user.post(url, content=b'{"body": "x"}', headers={"Content-Type": "text/plain"})
     problem(r, 415, "Content-Type")
     assert world.admin.get(f"/api/v1/assessments/{aid}").json()["comments"] == []
