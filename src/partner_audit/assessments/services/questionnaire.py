@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from partner_audit.controls.answers import states
+from partner_audit.controls.answers import QuestionState, states
 from partner_audit.controls.schemas import Question, Template
 from partner_audit.security import policies
 from partner_audit.security.caller import Role
@@ -77,9 +77,11 @@ def _answered_since(since: datetime, answer: dict[str, Any] | None, thread: list
 # --- the view -------------------------------------------------------------------------------------------------
 
 
-def _progress(items: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
-    counts = {"questions": 0, "shown": 0, "required": 0, "answered": 0, "missing_answers": 0,
-              "missing_evidence": 0}
+_COUNTS = ("questions", "shown", "required", "answered", "missing_answers", "missing_evidence")
+
+
+def _progress(items: Iterable[tuple[Question, QuestionState]]) -> dict[str, Any]:
+    counts = dict.fromkeys(_COUNTS, 0)
     for question, state in items:
         counts["questions"] += 1
         if not state.shown:
@@ -89,8 +91,16 @@ def _progress(items: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
         counts["answered"] += state.answered
         counts["missing_answers"] += not state.answered and question.required
         counts["missing_evidence"] += state.answered and state.needs_evidence and not state.has_evidence
+    return _complete(counts)
+
+
+def _complete(counts: dict[str, Any]) -> dict[str, Any]:
     counts["complete"] = counts["missing_answers"] == 0 and counts["missing_evidence"] == 0
     return counts
+
+
+def _total(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    return _complete({key: sum(p[key] for p in parts) for key in _COUNTS})
 
 
 def view(version_id: UUID, template: Template, answers: list[dict[str, Any]], comments: list[dict[str, Any]],
@@ -107,7 +117,7 @@ def view(version_id: UUID, template: Template, answers: list[dict[str, Any]], co
     found = states((q for _, _, q in template.questions()), {k: a["value"] for k, a in by_question.items()},
                    set(files))
     raised_count = awaiting = 0
-    areas, everything = [], []
+    areas = []
     for area, controls in skeleton(version_id, template):
         area_items, control_views = [], []
         for control, questions in controls:
@@ -131,9 +141,8 @@ def view(version_id: UUID, template: Template, answers: list[dict[str, Any]], co
                 area_items.append((question, state))
             control_views.append({**control, "questions": question_views})
         areas.append({**area, "progress": _progress(area_items), "controls": control_views})
-        everything += area_items
     return {
         "template": {"key": template.key, "title": template.title, "version": template.version},
-        "areas": areas, "progress": _progress(everything), "assessment_comments": threads.get(None, []),
+        "areas": areas, "progress": _total([a["progress"] for a in areas]), "assessment_comments": threads.get(None, []),
         "raised_questions": raised_count, "raised_awaiting_answer": awaiting,
     }
