@@ -38,17 +38,17 @@ def test_a_new_assessment_lays_out_the_template_in_order(world, template_id):
     assert q["lead-name"]["show_if"] == {"question": "has-lead", "equals": ["yes"]}
     # Nothing answered: the follow-up is hidden (and so not missing), the optional note is not missing either.
     assert [(i, x["shown"], x["answered"], x["missing"]) for i, x in q.items()] == [
-        ("has-lead", True, False, "an answer is required"), ("lead-name", False, False, None),
-        ("lead-maturity", True, False, "an answer is required"),
-        ("device-count", True, False, "an answer is required"), ("device-notes", True, False, None)]
+        ("has-lead", True, False, ["an answer is required"]), ("lead-name", False, False, []),
+        ("lead-maturity", True, False, ["an answer is required"]),
+        ("device-count", True, False, ["an answer is required"]), ("device-notes", True, False, [])]
     assert all(x["answer"] is None and x["evidence"] == [] and x["comments"] == [] for x in q.values())
     assert view["progress"] == {"questions": 5, "shown": 4, "required": 3, "answered": 0, "missing_answers": 3,
-                                "missing_evidence": 0, "complete": False}
+                                "missing_evidence": 0, "unconfirmed": 0, "lacking": 3, "complete": False}
     assert [a["progress"] for a in view["areas"]] == [
         {"questions": 3, "shown": 2, "required": 2, "answered": 0, "missing_answers": 2, "missing_evidence": 0,
-         "complete": False},
+         "unconfirmed": 0, "lacking": 2, "complete": False},
         {"questions": 2, "shown": 2, "required": 1, "answered": 0, "missing_answers": 1, "missing_evidence": 0,
-         "complete": False}]
+         "unconfirmed": 0, "lacking": 1, "complete": False}]
     assert (view["raised_questions"], view["raised_awaiting_answer"]) == (0, 0)
     # The earlier fields are all still there.
     assert {"answers", "comments", "evidence", "status", "provider_name"} <= set(view)
@@ -63,8 +63,8 @@ def test_answers_and_files_move_each_question_and_the_progress(world, template_i
     assert q["has-lead"]["answer"]["value"] == "yes" and q["has-lead"]["answer"]["comment"] == "Since March"
     assert q["has-lead"]["answer"]["version"] == 1
     assert (q["has-lead"]["needs_evidence"], q["has-lead"]["has_evidence"], q["has-lead"]["missing"]) == (
-        True, False, "evidence is required for this answer")
-    assert (q["lead-name"]["shown"], q["lead-name"]["missing"]) == (True, "an answer is required")
+        True, False, ["evidence is required for this answer"])
+    assert (q["lead-name"]["shown"], q["lead-name"]["missing"]) == (True, ["an answer is required"])
     assert q["device-count"]["answered"] and not q["device-count"]["needs_evidence"]
 
     r = world.provider_user.post(f"/api/v1/assessments/{aid}/evidence", data={"question_id": "has-lead"},
@@ -73,10 +73,11 @@ def test_answers_and_files_move_each_question_and_the_progress(world, template_i
     view = world.provider_user.get(f"/api/v1/assessments/{aid}").json()
     q = questions_of(view)
     assert [e["filename"] for e in q["has-lead"]["evidence"]] == ["appointment.pdf"]
-    assert q["has-lead"]["has_evidence"] and q["has-lead"]["missing"] is None
+    assert q["has-lead"]["has_evidence"] and q["has-lead"]["missing"] == []
     assert all(x["evidence"] == [] for i, x in q.items() if i != "has-lead")
     assert view["areas"][0]["progress"] == {"questions": 3, "shown": 3, "required": 3, "answered": 1,
-                                            "missing_answers": 2, "missing_evidence": 0, "complete": False}
+                                            "missing_answers": 2, "missing_evidence": 0, "unconfirmed": 0,
+                                            "lacking": 2, "complete": False}
     assert view["areas"][1]["progress"]["complete"] is True
 
     # Answered "no": the follow-up hides again and the file is no longer asked for (but is still listed).
@@ -99,11 +100,13 @@ def test_the_view_and_submit_name_the_same_missing_items(world, template_id):
         if answers:
             put(world.provider_admin, aid, answers)
         view = world.provider_admin.get(f"/api/v1/assessments/{aid}").json()
-        expected = {f"answers.{i}": x["missing"] for i, x in questions_of(view).items() if x["missing"]}
+        expected = [{"field": f"answers.{i}", "message": m}
+                    for i, x in questions_of(view).items() for m in x["missing"]]
         r = world.provider_admin.post(f"/api/v1/assessments/{aid}/submit")
         assert r.status_code == 422, r.text
-        assert {e["field"]: e["message"] for e in r.json()["errors"]} == expected
+        assert r.json()["errors"] == expected
         assert view["progress"]["missing_answers"] + view["progress"]["missing_evidence"] == len(expected)
+        assert view["progress"]["lacking"] == len(expected)
     world.provider_admin.post(f"/api/v1/assessments/{aid}/evidence", data={"question_id": "has-lead"},
                               files={"file": ("appointment.pdf", PDF)})
     view = world.provider_admin.get(f"/api/v1/assessments/{aid}").json()
@@ -187,3 +190,36 @@ def test_the_template_is_read_once_and_the_view_costs_no_query_per_question(worl
     assert len(questions_of(view)["has-lead"]["comments"]) == 1 and view["progress"]["answered"] == 5
     assert len(queries) == bare, queries
     assert reads == []
+
+
+def test_carried_answers_and_expired_files_show_as_submit_names_them(world, template_id, run):
+    """The next period: carried answers wait for confirmation and an expired file is no evidence, in the view
+    exactly as in submit's refusal."""
+    from tests.support.assessments import MINI_V2, accepted_assessment, expire_evidence, launch_for, load_template
+
+    old = accepted_assessment(world, template_id)
+    expire_evidence(run, next(e for e in old["evidence"] if e["question_id"] == "has-lead")["id"])
+    _, new = launch_for(world, load_template(run, MINI_V2), "2026-Q3", world.provider_a["id"])
+    aid = new["id"]
+    view = world.provider_admin.get(f"/api/v1/assessments/{aid}").json()
+    q = questions_of(view)
+    carried = "was carried from 2025-Q3: confirm it unchanged or change it"
+    assert q["has-lead"]["answer"]["confirmed"] is False and q["has-lead"]["evidence"][0]["expired"] is True
+    assert not q["has-lead"]["has_evidence"]
+    assert q["has-lead"]["missing"] == ["the evidence attached has expired: attach a current file", carried]
+    assert q["lead-name"]["missing"] == [carried]
+    assert view["progress"]["unconfirmed"] == 3 and view["progress"]["complete"] is False
+    r = world.provider_admin.post(f"/api/v1/assessments/{aid}/submit")
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"field": f"answers.{i}", "message": m}
+                                  for i, x in q.items() for m in x["missing"]]
+    assert view["progress"]["lacking"] == len({e["field"] for e in r.json()["errors"]})
+    # A reviewer asks about a carried answer; confirming it unchanged answers them.
+    assert world.auditor.post(f"/api/v1/assessments/{aid}/comments", json={
+        "question_id": "lead-name", "body": "Is Hine still the lead?"}).status_code == 201
+    assert questions_of(world.auditor.get(f"/api/v1/assessments/{aid}").json())["lead-name"][
+        "answered_since_raised"] is False
+    r = world.provider_user.post(f"/api/v1/assessments/{aid}/answers/confirm", json={"question_ids": ["lead-name"]})
+    assert r.status_code == 200, r.text
+    q = questions_of(world.auditor.get(f"/api/v1/assessments/{aid}").json())["lead-name"]
+    assert q["answered_since_raised"] is True and q["missing"] == []

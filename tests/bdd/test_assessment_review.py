@@ -229,7 +229,7 @@ def sees_areas(journey: Journey, areas: str) -> None:
 @then(parsers.parse('"{question}" is hidden until "{condition}" is answered "{value}"'))
 def hidden_until(journey: Journey, question: str, condition: str, value: str) -> None:
     q = _question(journey.view, question)
-    assert not q["shown"] and q["missing"] is None, q
+    assert not q["shown"] and q["missing"] == [], q
     assert q["show_if"] == {"question": condition, "equals": [value.lower()]}
 
 
@@ -237,9 +237,10 @@ def hidden_until(journey: Journey, question: str, condition: str, value: str) ->
 def shown_and_needs(world, journey: Journey, question: str, other: str) -> None:
     view = _view(world, journey, "staff member at provider A")
     q = _question(view, question)
-    assert q["shown"] and q["required"] and not q["answered"] and q["missing"] == "an answer is required", q
+    assert q["shown"] and q["required"] and not q["answered"] and q["missing"] == ["an answer is required"], q
     o = _question(view, other)
-    assert o["needs_evidence"] and not o["has_evidence"] and o["missing"] == "evidence is required for this answer"
+    assert o["needs_evidence"] and not o["has_evidence"]
+    assert o["missing"] == ["evidence is required for this answer"], o
     journey.view = view
 
 

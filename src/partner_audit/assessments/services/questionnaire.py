@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from partner_audit.controls.answers import QuestionState, states
+from partner_audit.controls.answers import EVIDENCE_REQUIRED, QuestionState, states
 from partner_audit.controls.schemas import Question, Template
 from partner_audit.security import policies
 from partner_audit.security.caller import Role
@@ -44,6 +44,37 @@ def skeleton(version_id: UUID, template: Template) -> list[tuple[dict, list[tupl
     return _SKELETONS[version_id]
 
 
+# --- what each question lacks: the rules submitting and the questionnaire share --------------------------------
+
+EXPIRED = "the evidence attached has expired: attach a current file"
+
+
+def unconfirmed(answer: dict[str, Any]) -> str:
+    return f"was carried from {answer['carried_from_period']}: confirm it unchanged or change it"
+
+
+def standing(questions: Iterable[Question], answers: dict[str, dict[str, Any]], evidence: Iterable[dict[str, Any]]
+             ) -> dict[str, tuple[QuestionState, list[str]]]:
+    """Each question's state (``controls.answers.states``) and everything it lacks before the assessment can be
+    submitted, in template order, from its answers (question id -> ``answer_out``) and files (``evidence_out``).
+    A file past its ``expires_on`` is listed but is not evidence; a carried answer to a question that shows is
+    last period's word until it is confirmed or saved again. Submitting refuses exactly what this lists."""
+    files = list(evidence)
+    current = {e["question_id"] for e in files if not e.get("expired")}
+    attached = {e["question_id"] for e in files}
+    found: dict[str, tuple[QuestionState, list[str]]] = {}
+    for question_id, state in states(questions, {q: a["value"] for q, a in answers.items()}, current).items():
+        lacks = []
+        if state.missing is not None:
+            lacks.append(EXPIRED if state.missing == EVIDENCE_REQUIRED and question_id in attached
+                         else state.missing)
+        answer = answers.get(question_id)
+        if state.shown and answer is not None and not answer.get("confirmed", True):
+            lacks.append(unconfirmed(answer))
+        found[question_id] = (state, lacks)
+    return found
+
+
 # --- who raised what ------------------------------------------------------------------------------------------
 
 
@@ -66,8 +97,8 @@ def comment_out(row: dict[str, Any]) -> dict[str, Any]:
 def _answered_since(since: datetime, answer: dict[str, Any] | None, thread: list[dict[str, Any]],
                     files: list[dict[str, Any]]) -> bool:
     """Whether the provider answered a question after ``since`` (the reviewer's last comment on it): a reply by the
-    provider's people, the answer changed, or a file attached."""
-    if answer is not None and answer["answered_at"] > since:
+    provider's people, the answer changed or (carried from the last period) confirmed, or a file attached."""
+    if answer is not None and (answer["answered_at"] > since or (answer.get("confirmed_at") or since) > since):
         return True
     if any(f["uploaded_at"] > since for f in files):
         return True
@@ -77,12 +108,13 @@ def _answered_since(since: datetime, answer: dict[str, Any] | None, thread: list
 # --- the view -------------------------------------------------------------------------------------------------
 
 
-_COUNTS = ("questions", "shown", "required", "answered", "missing_answers", "missing_evidence")
+_COUNTS = ("questions", "shown", "required", "answered", "missing_answers", "missing_evidence", "unconfirmed",
+           "lacking")
 
 
-def _progress(items: Iterable[tuple[Question, QuestionState]]) -> dict[str, Any]:
+def _progress(items: Iterable[tuple[Question, QuestionState, dict[str, Any] | None, list[str]]]) -> dict[str, Any]:
     counts = dict.fromkeys(_COUNTS, 0)
-    for question, state in items:
+    for question, state, answer, lacks in items:
         counts["questions"] += 1
         if not state.shown:
             continue
@@ -91,11 +123,13 @@ def _progress(items: Iterable[tuple[Question, QuestionState]]) -> dict[str, Any]
         counts["answered"] += state.answered
         counts["missing_answers"] += not state.answered and question.required
         counts["missing_evidence"] += state.answered and state.needs_evidence and not state.has_evidence
+        counts["unconfirmed"] += answer is not None and not answer.get("confirmed", True)
+        counts["lacking"] += bool(lacks)
     return _complete(counts)
 
 
 def _complete(counts: dict[str, Any]) -> dict[str, Any]:
-    counts["complete"] = counts["missing_answers"] == 0 and counts["missing_evidence"] == 0
+    counts["complete"] = counts["lacking"] == 0
     return counts
 
 
@@ -114,8 +148,7 @@ def view(version_id: UUID, template: Template, answers: list[dict[str, Any]], co
     threads: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for row in comments:
         threads[row["question_id"]].append(row)
-    found = states((q for _, _, q in template.questions()), {k: a["value"] for k, a in by_question.items()},
-                   set(files))
+    found = standing((q for _, _, q in template.questions()), by_question, evidence)
     raised_count = awaiting = 0
     areas = []
     for area, controls in skeleton(version_id, template):
@@ -123,7 +156,7 @@ def view(version_id: UUID, template: Template, answers: list[dict[str, Any]], co
         for control, questions in controls:
             question_views = []
             for question, fields in questions:
-                state = found[question.id]
+                state, lacks = found[question.id]
                 answer, thread, attached = by_question.get(question.id), threads.get(question.id, []), files.get(
                     question.id, [])
                 last_raised = max((c["created_at"] for c in thread if raised_by_reviewer(c["author_role"])),
@@ -135,14 +168,15 @@ def view(version_id: UUID, template: Template, answers: list[dict[str, Any]], co
                 question_views.append({
                     **fields, "shown": state.shown, "answered": state.answered,
                     "needs_evidence": state.needs_evidence, "has_evidence": state.has_evidence,
-                    "missing": state.missing, "answer": answer, "evidence": attached, "comments": thread,
+                    "missing": lacks, "answer": answer, "evidence": attached, "comments": thread,
                     "raised": last_raised is not None, "answered_since_raised": answered_since,
                 })
-                area_items.append((question, state))
+                area_items.append((question, state, answer, lacks))
             control_views.append({**control, "questions": question_views})
         areas.append({**area, "progress": _progress(area_items), "controls": control_views})
     return {
         "template": {"key": template.key, "title": template.title, "version": template.version},
-        "areas": areas, "progress": _total([a["progress"] for a in areas]), "assessment_comments": threads.get(None, []),
+        "areas": areas, "progress": _total([a["progress"] for a in areas]),
+        "assessment_comments": threads.get(None, []),
         "raised_questions": raised_count, "raised_awaiting_answer": awaiting,
     }
