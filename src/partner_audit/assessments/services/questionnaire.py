@@ -2,8 +2,9 @@
 answer, whether it shows, is answered, needs and has evidence, its comment thread and whether a reviewer raised it;
 and the progress of each area and of the whole.
 
-Where a question stands is ``controls.answers.states``, the same reading submitting uses. This module only lays it
-out, from rows already read (one query each for answers, comments and files): no query per question.
+What a question still lacks is ``standing`` (``controls.answers.states``, then evidence expiry and carried answers),
+the one reading submitting uses too. The rest only lays it out, from rows already read (one query each for answers,
+comments and files): no query per question.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from partner_audit.security.caller import Role
 
 
 # A template version never changes, so what its questions show of themselves is worked out once per process.
-_SKELETONS: dict[UUID, list[tuple[dict[str, Any], list[tuple[dict[str, Any], list[tuple[Question, dict]]]]]]] = {}
+Skeleton = list[tuple[dict[str, Any], list[tuple[dict[str, Any], list[tuple[Question, dict[str, Any]]]]]]]
+_SKELETONS: dict[UUID, Skeleton] = {}
 
 
 def _question_fields(q: Question) -> dict[str, Any]:
@@ -32,7 +34,7 @@ def _question_fields(q: Question) -> dict[str, Any]:
             "evidence_rule": q.evidence, "evidence_on": q.evidence_on}
 
 
-def skeleton(version_id: UUID, template: Template) -> list[tuple[dict, list[tuple[dict, list[tuple[Question, dict]]]]]]:
+def skeleton(version_id: UUID, template: Template) -> Skeleton:
     """Areas, their controls and their questions, as (fields, children) pairs, for the version ``version_id``."""
     if version_id not in _SKELETONS:
         _SKELETONS[version_id] = [
