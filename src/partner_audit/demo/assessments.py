@@ -130,7 +130,11 @@ async def _this_round(rollout_id: UUID, store: EvidenceStore, active: list[DemoP
             await _answer(lead, store, aid, provider.index, share=0.4, seed=1)
             what = "in progress"
         outcome[what] = outcome.get(what, 0) + 1
-    return ", ".join(f"{n} {what}" for what, n in outcome.items())
+    waiting = await Answer.count().where(
+        (Answer.assessment.rollout == rollout_id) & Answer.carried_from.is_not_null()
+        & Answer.confirmed_at.is_null()).run()
+    return ", ".join(f"{n} {what}" for what, n in outcome.items()) + (
+        f"; {waiting} answers carried from the earlier round wait to be confirmed" if waiting else "")
 
 
 async def _answer(lead: Caller, store: EvidenceStore, assessment_id: UUID, index: int, *, share: float = 1.0,
