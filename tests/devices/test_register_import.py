@@ -212,7 +212,8 @@ def test_the_registers_own_rules_apply_row_by_row(world):
         ('row 5, column "Email"', "is not an email address"),
         ('row 6, column "Type"', "a new device needs its type (laptop, phone, tablet or other)"),
         ('row 7, column "Type"', '"Monitor" is not a device type: use laptop, phone, tablet or other'),
-        ('row 8, column "Purpose"', "what the device is for is needed to check the device out"),
+        ('row 8, column "Purpose"', "what the device is for is needed to check the device out (fill it, or "
+                                    "give the import a default purpose)"),
         ('row 9, column "Serial"', "is longer than 100 characters"),
         ('row 10, column "Status"', "say who holds it: fill Checked Out To, Email and Provider"),
     ]

@@ -54,8 +54,8 @@ def csv_file(lines: list[str], bom: bool = True) -> bytes:
     return (("\ufeff" if bom else "") + "\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def import_file(api, content: bytes, name: str = "register.xlsx", dry_run: bool = False):
-    return api.post("/api/v1/devices/import", params={"dry_run": str(dry_run).lower()},
+def import_file(api, content: bytes, name: str = "register.xlsx", dry_run: bool = False, **params: str):
+    return api.post("/api/v1/devices/import", params={"dry_run": str(dry_run).lower(), **params},
                     files={"file": (name, content, "application/octet-stream")})
 
 

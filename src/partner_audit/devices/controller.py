@@ -283,13 +283,24 @@ class DeviceImportController(Controller):
     async def import_devices(self, caller: NamedDependency[Caller], request: Request,
                              dry_run: FromQuery[bool] = False,
                              filename: query_text(255, "The file's name, when the body is the raw file") = None,
+                             default_purpose: query_text(
+                                 2000, "What a device is for when its row says nothing (a Snipe-IT export has no "
+                                       "purpose column); the report counts the rows that used it") = None,
                              ) -> ImportReport:
         """The register as an .xlsx or .csv file: multipart/form-data with the file in a field named `file`, or
         the raw file as the body. Every row is checked first; any problem is a 422 naming each row and column,
         and nothing changes. `dry_run=true` changes nothing and returns what would change, row by row, with the
-        problems. Columns the import does not use are listed in `ignored_columns`."""
+        problems. Columns the import does not use are listed in `ignored_columns`.
+
+        Snipe-IT's asset export is read as it is: "Checked Out To: First Name", "…: Last Name", "…: Email" and
+        "…: Username" name the holder, "Company" their provider, "Asset Notes" the notes. A row that names a
+        holder it cannot check the device out to is a problem naming its row; `warnings` name rows the import
+        went on without (a device checked out to a location). Such an export has no purpose column:
+        `default_purpose` is the purpose of a check-out whose row has none, and `default_purpose_rows` counts
+        them. Once applied, `changes` lists the rows the import changed."""
         name, content = await whole_file(request, filename)
-        return to(ImportReport, await imports.import_devices(caller, Source(name, content), dry_run=dry_run))
+        return to(ImportReport, await imports.import_devices(caller, Source(name, content), dry_run=dry_run,
+                                                             default_purpose=default_purpose))
 
     @get("/export", guards=[policies.SEE_REGISTER.guard])
     async def export_register(

@@ -352,6 +352,7 @@ class RowChange(Output):
     action: str  # create, update, unchanged
     changes: list[str]  # the device fields an update changes (status included)
     assignment: str  # none, keep, update, check_out, transfer, check_in
+    default_purpose: bool = False  # the check-out's purpose is the import's default_purpose
 
 
 class ImportProblem(Output):
@@ -375,7 +376,11 @@ class ImportReport(Output):
     assignments: dict[str, int]  # keep, update, check_out, transfer, check_in
     errors: list[ImportProblem]
     error_count: int
-    changes: list[RowChange]  # row by row (a dry run; empty once applied)
+    warnings: list[ImportProblem]  # what a row asked that the import went on without (a device at a location)
+    warning_count: int
+    default_purpose_rows: int  # check-outs whose purpose is the import's default_purpose
+    # Row by row: every row of a preview; once applied, the rows it changed (at most 10,000 listed either way)
+    changes: list[RowChange]
 
 
 # --- Privacy Act requests ----------------------------------------------------------------------------

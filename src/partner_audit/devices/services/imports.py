@@ -13,11 +13,18 @@
    A dry run stops before writing and returns what would change, row by row.
 
 Upsert rules. A blank cell leaves the device's or the open assignment's value as it is (a new device gets the
-default). Filling the holder ("Checked Out To", "Email" or "Provider") checks the device out to that person: the
+default). Filling the holder ("Checked Out To", "Email" or "Provider"; in a Snipe-IT export the "Checked Out To:"
+name, email and username columns, with "Company" as the provider) checks the device out to that person: the
 same email at the same provider keeps (or updates) the open assignment; another person is a transfer (the open
 assignment closes on the new one's start date, its condition and wipe left for the register to record). A
 status of in stock, in repair or retired on a device that is out checks it in on the import's day. Lost and
 stolen come from incidents, never from a file.
+
+A row that names a holder is never dropped: if it cannot check the device out (no provider matches its Company,
+no email, the device is lost or retired, no purpose and no ``default_purpose``) it is an error naming its row,
+and nothing is imported. A row checked out to a place, not a person, is a warning naming its row. The report
+lists, row by row, what the preview would change or what the import changed, and counts the rows whose check-out
+took the default purpose.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from partner_audit.devices.tables import Assignment, Device
 from partner_audit.devices.xlsx import register as xlsx
 from partner_audit.devices.xlsx.reading import Source
 from partner_audit.devices.xlsx.register import CellError, Row, Sheet, header_of
+from partner_audit.api import LINES, Input, text
 from partner_audit.errors import Conflict, DomainError, Invalid
 from partner_audit.providers.schemas import ENGAGED_STATUSES
 from partner_audit.providers.tables import Provider
@@ -52,13 +60,16 @@ from partner_audit.security import access_log, policies
 from partner_audit.security.caller import Caller
 
 MAX_ERRORS_SHOWN = 500
+# Rows listed in ``changes``: a preview of a whole register is read on screen, and 200,000 rows of it would be
+# tens of megabytes of JSON; the counts beside it are whole.
+MAX_CHANGES_SHOWN = 10_000
 CHUNK = 5000  # tags per lookup (``IN (...)``): under both databases' limits on parameters (32,766)
 WRITE_CHUNK = 5000  # rows per bulk write, so progress moves on a large file
 DEVICE_FIELDS = ("serial", "kind", "make", "model", "encrypted", "mdm_enrolled", "notes")
 ASSIGNMENT_FIELDS = ("holder_name", "holder_email", "holder_phone", "provider", "holder_role", "purpose", "systems",
                      "starts_on", "expected_return_on")
 # Filling any of these says who holds the device.
-HOLDER_KEYS = ("holder_name", "holder_email", "provider")
+HOLDER_KEYS = ("holder_name", "holder_email", "holder_username", "provider")
 # Statuses a device may come back to (a check-in's).
 RETURN_STATUSES = frozenset(DeviceStatus(s.value) for s in ReturnStatus)
 
@@ -105,20 +116,23 @@ class Planned:
     device: dict[str, Any]  # the device row as it will be
     close: dict[str, Any] | None = None  # the open assignment, closed
     open: dict[str, Any] | None = None  # the open assignment as it will be (new or updated)
+    default_purpose: bool = False  # the check-out's purpose is the import's default, the row having none
 
 
 @dataclass
 class Plan:
     rows: list[Planned] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _validation_error(sheet: Sheet, number: int, exc: msgspec.ValidationError, names: dict[str, str]) -> None:
     """A schema's own check (a length, an email's form), named by the file's column."""
     message = str(exc)
-    found = re.search(r" - at `\$\.([a-z_]+)", message)
+    # msgspec names the field after the message; a struct's own check (text holding a control character) before.
+    found = re.search(r" - at `\$\.([a-z_]+)", message) or re.match(r"field `([a-z_]+)` ", message)
     field_ = names.get(found.group(1), found.group(1)) if found else None
-    said = message.split(" - at ")[0]
+    said = re.sub(r"^field `[a-z_]+` ", "", message.split(" - at ")[0])
     longest = re.match(r"Expected `str` of length <= (\d+)", said)
     if longest:
         said = f"is longer than {longest.group(1)} characters"
@@ -148,7 +162,7 @@ def _new_id() -> uuid.UUID:
 
 
 def _plan_row(sheet: Sheet, row: Row, current: dict[str, Any] | None, held: dict[str, Any] | None,
-              today: date) -> Planned | None:
+              today: date, default_purpose: str = "") -> Planned | None:
     """The device and assignment as this row leaves them, or None (with errors on the sheet) if it cannot."""
     v, number = row.values, row.number
     errors_before = len(sheet.errors)
@@ -173,7 +187,7 @@ def _plan_row(sheet: Sheet, row: Row, current: dict[str, Any] | None, held: dict
     wanted: DeviceStatus | None = v.get("status")
     names_holder = any(k in v for k in HOLDER_KEYS) or any(k in v.get("_bad", ()) for k in HOLDER_KEYS)
     details = {k: v[k] for k in ASSIGNMENT_FIELDS if k in v and k != "provider"}
-    action, close, opened = "none", None, None
+    action, close, opened, defaulted = "none", None, None, False
     if names_holder or (held and wanted in (None, DeviceStatus.assigned)):
         if wanted not in (None, DeviceStatus.assigned):
             sheet.error(number, "status", f'"{wanted.value}" does not fit a device someone holds: leave the holder '
@@ -201,6 +215,8 @@ def _plan_row(sheet: Sheet, row: Row, current: dict[str, Any] | None, held: dict
                           **details, "holder_email": email}
                 if "systems" in v:
                     opened["systems"] = "\n".join(v["systems"])
+                if not opened["purpose"] and default_purpose and "purpose" not in v.get("_bad", ()):
+                    opened["purpose"], defaulted = default_purpose, True
                 action = "transfer" if held else "check_out"
                 if provider is not None and provider["status"] not in ENGAGED_STATUSES:
                     sheet.error(number, "provider", f"{provider['name']} is {provider['status']} and cannot "
@@ -211,7 +227,10 @@ def _plan_row(sheet: Sheet, row: Row, current: dict[str, Any] | None, held: dict
                                                          f"assignment began on {held['starts_on']}")
                     close = {**held, "returned_on": opened["starts_on"]}
             clean = not v.get("_bad") and len(sheet.errors) == errors_before
-            _check_assignment(sheet, number, opened, v, clean)
+            _check_assignment(sheet, number, opened, v, clean,
+                              started_today=action in ("check_out", "transfer") and "starts_on" not in v,
+                              dates_kept=held is not None and opened["starts_on"] == held["starts_on"]
+                              and opened["expected_return_on"] == held["expected_return_on"])
             device["status"] = DeviceStatus.assigned.value
     else:
         if any(k in v for k in ASSIGNMENT_FIELDS):
@@ -235,11 +254,11 @@ def _plan_row(sheet: Sheet, row: Row, current: dict[str, Any] | None, held: dict
     else:
         changes = [k for k in (*DEVICE_FIELDS, "status") if device[k] != current[k]]
         change = "update" if changes else "unchanged"
-    return Planned(number, tag, change, changes, action, device, close, opened)
+    return Planned(number, tag, change, changes, action, device, close, opened, defaulted)
 
 
-def _check_assignment(sheet: Sheet, number: int, opened: dict[str, Any], values: dict[str, Any], clean: bool
-                      ) -> None:
+def _check_assignment(sheet: Sheet, number: int, opened: dict[str, Any], values: dict[str, Any], clean: bool,
+                      started_today: bool = False, dates_kept: bool = False) -> None:
     """What a check-out needs, then the check-out's own schema as the API applies it (once the row's other cells
     are right, so each mistake gets one message)."""
     missing = False
@@ -247,9 +266,14 @@ def _check_assignment(sheet: Sheet, number: int, opened: dict[str, Any], values:
                        ("provider", "the holder's provider"), ("purpose", "what the device is for")):
         if not opened.get(key) and key not in values.get("_bad", ()):
             missing = True
-            sheet.error(number, key if key in sheet.headers else None,
-                        f"{label} is needed to check the device out" + (
-                            "" if key in sheet.headers else f' (add a "{header_of(key)}" column)'))
+            column = sheet.column_of(key)
+            why = f' (add a "{header_of(key)}" column)' if column is None else ""
+            if key == "holder_email" and values.get("holder_username"):
+                why = f' (the username "{values["holder_username"]}" is not an email address)'
+            elif key == "purpose":
+                why = (" (add a \"Purpose\" column, or give the import a default purpose)" if column is None
+                       else " (fill it, or give the import a default purpose)")
+            sheet.error(number, key if column else None, f"{label} is needed to check the device out{why}")
     if missing or not clean:
         return
     try:
@@ -263,15 +287,26 @@ def _check_assignment(sheet: Sheet, number: int, opened: dict[str, Any], values:
     except msgspec.ValidationError as exc:
         _validation_error(sheet, number, exc, _CHECKOUT_NAMES)
         return
-    if opened["expected_return_on"] is not None and opened["expected_return_on"] < opened["starts_on"]:
-        sheet.error(number, "expected_return_on", f"{opened['expected_return_on']} is before the assignment "
-                                                  f"starts on {opened['starts_on']}")
+    if (opened["expected_return_on"] is not None and opened["expected_return_on"] < opened["starts_on"]
+            and not dates_kept):  # dates the register already holds were taken once, and are not asked again
+        if started_today:
+            # The file says when the device is due back but not when it went out (Snipe-IT's export has no
+            # checkout date): it went out before it was due, and is overdue now. The assignment starts on the
+            # import's day, as the register first knows of it, and is listed as overdue for return.
+            sheet.warn(number, "expected_return_on", f"{opened['expected_return_on']} has passed and the file has "
+                                                     "no checkout date: the assignment starts today and is "
+                                                     "overdue for return")
+        else:
+            sheet.error(number, "expected_return_on", f"{opened['expected_return_on']} is before the assignment "
+                                                      f"starts on {opened['starts_on']}")
 
 
-def plan(sheet: Sheet, current: dict[str, dict[str, Any]], held: dict[str, dict[str, Any]], today: date) -> Plan:
+def plan(sheet: Sheet, current: dict[str, dict[str, Any]], held: dict[str, dict[str, Any]], today: date,
+         default_purpose: str = "") -> Plan:
     """Every row checked, and the errors of all of them. ``current``: devices by asset tag; ``held``: their open
-    assignments by device id. ``sheet`` is left as parsed, so a plan can be made again."""
-    sheet = replace(sheet, errors=list(sheet.errors))
+    assignments by device id; ``default_purpose``: the purpose of a check-out whose row gives none. ``sheet`` is
+    left as parsed, so a plan can be made again."""
+    sheet = replace(sheet, errors=list(sheet.errors), warnings=list(sheet.warnings))
     result = Plan()
     first_row: dict[str, int] = {}
     for row in sheet.rows:
@@ -285,10 +320,12 @@ def plan(sheet: Sheet, current: dict[str, dict[str, Any]], held: dict[str, dict[
             continue
         first_row[tag] = row.number
         device = current.get(tag)
-        planned = _plan_row(sheet, row, device, held.get(str(device["id"])) if device else None, today)
+        planned = _plan_row(sheet, row, device, held.get(str(device["id"])) if device else None, today,
+                            default_purpose)
         if planned is not None:
             result.rows.append(planned)
     result.errors = sorted(sheet.errors, key=lambda e: e["row"])
+    result.warnings = sorted(sheet.warnings, key=lambda e: e["row"])
     return result
 
 
@@ -334,8 +371,13 @@ def _summary(source: Source, sheet: Sheet, result: Plan, dry_run: bool, applied:
         "updated": count("action", "update"), "unchanged": count("action", "unchanged"),
         "assignments": {a: count("assignment", a) for a in ("keep", "update", "check_out", "transfer", "check_in")},
         "errors": result.errors[:MAX_ERRORS_SHOWN], "error_count": len(result.errors),
+        "warnings": result.warnings[:MAX_ERRORS_SHOWN], "warning_count": len(result.warnings),
+        "default_purpose_rows": sum(p.default_purpose for p in result.rows),
+        # Row by row, what the preview would do or the import did; rows it leaves as they were are left out
+        # once applied (a re-import of a whole register changes a few rows of thousands).
         "changes": [{"row": p.number, "asset_tag": p.asset_tag, "action": p.action, "changes": p.changes,
-                     "assignment": p.assignment} for p in result.rows] if dry_run else [],
+                     "assignment": p.assignment, "default_purpose": p.default_purpose} for p in result.rows
+                    if dry_run or p.action != "unchanged" or p.assignment not in ("none", "keep")][:MAX_CHANGES_SHOWN],
     }
 
 
@@ -344,24 +386,46 @@ def _refusal(source: Source, sheet: Sheet, result: Plan) -> Invalid:
     more = f"; and {len(result.errors) - 10} more" if len(result.errors) > 10 else ""
     return Invalid(f"{source.name}: {len(result.errors)} problem(s), so nothing was imported: {shown}{more}",
                    errors=result.errors[:MAX_ERRORS_SHOWN], error_count=len(result.errors),
+                   warnings=result.warnings[:MAX_ERRORS_SHOWN], warning_count=len(result.warnings),
                    ignored_columns=sheet.ignored, ignored_column_count=sheet.ignored_count)
 
 
+def _default_purpose(value: str | None) -> str:
+    """The purpose a check-out takes when its row has none (a Snipe-IT export has no such column), held to the
+    check-out's own rule for a purpose."""
+    if value is None or not value.strip():
+        return ""
+    try:
+        return msgspec.convert({"purpose": value.strip()}, _Purpose).purpose
+    except msgspec.ValidationError as exc:
+        said = str(exc).split(" - at ")[0]
+        longest = re.match(r"Expected `str` of length <= (\d+)", said)
+        raise Invalid.field("default_purpose", f"is longer than {longest.group(1)} characters" if longest
+                            else said.removeprefix("field `purpose` ")) from None
+
+
+class _Purpose(Input):
+    purpose: text(2000, characters=LINES)
+
+
 async def import_devices(caller: Caller, source: Source, *, dry_run: bool = False,
-                         progress: Callable[..., Iterable[Any]] | None = None) -> dict[str, Any]:
+                         progress: Callable[..., Iterable[Any]] | None = None,
+                         default_purpose: str | None = None) -> dict[str, Any]:
     """Check every row, then apply all of them or none (see the module's notes). ``progress``: the command
-    line's ``partner_audit.progress.progress``, to show reading and writing as they go."""
+    line's ``partner_audit.progress.progress``, to show reading and writing as they go. ``default_purpose``:
+    what a device checked out by a row without a purpose is for; the report counts the rows that used it."""
     policies.IMPORT_DEVICES.check(caller)
     action = "device.import_preview" if dry_run else "device.import"
     today = datetime.now(UTC).date()
     # Read, parse and plan against the register as it is, outside any transaction: a large file takes seconds
     # and a transaction would hold every other writer (on SQLite, everyone signing in) for all of them.
     try:
+        purpose = _default_purpose(default_purpose)
         providers = await _providers()
         sheet = await spreadsheets.in_worker(xlsx.parse, source, providers.find, progress)
         tags = list({r.values["asset_tag"] for r in sheet.rows if "asset_tag" in r.values})
         current, held = await _current(tags)
-        result = await spreadsheets.in_worker(plan, sheet, current, held, today)
+        result = await spreadsheets.in_worker(plan, sheet, current, held, today, purpose)
     except DomainError as exc:
         await access_log.record_refusal(caller, action, "device", None, None, exc)
         raise
@@ -373,7 +437,7 @@ async def import_devices(caller: Caller, source: Source, *, dry_run: bool = Fals
             current_now, held_now = await _current(tags)
             if (current_now, held_now, providers_now.by_id) != (current, held, providers.by_id):
                 _use_providers(sheet, providers_now)
-                result = await spreadsheets.in_worker(plan, sheet, current_now, held_now, today)
+                result = await spreadsheets.in_worker(plan, sheet, current_now, held_now, today, purpose)
         audit.details.append(f"{source.name}: {len(sheet.rows)} rows, {len(result.errors)} problem(s)")
         if result.errors and not dry_run:
             raise _refusal(source, sheet, result)
@@ -381,7 +445,10 @@ async def import_devices(caller: Caller, source: Source, *, dry_run: bool = Fals
             await _apply(caller, result, progress)
         summary = _summary(source, sheet, result, dry_run, applied=not dry_run)
         audit.details.append(", ".join(f"{k} {summary[k]}" for k in ("created", "updated", "unchanged")) + "; "
-                             + ", ".join(f"{k} {n}" for k, n in summary["assignments"].items() if n))
+                             + ", ".join(f"{k} {n}" for k, n in summary["assignments"].items() if n)
+                             + (f"; default purpose on {summary['default_purpose_rows']} row(s)"
+                                if summary["default_purpose_rows"] else "")
+                             + (f"; {summary['warning_count']} warning(s)" if summary["warning_count"] else ""))
         return summary
 
 
