@@ -225,19 +225,20 @@ async def update_breach_assessment(caller: Caller, assessment_id: UUID, data: Br
                           "once decided.", errors=[{"field": m, "message": "cannot be blank once decided"}
                                                     for m in MATTERS if m in changes and not str(changes[m]).strip()])
         now = datetime.now(UTC)
+        starts: dict[Any, Any] = {}
         values: dict[Any, Any] = {BreachAssessment._meta.get_column_by_name(f): v.strip() if isinstance(v, str) and
                                   f != "notes" else v for f, v in changes.items()}
         if "serious_harm_likely" in changes:
             values[BreachAssessment.assessed_at] = now if decision is not None else None
             values[BreachAssessment.assessed_by] = caller.user_id if decision is not None else None
             if decision is True and not current["serious_harm_likely"]:
-                values[BreachAssessment.notifiable_at] = now
-                values[BreachAssessment.notification_due_at] = now + timedelta(hours=clocks.notification_hours)
+                starts = {BreachAssessment.notifiable_at: now,
+                          BreachAssessment.notification_due_at: now + timedelta(hours=clocks.notification_hours)}
                 audit.details.append(f"notifiable: notify within {clocks.notification_hours} hours")
             elif decision is True:  # the same decision again: the clock keeps running from the first
                 values.pop(BreachAssessment.assessed_at)
                 values.pop(BreachAssessment.assessed_by)
-            else:
+            else:  # not notifiable after all: no clock (judged likely again later, it starts then)
                 values[BreachAssessment.notifiable_at] = None
                 values[BreachAssessment.notification_due_at] = None
         if "held_as_agent" in changes:
@@ -247,6 +248,11 @@ async def update_breach_assessment(caller: Caller, assessment_id: UUID, data: Br
         if values:
             audit.details.append("changed " + ", ".join(sorted(changes)))
             await BreachAssessment.update(values).where(BreachAssessment.id == assessment_id).run()
+        if starts:
+            # Only a clock not yet started starts: of two people recording the decision at once, the first
+            # starts it and the second's leaves it running (the condition is checked again on the row itself).
+            await BreachAssessment.update(starts).where(BreachAssessment.id == assessment_id,
+                                                        BreachAssessment.notifiable_at.is_null()).run()
         return await _assessment(caller, assessment_id)
 
 
