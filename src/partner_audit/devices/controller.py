@@ -183,7 +183,7 @@ class IncidentController(Controller):
         rows, total = await incidents.list_incidents(caller, flt, paging)
         return Page.of(rows, total, paging, IncidentOut)
 
-    @post("/", guards=[policies.REPORT_INCIDENT.guard], status_code=201)
+    @post("/", guards=[policies.REPORT_INCIDENT.guard], status_code=201, summary="Report an incident")
     async def report_incident(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                               data: JSONBody[IncidentCreate]) -> IncidentOut:
         """Lost or stolen closes the device's open assignment and marks the device. Every incident, near misses
@@ -191,7 +191,7 @@ class IncidentController(Controller):
         (48 by default) after the report."""
         return to(IncidentOut, await incidents.report_incident(caller, data, breaches.BreachClocks.of(settings)))
 
-    @get("/summary", guards=[policies.SEE_INCIDENT_SUMMARY.guard])
+    @get("/summary", guards=[policies.SEE_INCIDENT_SUMMARY.guard], summary="Count incidents")
     async def summary(
         self,
         caller: NamedDependency[Caller],
@@ -215,7 +215,7 @@ class BreachAssessmentController(Controller):
     path = "/breach-assessments"
     tags = ["Incidents"]
 
-    @get("/", guards=[policies.SEE_BREACH_ASSESSMENTS.guard])
+    @get("/", guards=[policies.SEE_BREACH_ASSESSMENTS.guard], summary="List breach assessments")
     async def list_assessments(
         self,
         caller: NamedDependency[Caller],
@@ -235,7 +235,8 @@ class BreachAssessmentController(Controller):
                              assessment_id: FromPath[UUID]) -> BreachAssessmentOut:
         return to(BreachAssessmentOut, await breaches.get_breach_assessment(caller, assessment_id))
 
-    @patch("/{assessment_id:uuid}", guards=[policies.UPDATE_BREACH_ASSESSMENT.guard])
+    @patch("/{assessment_id:uuid}", guards=[policies.UPDATE_BREACH_ASSESSMENT.guard],
+           summary="Record a breach assessment")
     async def update_assessment(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                                 assessment_id: FromPath[UUID],
                                 data: JSONBody[BreachAssessmentUpdate]) -> BreachAssessmentOut:
@@ -248,7 +249,8 @@ class BreachAssessmentController(Controller):
         return to(BreachAssessmentOut, await breaches.update_breach_assessment(
             caller, assessment_id, data, breaches.BreachClocks.of(settings)))
 
-    @post("/{assessment_id:uuid}/close", guards=[policies.CLOSE_BREACH_ASSESSMENT.guard], status_code=200)
+    @post("/{assessment_id:uuid}/close", guards=[policies.CLOSE_BREACH_ASSESSMENT.guard], status_code=200,
+          summary="Close a breach assessment")
     async def close_assessment(self, caller: NamedDependency[Caller],
                                assessment_id: FromPath[UUID]) -> BreachAssessmentOut:
         """Needs the decision on the s 113 matters; for serious harm, who notifies (`held_as_agent`) and both
@@ -292,7 +294,8 @@ class DeviceImportController(Controller):
     tags = ["Devices"]
 
     # The limit leaves room for the form around the largest file read, so a file just over it is told its size.
-    @post("/import", guards=[policies.IMPORT_DEVICES.guard], status_code=200, request_max_body_size=MAX_BYTES + 2**20)
+    @post("/import", guards=[policies.IMPORT_DEVICES.guard], status_code=200, request_max_body_size=MAX_BYTES + 2**20,
+          summary="Import the register")
     async def import_devices(self, caller: NamedDependency[Caller], request: Request,
                              dry_run: FromQuery[bool] = False,
                              filename: query_text(255, "The file's name, when the body is the raw file") = None,
