@@ -1,4 +1,4 @@
-"""The ``partner-audit`` command: serve, migrate, create-user, demo, access-log verify, templates."""
+"""The ``partner-audit`` command: every subcommand is listed by ``partner-audit --help``."""
 
 from __future__ import annotations
 
@@ -31,7 +31,12 @@ async def _with_db(settings: Settings, work: Callable[[], Awaitable[Any]], *, ne
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     applied = asyncio.run(_with_db(settings, db.migrate, need_schema=False))
-    print(f"applied {len(applied)} migration(s)" if applied else "the database is up to date")
+    if not applied:
+        print("the database is up to date")
+        return 0
+    for migration_id in applied:
+        print(f"  {migration_id}  {db.describe_migration(migration_id)}")
+    print(f"applied {len(applied)} migration(s); the database is up to date")
     return 0
 
 
@@ -40,6 +45,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from partner_audit import server_log
 
+    # --host and --port win over PA_HOST and PA_PORT; the workers read the same settings from the environment.
+    if args.host:
+        os.environ["PA_HOST"] = args.host
+    if args.port:
+        os.environ["PA_PORT"] = str(args.port)
+    settings = load_settings()
     # Fail here, in one line, rather than inside a worker's start-up.
     asyncio.run(_with_db(settings, lambda: asyncio.sleep(0)))
     print(f"partner-audit: serving on http://{settings.host}:{settings.port}/  (API docs: /schema)", flush=True)
@@ -69,10 +80,13 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from partner_audit import demo
 
-    logins = asyncio.run(_with_db(settings, demo.load))
+    made = asyncio.run(_with_db(settings, lambda: demo.load(settings)))
+    print("\nThe demo holds:")
+    for line in made.made:
+        print(f"  - {line}")
     print("\nDemo logins (passwords are new each time `partner-audit demo` runs):")
-    width = max(len(email) for _, email, _ in logins)
-    for role, email, password in logins:
+    width = max(len(email) for _, email, _ in made.logins)
+    for role, email, password in made.logins:
         print(f"  {role:<15} {email:<{width}}  {password}")
     print(f"\nSign in at http://{settings.host}:{settings.port}/ or try the API at "
           f"http://{settings.host}:{settings.port}/schema")
@@ -317,10 +331,17 @@ def cmd_privacy_request(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="partner-audit", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    p = argparse.ArgumentParser(
+        prog="partner-audit",
+        description="Privacy controls rolled out to contracted providers: self-assessed, audited and reported. "
+                    "Settings come from PA_* environment variables (README: Settings).",
+        epilog="`partner-audit COMMAND --help` describes one command and its options.")
+    sub = p.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
 
     s = sub.add_parser("serve", help="run the web service")
+    s.add_argument("--host", help="address to listen on (default PA_HOST, else 127.0.0.1)")
+    s.add_argument("--port", type=int, choices=range(1, 65536), metavar="PORT",
+                   help="port to listen on (default PA_PORT, else 8000)")
     s.add_argument("--workers", type=int, default=1, help="app processes (default 1)")
     s.set_defaults(func=cmd_serve)
 

@@ -305,10 +305,19 @@ async def stop(engine_: Engine) -> None:
 # --- migrations -----------------------------------------------------------------------------------
 
 
-def _migration_ids() -> list[str]:
+def _migration_modules() -> dict[str, Any]:
     from piccolo.apps.migrations.commands.base import BaseMigrationManager
 
-    return sorted(BaseMigrationManager().get_migration_modules(str(MIGRATIONS_DIR)))
+    return BaseMigrationManager().get_migration_modules(str(MIGRATIONS_DIR))
+
+
+def _migration_ids() -> list[str]:
+    return sorted(_migration_modules())
+
+
+def describe_migration(migration_id: str) -> str:
+    """A migration's own description (each migration file has one)."""
+    return getattr(_migration_modules().get(migration_id), "DESCRIPTION", "")
 
 
 async def pending_migrations() -> list[str]:
@@ -321,15 +330,21 @@ async def pending_migrations() -> list[str]:
 
 
 async def migrate() -> list[str]:
-    """Apply every pending migration; returns the ids applied."""
+    """Apply every pending migration; returns the ids applied. Piccolo's own chatter is kept from the terminal
+    (on a fresh database it says the same migrations are "already complete" and "not yet run"); the command
+    reports what was applied, and a failure carries Piccolo's message."""
+    import io
+
     from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 
     os.environ.setdefault("PICCOLO_CONF", PICCOLO_CONF)
     pending = await pending_migrations()
     if pending:
-        result = await ForwardsMigrationManager(app_name=APP_NAME).run()
+        said = io.StringIO()
+        with contextlib.redirect_stdout(said):
+            result = await ForwardsMigrationManager(app_name=APP_NAME).run()
         if not result.success:
-            raise RuntimeError(f"migration failed: {result.message}")
+            raise RuntimeError(f"migration failed: {result.message}\n{said.getvalue()}")
     return pending
 
 

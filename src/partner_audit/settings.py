@@ -29,6 +29,7 @@ class Settings:
     host: str
     port: int
     session_hours: int
+    api_token_days: int  # an API token's lifetime when its maker names none
     login_max_failures: int
     login_window_minutes: int
     max_upload_bytes: int
@@ -171,6 +172,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         host=env.get("PA_HOST") or "127.0.0.1",
         port=_int(env, "PA_PORT", 8000, minimum=1, maximum=65535),
         session_hours=_int(env, "PA_SESSION_HOURS", 12, minimum=1),
+        api_token_days=_int(env, "PA_API_TOKEN_DAYS", 90, minimum=1, maximum=3650),
         login_max_failures=_int(env, "PA_LOGIN_MAX_FAILURES", 5, minimum=1),
         login_window_minutes=_int(env, "PA_LOGIN_WINDOW_MINUTES", 15, minimum=1),
         max_upload_bytes=_int(env, "PA_MAX_UPLOAD_MB", 250, minimum=1) * 1024 * 1024,

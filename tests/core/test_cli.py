@@ -104,9 +104,26 @@ def test_serve_refuses_an_unmigrated_database(target: Target) -> None:
 
 def test_migrate_applies_then_is_up_to_date(target: Target) -> None:
     expected = len([p for p in MIGRATIONS_DIR.glob("*.py") if not p.name.startswith("__")])
-    assert ok(cli(target.env, "migrate"))[-1] == f"applied {expected} migration(s)"
+    lines = ok(cli(target.env, "migrate"))
+    assert lines[-1] == f"applied {expected} migration(s); the database is up to date"
+    # One line a migration, with its description; none of Piccolo's contradictory counts ("already complete").
+    assert len(lines) == expected + 1
+    assert all(re.fullmatch(r"\s*\d{4}-\d\d-\d\dT[\d:]+  \S.+", line) for line in lines[:-1]), lines
+    assert "Device register" in "\n".join(lines)
     assert ok(cli(target.env, "migrate"))[-1] == "the database is up to date"
     assert target.scalar("SELECT count(*) FROM access_log_entry") == 0
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    from partner_audit.cli import parser
+
+    commands = [a for a in parser()._subparsers._group_actions[0].choices]  # type: ignore[union-attr]
+    shown = "\n".join(ok(cli(base_env(tmp_path), "--help")))
+    assert len(commands) >= 12
+    for command in commands:
+        assert re.search(rf"^    {re.escape(command)}\b", shown, re.M), (command, shown)
+    serve = "\n".join(ok(cli(base_env(tmp_path), "serve", "--help")))
+    assert "--host HOST" in serve and "--port PORT" in serve
 
 
 # --- people ----------------------------------------------------------------------------------------------
@@ -140,16 +157,35 @@ def test_create_user_refuses_in_one_line(target: Target) -> None:
 
 def test_demo_prints_a_login_per_role_and_runs_again_without_duplicates(target: Target) -> None:
     migrated(target)
-    first = demo_logins(cli(target.env, "demo"))
+    printed = cli(target.env, "demo")
+    first = demo_logins(printed)
     assert {role for role, _ in first.values()} == {r.value for r in Role}
     assert target.scalar("SELECT count(*) FROM provider") == 12
     users = target.scalar("SELECT count(*) FROM app_user")
-    assert users == len(first)
+    assert users == len(first) + 9 - 2  # a privacy lead at each of the 9 active providers; two are demo logins
+    # A lived-in quarter, and it says what it made.
+    holds = [line.strip() for line in ok(printed) if line.strip().startswith("- ")]
+    assert len(holds) == 5, ok(printed)
+    assert "8 accepted, 1 never submitted" in holds[2]
+    assert target.scalar("SELECT count(*) FROM assessment WHERE status = 'accepted'") == 8
+    assert target.scalar("SELECT count(*) FROM assessment WHERE status = 'submitted'") == 1
+    assert target.scalar("SELECT count(*) FROM assessment WHERE status = 'returned'") == 1
+    assert target.scalar("SELECT count(*) FROM review_comment") >= 2
+    assert target.scalar("SELECT count(*) FROM evidence") > 50
+    assert target.scalar("SELECT count(*) FROM device") == 40
+    assert target.scalar("SELECT count(*) FROM assignment WHERE closed_at IS NULL") == 26
+    assert target.scalar("SELECT count(*) FROM attestation") > 10
+    assert target.scalar("SELECT count(*) FROM incident") == 2
+    assert target.scalar("SELECT count(*) FROM breach_assessment") == 2
+    assert "26 held by providers' staff" in holds[4]
+    assessments = target.scalar("SELECT count(*) FROM assessment")
 
     second = demo_logins(cli(target.env, "demo"))
     assert second.keys() == first.keys()
     assert target.scalar("SELECT count(*) FROM provider") == 12
     assert target.scalar("SELECT count(*) FROM app_user") == users
+    assert target.scalar("SELECT count(*) FROM device") == 40
+    assert target.scalar("SELECT count(*) FROM assessment") == assessments
     assert all(second[email][1] != first[email][1] for email in first)
 
     new = {email: password for email, (_, password) in second.items()}

@@ -1,6 +1,7 @@
-"""The plan's own template, rolled out to the demo providers, completed end to end through the API: every
-visible question answered, evidence attached where the answers call for it (on disk and on a real S3 server),
-submitted by the privacy lead and accepted by an auditor. On SQLite and PostgreSQL."""
+"""The plan's own template, rolled out to the demo providers, completed end to end through the API: the demo's
+provider, part way through this quarter's assessment, answers every visible question, attaches evidence where the
+answers call for it (on disk and on a real S3 server), its privacy lead submits and an auditor accepts. On SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def best_answer(question: Question):
 
 
 def test_the_plan_completed_end_to_end(client, run, settings):
-    logins = {email: password for _, email, password in run(demo.load)}
+    made = run(lambda: demo.load(settings))
+    logins = {email: password for _, email, password in made.logins}
 
     def session(local: str) -> dict[str, str]:
         email = f"{local}@{demo.DEMO_DOMAIN}"
@@ -54,14 +56,21 @@ def test_the_plan_completed_end_to_end(client, run, settings):
 
     lead, staff, auditor, partnerships = (session(p) for p in ("provider.admin", "provider.user", "auditor",
                                                                "partnerships"))
-    [rollout] = client.get("/api/v1/rollouts", headers=partnerships).json()["items"]
-    assert rollout["name"] == demo.PLAN_ROLLOUT and rollout["selection"]["risk_tiers"] == [1, 2, 3]
-    [assessment] = client.get("/api/v1/assessments", headers=staff).json()["items"]
+    [rollout] = [r for r in client.get("/api/v1/rollouts", headers=partnerships).json()["items"]
+                 if r["name"] == demo.PLAN_ROLLOUT]
+    assert rollout["selection"]["risk_tiers"] == [1, 2, 3]
+    [assessment] = client.get("/api/v1/assessments", params={"rollout_id": rollout["id"]}, headers=staff).json()["items"]
+    assert assessment["status"] == "in_progress", "the demo's provider is part way through"
     aid = assessment["id"]
     detail = client.get(f"/api/v1/templates/{assessment['template_version_id']}", headers=staff).json()
     template = msgspec.convert(detail["template"], Template)
     assert template.key == "pip-2024-25"
 
+    def current() -> dict[str, dict]:
+        return {a["question_id"]: a for a in client.get(f"/api/v1/assessments/{aid}", headers=staff).json()["answers"]}
+
+    before = current()
+    assert before, "the demo answered the first questions"
     answers: dict[str, object] = {}
     for area in template.areas:
         batch = []
@@ -69,11 +78,17 @@ def test_the_plan_completed_end_to_end(client, run, settings):
             for question in control.questions:
                 if rules.visible(question, answers):
                     answers[question.id] = rules.normalise_answer(question, best_answer(question))
-                    batch.append({"question_id": question.id, "value": answers[question.id]})
+                    version = before[question.id]["version"] if question.id in before else 0
+                    batch.append({"question_id": question.id, "value": answers[question.id], "version": version})
         r = client.put(f"/api/v1/assessments/{aid}/answers", json={"answers": batch}, headers=staff)
         assert r.status_code == 200, r.text
+    # Answers to questions that no longer show are kept but do not count.
+    answers = {q: v for q, v in answers.items() if rules.visible(
+        next(question for _, _, question in template.questions() if question.id == q), answers)}
 
-    needing = [q for _, _, q in template.questions() if q.id in answers and rules.needs_evidence(q, answers[q.id])]
+    attached = {e["question_id"] for e in client.get(f"/api/v1/assessments/{aid}", headers=staff).json()["evidence"]}
+    needing = [q for _, _, q in template.questions() if q.id in answers and rules.needs_evidence(q, answers[q.id])
+               and q.id not in attached]
     assert needing, "the plan asks for evidence of the practices a provider claims"
     r = client.post(f"/api/v1/assessments/{aid}/submit", headers=lead)
     assert r.status_code == 422
@@ -89,7 +104,7 @@ def test_the_plan_completed_end_to_end(client, run, settings):
     assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
 
     evidence = client.get(f"/api/v1/assessments/{aid}", headers=auditor).json()["evidence"]
-    assert len(evidence) == len(needing)
+    assert len(evidence) == len(needing) + len(attached)
     r = client.get(f"/api/v1/evidence/{evidence[0]['id']}/download", headers=auditor, follow_redirects=False)
     assert r.status_code == (307 if settings.is_s3 else 200)
     progress = client.get(f"/api/v1/rollouts/{rollout['id']}", headers=partnerships).json()["progress"]

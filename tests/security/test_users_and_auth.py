@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,18 @@ def test_an_api_token_is_shown_once_and_only_its_hash_is_kept(world: World, sett
     r = world.client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
     assert r.status_code == 200, r.text
     assert r.json()["email"] == "auditor@example.org"
+
+
+def test_a_token_made_without_a_lifetime_expires_after_the_default(world: World, settings: Settings):
+    r = world.auditor.post("/api/v1/me/tokens", json={"name": "forgotten in a script"})
+    assert r.status_code == 201, r.text
+    made = datetime.fromisoformat(r.json()["details"]["created_at"])
+    expires = datetime.fromisoformat(r.json()["details"]["expires_at"])
+    # created_at and expires_at are read from the clock a moment apart.
+    assert abs(expires - made - timedelta(days=90)) < timedelta(seconds=5)
+    assert settings.api_token_days == 90
+    # No way round it: an explicit lifetime is bounded too.
+    problem(world.auditor.post("/api/v1/me/tokens", json={"name": "forever", "expires_in_days": 36500}), 400)
 
 
 def test_a_revoked_token_is_refused(world: World):

@@ -67,13 +67,15 @@ def demo_logins(result: subprocess.CompletedProcess[str]) -> dict[str, tuple[str
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, tuple[str, str]]]]:
     """`partner-audit serve` on a free port, against a migrated SQLite database with demo data."""
-    env = {**base_env(tmp_path), "PA_DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}",
-           "PA_PORT": str(free_port())}
+    env = {**base_env(tmp_path), "PA_DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}"}
     ok(cli(env, "migrate"))
     logins = demo_logins(cli(env, "demo"))
-    base = f"http://127.0.0.1:{env['PA_PORT']}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([PARTNER_AUDIT, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    # --host and --port, as the README shows them (no PA_PORT in the environment).
+    process = subprocess.Popen([PARTNER_AUDIT, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -84,7 +84,7 @@ class World:
                     Caller.system("test"), email=email, full_name=key.replace("_", " ").title(), role=role,
                     password=PASSWORD, provider_id=provider_id,
                 )
-                token, _ = await service.create_api_token(Caller(user["id"], email, role, provider_id), "tests", None)
+                token, _ = await service.create_api_token(Caller(user["id"], email, role, provider_id), "tests", 30)
             finally:
                 if current is not None and current is not db.bound_engine():
                     db.bind(current, TABLES)

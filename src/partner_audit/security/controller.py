@@ -69,9 +69,12 @@ class MeController(Controller):
         return [msgspec.convert(r, TokenOut) for r in await service.list_api_tokens(caller)]
 
     @post("/tokens", status_code=201)
-    async def create_token(self, caller: NamedDependency[Caller], data: JSONBody[TokenCreate]) -> TokenCreated:
-        """Make an API token for scripts. The token is in this response only; only its hash is kept."""
-        secret, row = await service.create_api_token(caller, data.name, data.expires_in_days)
+    async def create_token(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
+                           data: JSONBody[TokenCreate]) -> TokenCreated:
+        """Make an API token for scripts. The token is in this response only; only its hash is kept. It expires
+        after ``expires_in_days``, or the service's default (PA_API_TOKEN_DAYS, 90 days unless set)."""
+        secret, row = await service.create_api_token(caller, data.name,
+                                                     data.expires_in_days or settings.api_token_days)
         return TokenCreated(token=secret, details=msgspec.convert(row, TokenOut))
 
     @delete("/tokens/{token_id:uuid}", status_code=204)

@@ -89,10 +89,12 @@ async def caller_is_allowed_in(caller: Caller) -> None:
 # --- API tokens ------------------------------------------------------------------------------------
 
 
-async def create_api_token(caller: Caller, name: str, expires_in_days: int | None) -> tuple[str, dict[str, Any]]:
+async def create_api_token(caller: Caller, name: str, expires_in_days: int) -> tuple[str, dict[str, Any]]:
+    """Every token expires (``PA_API_TOKEN_DAYS`` when its maker names no lifetime): a token forgotten in a script
+    or a leaked file stops working on its own."""
     policies.USE_OWN_ACCOUNT.check(caller)
     secret = tokens.new_secret()
-    expires = _now() + timedelta(days=expires_in_days) if expires_in_days else None
+    expires = _now() + timedelta(days=expires_in_days)
     async with access_log.audited(caller, "token.create", "access_token", provider_id=caller.provider_id) as audit:
         token = AccessToken(kind=API, token_hash=tokens.digest(secret), user=caller.user_id, name=name,
                             expires_at=expires)
