@@ -179,3 +179,28 @@ def test_the_command_line_takes_a_default_purpose(world, settings, tmp_path):
     assert 'warning: row 6, column "Checked Out To: Location"' in done.stdout
     assert "8 rows: created 8" in done.stdout and "4 check-out(s) with the default purpose" in done.stdout
     assert world.admin.get("/api/v1/assignments", params={"open": "true"}).json()["total"] == 4
+
+
+def test_snipe_it_custom_report_layout(world):
+    """Snipe-IT's custom asset report: "Checked Out To" holds a person's full name or a place, and the "Type"
+    after it says which; "Title" is the job title; a status carries its meaning in brackets."""
+    content = csv_file([
+        "Company,Asset Tag,Category,Serial,Checked Out To,Type,Username,Title,Status,Checkout Date,Expected Checkin,"
+        "Notes",
+        "Provider A Trust,CR-1,Laptops,S1,Mere Tawhiri,user,mere@provider-a.example,Kaiāwhina,"
+        "Laptop pool (deployed),2025-05-01 09:30:00,,Charger with it",
+        "Te Tari Agency,CR-2,Laptops,S2,Wellington Office,location,,,Laptop pool (deployed),2025-05-01 09:30:00,,",
+        "Te Tari Agency,CR-3,Laptops,S3,,,,,Ready to Deploy (deployable),,,",
+    ])
+    r = import_file(world.partnerships, content, "custom-asset-report.csv", default_purpose=PURPOSE)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["columns"]["checkout_type"] == "Type" and body["columns"]["kind"] == "Category"
+    assert [w["field"] for w in body["warnings"]] == ['row 3, column "Checked Out To"']
+    assert 'a location ("Wellington Office")' in body["warnings"][0]["message"]
+    found = devices(world)
+    held = found["CR-1"]["current_assignment"]
+    assert (held["holder_name"], held["holder_email"], held["holder_role"], held["starts_on"]) == (
+        "Mere Tawhiri", "mere@provider-a.example", "Kaiāwhina", "2025-05-01")
+    assert (found["CR-2"]["status"], found["CR-2"]["current_assignment"]) == ("in_stock", None)
+    assert found["CR-3"]["status"] == "in_stock"

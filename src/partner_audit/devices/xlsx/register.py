@@ -87,6 +87,7 @@ def header_key(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", unicodedata.normalize("NFKC", text).casefold())
 
 
+_CHECKOUT_TYPE = next(c for c in COLUMNS if c.field == "checkout_type")
 _BY_KEY = {header_key(name): c for c in COLUMNS for name in (c.header, c.field, *c.aliases)}
 assert len(_BY_KEY) == sum(len({header_key(n) for n in (c.header, c.field, *c.aliases)}) for c in COLUMNS), \
     "two fields share a header name"
@@ -259,6 +260,10 @@ def _header(cells: tuple[Any, ...], sheet: Sheet) -> list[tuple[int, Column]]:
         if not text:
             continue
         column = _BY_KEY.get(header_key(text)) if len(text) <= HEADER_TEXT_MAX else None
+        if column is not None and header_key(text) == "type" and used and used[-1][1].field == "holder_name" \
+                and used[-1][0] == index - 1:
+            # Snipe-IT's custom report writes "Checked Out To" and then "Type": user, location or asset.
+            column = _CHECKOUT_TYPE
         if column is None:
             sheet.ignored_count += 1
             if len(sheet.ignored) < IGNORED_SHOWN:
@@ -327,6 +332,7 @@ def parse(source: Source, find_provider: Callable[[str], Any],
 HOLDER_PARTS = frozenset({"holder_first_name", "holder_last_name", "holder_username", "company", "checkout_type",
                           "checkout_location"})
 PERSON_FIELDS = ("holder_name", "holder_email", "holder_username")
+PLACE_DETAILS = ("holder_phone", "holder_role", "purpose", "systems", "starts_on", "expected_return_on")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -344,15 +350,22 @@ def _holder(sheet: Sheet, number: int, values: dict[str, Any], find_provider: Ca
         values["holder_email"] = username
     company = values.pop("company", None)
     kind, place = values.pop("checkout_type", None), values.pop("checkout_location", None)
+    place_column = "checkout_location" if place else "checkout_type"
+    if kind in ("location", "asset") and not (first or last or "holder_email" in values or username) \
+            and not place and "holder_name" in values:
+        # Snipe-IT's custom report names the place in "Checked Out To", as it names a person.
+        place, place_column = values.pop("holder_name"), "holder_name"
     bad = values.get("_bad", ())
     if not any(k in values or k in bad for k in PERSON_FIELDS) and not {"holder_first_name", "holder_last_name"} & set(bad):
         if kind in ("location", "asset") or place:
             where = f'a location ("{place}")' if place else f"a{'n' if kind == 'asset' else ''} {kind or 'location'}"
-            sheet.warn(number, "checkout_location" if place else "checkout_type",
+            sheet.warn(number, place_column,
                        f"is checked out to {where}, not to a person: the register keeps the devices people hold, "
                        "so this row checks nothing out")
             if values.get("status") == DeviceStatus.assigned:
                 del values["status"]  # "deployed" to a place, not to anyone the register could name
+            for detail in PLACE_DETAILS:  # the dates and the like of that checkout, not of anyone's assignment
+                values.pop(detail, None)
         return
     if company is not None and "provider" not in values and "provider" not in bad:
         try:
