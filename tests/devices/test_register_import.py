@@ -345,3 +345,18 @@ def _with_first_sheet(content: bytes, edit) -> bytes:
             data = source.read(item.filename)
             target.writestr(item.filename, edit(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
     return out.getvalue()
+
+
+def test_the_rows_listed_are_capped_but_the_counts_are_whole():
+    """A preview of a 200,000-row register would be tens of megabytes of JSON row by row: ``changes`` lists the
+    first 10,000, the counts beside it every row."""
+    from partner_audit.devices.services import imports
+    from partner_audit.devices.xlsx.reading import Source
+    from partner_audit.devices.xlsx.register import Sheet
+
+    rows = [imports.Planned(n, f"T-{n}", "create", [], "none", {}) for n in range(imports.MAX_CHANGES_SHOWN + 5)]
+    for dry_run in (True, False):
+        summary = imports._summary(Source("big.csv", b""), Sheet({}, [], [], []), imports.Plan(rows=rows),
+                                   dry_run=dry_run, applied=not dry_run)
+        assert len(summary["changes"]) == imports.MAX_CHANGES_SHOWN
+        assert summary["created"] == imports.MAX_CHANGES_SHOWN + 5

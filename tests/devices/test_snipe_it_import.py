@@ -191,12 +191,15 @@ def test_snipe_it_custom_report_layout(world):
         "Laptop pool (deployed),2025-05-01 09:30:00,,Charger with it",
         "Te Tari Agency,CR-2,Laptops,S2,Wellington Office,location,,,Laptop pool (deployed),2025-05-01 09:30:00,,",
         "Te Tari Agency,CR-3,Laptops,S3,,,,,Ready to Deploy (deployable),,,",
+        "Te Tari Agency,CR-4,Laptops,S4,,user,,,,,,",
     ])
     r = import_file(world.partnerships, content, "custom-asset-report.csv", default_purpose=PURPOSE)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["columns"]["checkout_type"] == "Type" and body["columns"]["kind"] == "Category"
-    assert [w["field"] for w in body["warnings"]] == ['row 3, column "Checked Out To"']
+    assert [w["field"] for w in body["warnings"]] == ['row 3, column "Checked Out To"', 'row 5, column "Type"']
+    assert body["warnings"][1]["message"] == ("says the device is checked out to a user but names no one: it is "
+                                              "not checked out")
     assert 'a location ("Wellington Office")' in body["warnings"][0]["message"]
     found = devices(world)
     held = found["CR-1"]["current_assignment"]

@@ -366,6 +366,9 @@ def _holder(sheet: Sheet, number: int, values: dict[str, Any], find_provider: Ca
                 del values["status"]  # "deployed" to a place, not to anyone the register could name
             for detail in PLACE_DETAILS:  # the dates and the like of that checkout, not of anyone's assignment
                 values.pop(detail, None)
+        elif kind == "user":
+            sheet.warn(number, "checkout_type", "says the device is checked out to a user but names no one: it is "
+                                                "not checked out")
         return
     if company is not None and "provider" not in values and "provider" not in bad:
         try:
