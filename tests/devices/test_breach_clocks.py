@@ -193,3 +193,27 @@ def test_breach_routes_tried_as_an_attacker(world):
     assert problem(world.partnerships.patch(url, json={"notifier": "agency"}), 400)["errors"][0]["field"] == \
         "notifier", "who notifies follows held_as_agent; it is not set on its own"
     assert world.partnerships.get(url).json()["recipients"] == ""
+
+
+def test_two_people_recording_serious_harm_at_once_start_one_clock(world, run):
+    url = url_of(lost(world))
+    assert world.partnerships.patch(url, json=S113_MATTERS).status_code == 200
+    assessment_id = UUID(url.rsplit("/", 1)[1])
+    people = [world.partnerships.user, world.admin.user]
+    from partner_audit.devices.schemas import BreachAssessmentUpdate
+    from partner_audit.devices.services import breaches
+    from partner_audit.security.caller import Role
+
+    callers = [Caller(UUID(str(p["id"])), p["email"], Role(p["role"]), None) for p in people]
+    data = BreachAssessmentUpdate(serious_harm_likely=True)
+
+    async def both() -> list[dict]:
+        import asyncio
+
+        return await asyncio.gather(*(breaches.update_breach_assessment(c, assessment_id, data) for c in callers))
+
+    first, second = run(both)
+    now = world.partnerships.get(url).json()
+    assert datetime.fromisoformat(now["notifiable_at"]) in (first["notifiable_at"], second["notifiable_at"])
+    assert datetime.fromisoformat(now["notification_due_at"]) == datetime.fromisoformat(
+        now["notifiable_at"]) + timedelta(hours=72), "one clock, whole"
