@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 
@@ -20,7 +20,9 @@ from partner_audit.assessments.schemas import (
     AssessmentStatus,
     CommentIn,
     CommentOut,
+    ConfirmIn,
     DecisionIn,
+    EvidenceChange,
     EvidenceOut,
     LaunchOut,
     Period,
@@ -28,7 +30,7 @@ from partner_audit.assessments.schemas import (
     RolloutOut,
     WorkbookUpload,
 )
-from partner_audit.assessments.services import answers, assessments, evidence, review, rollouts, workbook
+from partner_audit.assessments.services import answers, assessments, carry, evidence, review, rollouts, workbook
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
 from partner_audit.settings import Settings
@@ -93,9 +95,23 @@ class AssessmentController(Controller):
         saved in between, the answer is 409 with their current value and nothing is saved."""
         return [to(AnswerOut, r) for r in await answers.save_answers(caller, assessment_id, data.answers)]
 
+    @post("/{assessment_id:uuid}/answers/confirm", guards=[policies.CONFIRM_ANSWERS.guard], status_code=200,
+          summary="Confirm carried answers unchanged",
+          description="When a provider's next assessment of a template opens, the answers and evidence of their "
+                      "last accepted assessment of it are carried in, each answer with `confirmed: false` and "
+                      "`carried_from`/`carried_from_period` naming where it came from. Confirm them here, one or "
+                      "many by question id, or change one by saving it (PUT .../answers), which confirms it too. "
+                      "All or none: a question id that is not in the template, or whose answer was not carried, is "
+                      "a 422 naming it and nothing is confirmed. Confirming one already confirmed changes nothing. "
+                      "Only while the assessment is being worked on (409 otherwise). Returns the answers named.")
+    async def confirm_answers(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
+                              data: JSONBody[ConfirmIn]) -> list[AnswerOut]:
+        return [to(AnswerOut, r) for r in await carry.confirm(caller, assessment_id, data.question_ids)]
+
     @post("/{assessment_id:uuid}/submit", guards=[policies.SUBMIT_ASSESSMENT.guard], status_code=200)
     async def submit(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID]) -> AssessmentOut:
-        """422 lists every missing answer and missing piece of evidence."""
+        """422 lists every missing answer and missing piece of evidence (expired files do not count), and every
+        answer carried from the last accepted assessment that is shown and not yet confirmed."""
         return to(AssessmentOut, await review.submit(caller, assessment_id))
 
     @post("/{assessment_id:uuid}/return", guards=[policies.RETURN_ASSESSMENT.guard], status_code=200)
@@ -148,12 +164,25 @@ class EvidenceController(Controller):
           request_max_body_size=None)
     async def attach(self, caller: NamedDependency[Caller], request: Request, settings: NamedDependency[Settings],
                      store: NamedDependency[EvidenceStore], assessment_id: FromPath[UUID]) -> EvidenceOut:
-        """multipart/form-data: a `question_id` field, then the `file`. The file streams to the evidence store;
-        its type is checked from its bytes (PDF, images, Office documents, text, CSV)."""
+        """multipart/form-data: a `question_id` field and, optionally, an `expires_on` field (YYYY-MM-DD: the
+        last day the file is good evidence, e.g. a policy reviewed annually; not a past date), then the `file`.
+        The file streams to the evidence store; its type is checked from its bytes (PDF, images, Office documents,
+        text, CSV). After `expires_on` the file is shown as expired and no longer counts as evidence."""
         form, fields = await form_fields_first(request, "question_id")
         row = await evidence.attach_evidence(caller, store, assessment_id, fields["question_id"], form.filename,
-                                             form.chunks(), settings.max_upload_bytes)
+                                             form.chunks(), settings.max_upload_bytes, fields.get("expires_on"))
         return to(EvidenceOut, row)
+
+    @patch("/evidence/{evidence_id:uuid}", guards=[policies.DESCRIBE_EVIDENCE.guard],
+           summary="Set when a piece of evidence expires",
+           description="`{\"expires_on\": \"2026-06-30\"}` sets the last day the file is good evidence (not a past "
+                       "date); `null` clears it. After that day the file is shown as `expired` and no longer "
+                       "satisfies a question that needs evidence. Only while the assessment is being worked on "
+                       "(409 otherwise). A file carried from an earlier period is this assessment's own row: "
+                       "changing it leaves the earlier assessment's row alone.")
+    async def change(self, caller: NamedDependency[Caller], evidence_id: FromPath[UUID],
+                     data: JSONBody[EvidenceChange]) -> EvidenceOut:
+        return to(EvidenceOut, await evidence.change_evidence(caller, evidence_id, data.expires_on))
 
     @get("/evidence/{evidence_id:uuid}/download", guards=[policies.DOWNLOAD_EVIDENCE.guard])
     async def download(self, caller: NamedDependency[Caller], store: NamedDependency[EvidenceStore],
@@ -165,7 +194,8 @@ class EvidenceController(Controller):
     @delete("/evidence/{evidence_id:uuid}", guards=[policies.REMOVE_EVIDENCE.guard], status_code=204)
     async def remove(self, caller: NamedDependency[Caller], store: NamedDependency[EvidenceStore],
                      evidence_id: FromPath[UUID]) -> None:
-        """Only while the assessment is being worked on."""
+        """Only while the assessment is being worked on. The stored file is deleted with the last evidence row
+        naming it (a file carried into a later period is shared, not copied)."""
         await evidence.remove_evidence(caller, store, evidence_id)
 
 

@@ -67,6 +67,9 @@ class RolloutOut(Output):
 class LaunchOut(Output):
     created: int
     already_there: int
+    carried_into: Annotated[int, msgspec.Meta(
+        description="How many of the assessments created opened with answers carried from their provider's last "
+                    "accepted assessment of the same template")]
     progress: RolloutProgress
 
 
@@ -88,6 +91,20 @@ class AnswerOut(Output):
     version: int
     answered_by: UUID | None
     answered_at: datetime
+    carried_from: Annotated[UUID | None, msgspec.Meta(
+        description="The accepted assessment this answer was carried from, or null if it was given here")] = None
+    carried_from_period: Annotated[str | None, msgspec.Meta(description="That assessment's period")] = None
+    confirmed: Annotated[bool, msgspec.Meta(
+        description="False while a carried answer awaits confirmation (POST .../answers/confirm, or saving it); "
+                    "submitting is refused until every shown one is confirmed")] = True
+    confirmed_at: Annotated[datetime | None, msgspec.Meta(description="When a carried answer was confirmed")] = None
+    confirmed_by: Annotated[UUID | None, msgspec.Meta(description="Who confirmed a carried answer")] = None
+
+
+class ConfirmIn(Input):
+    """The carried answers confirmed unchanged, by question id."""
+
+    question_ids: Annotated[list[QuestionId], msgspec.Meta(min_length=1, max_length=500)]
 
 
 class CommentIn(Input):
@@ -120,6 +137,19 @@ class EvidenceOut(Output):
     sha256: str
     uploaded_by: UUID | None
     uploaded_at: datetime
+    expires_on: Annotated[date | None, msgspec.Meta(
+        description="The last day the file is good evidence; null if it does not expire")] = None
+    expired: Annotated[bool, msgspec.Meta(
+        description="Past its expires_on: it no longer satisfies a question that needs evidence")] = False
+    carried_from: Annotated[UUID | None, msgspec.Meta(
+        description="The accepted assessment this file was carried from (the same stored file), or null")] = None
+    carried_from_period: Annotated[str | None, msgspec.Meta(description="That assessment's period")] = None
+
+
+class EvidenceChange(Input):
+    """``expires_on``: the last day the file is good evidence (e.g. a policy reviewed annually), or null for none."""
+
+    expires_on: date | None
 
 
 class AssessmentOut(Output):

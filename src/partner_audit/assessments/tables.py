@@ -1,6 +1,6 @@
 """Rollouts (the timetable), the assessments they create, and what providers answer and attach."""
 
-from piccolo.columns import JSON, UUID, BigInt, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, BigInt, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -55,6 +55,12 @@ class Answer(Table, tablename="answer"):
     answered_at = Timestamptz(default=TimestamptzNow())
     # Optimistic concurrency: every save names the version it edits; a stale one is refused.
     version = Integer(default=1)
+    # Carried forward from the provider's last accepted assessment of the same template (``services.carry``):
+    # the answer stands as theirs only once someone confirms it unchanged or saves it (``confirmed_at``).
+    # Answers given in this assessment are confirmed by being given; ``confirmed_at`` stays empty for them.
+    carried_from = ForeignKey(Assessment, null=True, default=None, on_delete=OnDelete.set_null)
+    confirmed_at = Timestamptz(null=True, default=None)
+    confirmed_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
 
 
 class ReviewComment(Table, tablename="review_comment"):
@@ -67,7 +73,11 @@ class ReviewComment(Table, tablename="review_comment"):
 
 
 class Evidence(Table, tablename="evidence"):
-    """A file attached to an answer. ``storage_key`` is ours; ``filename`` is kept only to show and download."""
+    """A file attached to an answer. ``storage_key`` is ours; ``filename`` is kept only to show and download.
+
+    Several rows may name one stored file: evidence carried into a later period refers to the bytes already
+    stored (same key, same sha256) rather than copying them, so the file is removed from the store only with
+    the last row that names it."""
 
     id = UUID(primary_key=True)
     assessment = ForeignKey(Assessment, null=False, index=True)
@@ -76,6 +86,11 @@ class Evidence(Table, tablename="evidence"):
     content_type = Varchar(length=120)
     size = BigInt()
     sha256 = Varchar(length=64)
-    storage_key = Varchar(length=200, unique=True)
+    storage_key = Varchar(length=200, index=True)
     uploaded_by = ForeignKey(User, null=True, default=None)
     uploaded_at = Timestamptz(default=TimestamptzNow())
+    # The last day the file is good evidence ("policy reviewed annually"); after it, it no longer counts.
+    expires_on = Date(null=True, default=None)
+    carried_from = ForeignKey(Assessment, null=True, default=None, on_delete=OnDelete.set_null)
+    # "<assessment id>:<id of the evidence row it was carried from>": a file is carried into an assessment once.
+    carry_key = Varchar(length=80, null=True, default=None, unique=True)

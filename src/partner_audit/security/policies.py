@@ -114,7 +114,12 @@ SEE_ASSESSMENTS = _policy(
 ANSWER_ASSESSMENT = _policy(
     "ANSWER_ASSESSMENT", PA, PU, why="A self-assessment is the provider's own word: agency staff comment, they do "
                                      "not answer.")
+CONFIRM_ANSWERS = _policy(
+    "CONFIRM_ANSWERS", PA, PU, why="Confirming an answer carried from the last period is giving it again: the "
+                                   "provider's own word.")
 ATTACH_EVIDENCE = _policy("ATTACH_EVIDENCE", PA, PU, why="Evidence is part of the provider's answer.")
+DESCRIBE_EVIDENCE = _policy(
+    "DESCRIBE_EVIDENCE", PA, PU, why="When a file stops being good evidence is part of the provider's answer.")
 REMOVE_EVIDENCE = _policy("REMOVE_EVIDENCE", PA, PU, why="Evidence is part of the provider's answer.")
 DOWNLOAD_EVIDENCE = _policy("DOWNLOAD_EVIDENCE", A, P, AU, PA, PU, why="Those who see the assessment.")
 SUBMIT_ASSESSMENT = _policy("SUBMIT_ASSESSMENT", PA, why="The provider's admin (its privacy lead) signs it off.")

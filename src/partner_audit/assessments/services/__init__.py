@@ -9,4 +9,5 @@ Accepted locks an assessment; an auditor may reopen it with a reason.
   review       submitting, returning, accepting, reopening, and reviewers' comments
   evidence     files attached to answers, streamed to the evidence store
   workbook     the offline workbook: downloaded to fill in, uploaded to apply
+  carry        the next period: answers and evidence carried from the last accepted assessment, then confirmed
 """

@@ -9,15 +9,17 @@ from uuid import UUID
 
 from partner_audit.assessments.schemas import AnswerIn
 from partner_audit.assessments.services.assessments import (
+    ANSWER_COLUMNS,
     EDITABLE,
     S,
     answer_out,
+    is_expired,
     now,
     template_for,
     visible_assessment,
 )
 from partner_audit.assessments.tables import Answer, Assessment, Evidence
-from partner_audit.controls.answers import Missing, missing, normalise_answer
+from partner_audit.controls.answers import Missing, missing, normalise_answer, visible
 from partner_audit.errors import Conflict, Invalid
 from partner_audit.security import access_log, policies
 from partner_audit.security.caller import Caller
@@ -63,10 +65,14 @@ async def save_answers(caller: Caller, assessment_id: UUID, items: list[AnswerIn
         return saved
 
 
+async def answer_at(key: str) -> dict[str, Any] | None:
+    return await Answer.select(*ANSWER_COLUMNS).where(Answer.answer_key == key).first().run()
+
+
 async def _save_one(caller: Caller, assessment_id: UUID, item: AnswerIn, value: Any) -> dict[str, Any]:
     key = f"{assessment_id}:{item.question_id}"
     stored = json.dumps(value)
-    current = await Answer.select().where(Answer.answer_key == key).first().run()
+    current = await answer_at(key)
     at = now()
     if current is None and item.version == 0:
         inserted = await Answer.insert(Answer(
@@ -74,16 +80,21 @@ async def _save_one(caller: Caller, assessment_id: UUID, item: AnswerIn, value: 
             comment=item.comment, answered_by=caller.user_id, answered_at=at, version=1,
         )).on_conflict(target=Answer.answer_key, action="DO NOTHING").returning(Answer.id).run()
         if inserted:
-            return answer_out(await Answer.select().where(Answer.answer_key == key).first().run())
-        current = await Answer.select().where(Answer.answer_key == key).first().run()
+            return answer_out(await answer_at(key))
+        current = await answer_at(key)
     elif current is not None and current["version"] == item.version:
-        updated = await Answer.update({
+        changes = {
             Answer.value: stored, Answer.comment: item.comment, Answer.answered_by: caller.user_id,
             Answer.answered_at: at, Answer.version: item.version + 1,
-        }).where(Answer.answer_key == key, Answer.version == item.version).returning(Answer.id).run()
+        }
+        if current["carried_from"] is not None and current["confirmed_at"] is None:
+            # Saving a carried answer, changed or not, is the provider giving it again for this period.
+            changes |= {Answer.confirmed_at: at, Answer.confirmed_by: caller.user_id}
+        updated = await Answer.update(changes).where(
+            Answer.answer_key == key, Answer.version == item.version).returning(Answer.id).run()
         if updated:
-            return answer_out(await Answer.select().where(Answer.answer_key == key).first().run())
-        current = await Answer.select().where(Answer.answer_key == key).first().run()
+            return answer_out(await answer_at(key))
+        current = await answer_at(key)
     raise _stale(item, current)
 
 
@@ -99,11 +110,28 @@ def _stale(item: AnswerIn, current: dict[str, Any] | None) -> Conflict:
 
 
 async def missing_for_submit(assessment_id: UUID, template_version_id: UUID) -> list[Missing]:
-    """What the assessment lacks before it can be submitted (``controls.answers.missing``), from what is stored."""
+    """What the assessment lacks before it can be submitted (``controls.answers.missing``), from what is stored.
+    A file past its ``expires_on`` is kept and shown, but no longer counts as evidence."""
     _, questions = await template_for(template_version_id)
     stored = {a["question_id"]: answer_out(a)["value"]
               for a in await Answer.select(Answer.question_id, Answer.value).where(
                   Answer.assessment == assessment_id).run()}
-    with_evidence = {e["question_id"] for e in await Evidence.select(Evidence.question_id).where(
-        Evidence.assessment == assessment_id).run()}
-    return missing(questions.values(), stored, with_evidence)
+    files = await Evidence.select(Evidence.question_id, Evidence.expires_on).where(
+        Evidence.assessment == assessment_id).run()
+    with_evidence = {e["question_id"] for e in files if not is_expired(e["expires_on"])}
+    only_expired = {e["question_id"] for e in files} - with_evidence
+    return [Missing(m.question_id, "the evidence attached has expired: attach a current file")
+            if m.question_id in only_expired and m.what.startswith("evidence") else m
+            for m in missing(questions.values(), stored, with_evidence)]
+
+
+async def unconfirmed_for_submit(assessment_id: UUID, template_version_id: UUID) -> list[Missing]:
+    """Carried answers (``carry``) to questions that show, not yet confirmed or saved again: a carried answer is
+    last period's word until the provider gives it for this one."""
+    _, questions = await template_for(template_version_id)
+    rows = await Answer.select(*ANSWER_COLUMNS).where(Answer.assessment == assessment_id).run()
+    stored = {a["question_id"]: answer_out(a) for a in rows}
+    values = {q: a["value"] for q, a in stored.items()}
+    return [Missing(q.id, f"was carried from {a['carried_from_period']}: confirm it unchanged or change it")
+            for q in questions.values()
+            if (a := stored.get(q.id)) is not None and not a["confirmed"] and visible(q, values)]

@@ -93,21 +93,45 @@ async def list_assessments(caller: Caller, flt: AssessmentFilter, paging: Paging
 
 async def detail(assessment: dict[str, Any]) -> dict[str, Any]:
     aid = assessment["id"]
-    answers = await Answer.select().where(Answer.assessment == aid).order_by(Answer.question_id).run()
+    answers = await Answer.select(*ANSWER_COLUMNS).where(Answer.assessment == aid).order_by(Answer.question_id).run()
     comments = await ReviewComment.select().where(ReviewComment.assessment == aid).order_by(
         ReviewComment.created_at).run()
-    evidence = await Evidence.select().where(Evidence.assessment == aid).order_by(Evidence.uploaded_at).run()
+    evidence = await Evidence.select(*EVIDENCE_COLUMNS).where(Evidence.assessment == aid).order_by(
+        Evidence.uploaded_at).run()
     return {
         **assessment,
         "answers": [answer_out(a) for a in answers],
         "comments": [{**c, "author_id": c["author"]} for c in comments],
-        "evidence": evidence,
+        "evidence": [evidence_out(e) for e in evidence],
     }
+
+
+# An answer or a file, with the period of the assessment it was carried from (``carry``), if it was.
+ANSWER_COLUMNS = (*Answer.all_columns(), Answer.carried_from.period.as_alias("carried_from_period"))
+EVIDENCE_COLUMNS = (*Evidence.all_columns(), Evidence.carried_from.period.as_alias("carried_from_period"))
 
 
 def answer_out(row: dict[str, Any]) -> dict[str, Any]:
     value = row["value"]
-    return {**row, "value": json.loads(value) if isinstance(value, str) else value}
+    # A carried answer is the provider's word for this period only once confirmed (or saved again); any other
+    # answer was given in this assessment, and giving it was the confirmation.
+    confirmed = row.get("carried_from") is None or row.get("confirmed_at") is not None
+    return {**row, "value": json.loads(value) if isinstance(value, str) else value, "confirmed": confirmed}
+
+
+def as_date(value: date | str | None) -> date | None:
+    """A Date column's value: SQLite may hand it back as ISO text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def is_expired(expires_on: date | str | None, on: date | None = None) -> bool:
+    """Evidence counts through its ``expires_on`` day, and not after it."""
+    last_day = as_date(expires_on)
+    return last_day is not None and last_day < (on or today())
+
+
+def evidence_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "expires_on": as_date(row.get("expires_on")), "expired": is_expired(row.get("expires_on"))}
 
 
 async def get_assessment(caller: Caller, assessment_id: UUID) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from partner_audit.assessments.schemas import AssessmentStatus
-from partner_audit.assessments.services.answers import missing_for_submit
+from partner_audit.assessments.services.answers import missing_for_submit, unconfirmed_for_submit
 from partner_audit.assessments.services.assessments import EDITABLE, S, now, template_for, visible_assessment
 from partner_audit.assessments.tables import Assessment, ReviewComment
 from partner_audit.errors import Conflict, Invalid
@@ -21,7 +21,8 @@ async def submit(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
         audit.provider_id = assessment["provider_id"]
         if S(assessment["status"]) not in EDITABLE:
             raise Conflict(f"This assessment is {assessment['status']}; only one being worked on can be submitted.")
-        missing = await missing_for_submit(assessment_id, assessment["template_version_id"])
+        missing = [*await missing_for_submit(assessment_id, assessment["template_version_id"]),
+                   *await unconfirmed_for_submit(assessment_id, assessment["template_version_id"])]
         if missing:
             raise Invalid(
                 f"{len(missing)} item(s) must be completed before submitting.",

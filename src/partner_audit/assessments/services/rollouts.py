@@ -9,6 +9,7 @@ from uuid import UUID
 from partner_audit.api import Paging
 from partner_audit.assessments.schemas import RolloutCreate
 from partner_audit.assessments.services.assessments import DONE, S, now, template_for, today
+from partner_audit.assessments.services.carry import carry_forward
 from partner_audit.assessments.tables import Assessment, Rollout
 from partner_audit.controls import service as controls
 from partner_audit.errors import Invalid
@@ -105,18 +106,22 @@ async def launch(caller: Caller, rollout_id: UUID) -> dict[str, Any]:
             )
             for p in providers
         ]
-        created = 0
+        created = carried = 0
         if rows:
             # The unique key makes a second launch, even a concurrent one, a no-op for existing providers; the
             # rows the insert returns are the ones this launch made (counting before and after would also count
-            # a concurrent launch's rows).
+            # a concurrent launch's rows), and only those receive what their provider's last accepted assessment
+            # holds, so nothing is carried twice.
             inserted = await (Assessment.insert(*rows)
                               .on_conflict(target=Assessment.dedupe_key, action="DO NOTHING")
-                              .returning(Assessment.id).run())
+                              .returning(Assessment.id, Assessment.provider).run())
             created = len(inserted)
+            carried = await carry_forward(caller, template, inserted)
         await Rollout.update({Rollout.launched_at: now()}).where(Rollout.id == rollout_id).run()
         audit.details.append(f"created {created} assessment(s)")
-        return {"created": created, "already_there": len(providers) - created,
+        if carried:
+            audit.details.append(f"carried answers into {carried} of them from their last accepted assessment")
+        return {"created": created, "already_there": len(providers) - created, "carried_into": carried,
                 "progress": await progress(rollout_id)}
 
 
