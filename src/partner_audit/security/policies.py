@@ -150,6 +150,10 @@ TRANSFER_DEVICE = _policy("TRANSFER_DEVICE", A, P, why="A check-in and a check-o
 IMPORT_DEVICES = _policy("IMPORT_DEVICES", A, P, why="A bulk change of the register is the agency's.")
 REPORT_INCIDENT = _policy(
     "REPORT_INCIDENT", A, P, PA, PU, why="A provider's people report what happened to a device their provider holds.")
+SEE_INCIDENT_SUMMARY = _policy(
+    "SEE_INCIDENT_SUMMARY", A, P, AU, G, PA, PU,
+    why="Counts of incidents, near misses and breach assessments, with no personal information: governance's "
+        "aggregates, and a provider's people see their own provider's counts.")
 SEE_BREACH_ASSESSMENTS = _policy("SEE_BREACH_ASSESSMENTS", A, P, AU, why="The agency's privacy breach work.")
 UPDATE_BREACH_ASSESSMENT = _policy("UPDATE_BREACH_ASSESSMENT", A, P, why="The agency notifies, not the provider.")
 CLOSE_BREACH_ASSESSMENT = _policy("CLOSE_BREACH_ASSESSMENT", A, P, why="The agency notifies, not the provider.")
