@@ -36,3 +36,25 @@ Feature: A self-assessment goes out, comes back and is reviewed
     Then they are told they are not allowed
     When the privacy lead at provider B opens provider A's assessment
     Then they are told it is not found
+
+  Scenario: A provider answers the auditor's question in its thread, and the auditor sees it answered
+    Given the partnerships officer has launched a rollout of the mini privacy check to provider A
+    And provider A has answered every question, attached its evidence and submitted
+    When the auditor returns it with the comment "Count the phones as well as the laptops." on "device-count"
+    Then the staff member at provider A sees that the auditor raised "device-count" and it awaits their answer
+    And 1 raised question awaits the provider's answer
+    When the staff member at provider A replies "We hold 3 phones too: the count is now 5." to the auditor on "device-count"
+    And the staff member at provider A answers "device-count" with "5"
+    And the privacy lead at provider A submits the assessment
+    Then the assessment is "submitted"
+    And the auditor sees "device-count" answered since they raised it, with the reply from the staff member at provider A
+    And no raised question awaits the provider's answer
+
+  Scenario: The questionnaire shows what is shown, required, answered and still missing
+    Given the partnerships officer has launched a rollout of the mini privacy check to provider A
+    When the staff member at provider A opens the assessment
+    Then they see the focus areas "leadership, devices" with their questions in order
+    And "lead-name" is hidden until "has-lead" is answered "Yes"
+    When the staff member at provider A answers "has-lead" with "Yes"
+    Then "lead-name" is shown and required, and "has-lead" needs evidence it does not have
+    And the leadership area has 2 of 3 shown questions left to answer and 1 missing piece of evidence

@@ -48,3 +48,37 @@ Feature: Importing the device register from a spreadsheet
     When the privacy lead at provider A imports the file
     Then they are told they are not allowed
     And the register has no devices
+
+  Scenario: A Snipe-IT export checks each device out to the person it names
+    Snipe-IT names the holder in four columns and their organisation as the Company, and has no purpose column:
+    the partnerships officer gives the purpose once for the whole file. A row that names someone the device
+    cannot be checked out to is named as a problem; a device checked out to a place is named as a warning.
+
+    Given the partnerships officer has a Snipe-IT asset export:
+      | Company          | Asset Tag | Category      | Status   | Checkout Type | Checked Out To: Username | Checked Out To: First Name | Checked Out To: Last Name | Checked Out To: Email | Checked Out To: Location | Asset Notes      |
+      | Provider A Trust | SN-301    | Laptops       | Deployed | User          | mere.tawhiri             | Mere                       | Tawhiri                   | Mere@A.example        |                          | Charger replaced |
+      | Provider B Trust | SN-302    | Mobile Phones | Deployed | User          | pita@b.example           | Pita                       | Roa                       |                       |                          |                  |
+      | Te Tari Agency   | SN-303    | Laptops       | Deployed | Location      |                          |                            |                           |                       | Wellington Office        |                  |
+      | Provider A Trust | SN-304    | Tablets       | Deployed | User          | jbloggs                  | Joe                        | Bloggs                    |                       |                          |                  |
+    When they preview the import with the default purpose "Home visits to the provider's clients"
+    Then the preview lists these problems:
+      | where                                 | problem                                                                                                |
+      | row 5, column "Checked Out To: Email" | the holder's email is needed to check the device out (the username "jbloggs" is not an email address) |
+    And the preview warns:
+      | where                                    | warning                                                                                                                          |
+      | row 4, column "Checked Out To: Location" | is checked out to a location ("Wellington Office"), not to a person: the register keeps the devices people hold, so this row checks nothing out |
+    When they fix the file:
+      | row | column                | value           |
+      | 5   | Checked Out To: Email | joe@a.example   |
+    And they import the file with the default purpose "Home visits to the provider's clients"
+    Then the import lists what it changed, row by row:
+      | row | asset tag | device | assignment | default purpose |
+      | 2   | SN-301    | create | check_out  | yes             |
+      | 3   | SN-302    | create | check_out  | yes             |
+      | 4   | SN-303    | create | none       | no              |
+      | 5   | SN-304    | create | check_out  | yes             |
+    And the import says 3 check-outs took the default purpose
+    And "SN-301" is held by "Mere Tawhiri" (mere@a.example) at provider A for "Home visits to the provider's clients"
+    And "SN-302" is held by "Pita Roa" (pita@b.example) at provider B for "Home visits to the provider's clients"
+    And "SN-304" is held by "Joe Bloggs" (joe@a.example) at provider A for "Home visits to the provider's clients"
+    And "SN-303" is in stock with no holder

@@ -244,7 +244,8 @@ def cmd_import_devices(settings: Settings, args: argparse.Namespace) -> int:
     source = Source(args.file.name, path=args.file)
     try:
         report = asyncio.run(_with_db(settings, lambda: imports.import_devices(
-            Caller.system("import"), source, dry_run=args.dry_run, progress=progress)))
+            Caller.system("import"), source, dry_run=args.dry_run, progress=progress,
+            default_purpose=args.default_purpose)))
     except Invalid as exc:
         for error in exc.errors:
             print(f"{args.file}: {error['field']}: {error['message']}", file=sys.stderr)
@@ -259,6 +260,8 @@ def cmd_import_devices(settings: Settings, args: argparse.Namespace) -> int:
         print(f"row {change['row']}: {change['asset_tag']}: {what}; assignment: {change['assignment']}")
     for error in report["errors"]:
         print(f"{args.file}: {error['field']}: {error['message']}")
+    for warning in report["warnings"]:
+        print(f"{args.file}: warning: {warning['field']}: {warning['message']}")
     if report["ignored_columns"]:
         print("ignored columns: " + ", ".join(report["ignored_columns"]))
     moved = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in report["assignments"].items() if n) or "none"
@@ -266,6 +269,9 @@ def cmd_import_devices(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{report['rows']} rows: {verb} {report['created']}, updated {report['updated']}, unchanged "
           f"{report['unchanged']}; assignments: {moved}"
           + (f"; {report['error_count']} problem(s)" if report["error_count"] else "")
+          + (f"; {report['warning_count']} warning(s)" if report["warning_count"] else "")
+          + (f"; {report['default_purpose_rows']} check-out(s) with the default purpose"
+             if report["default_purpose_rows"] else "")
           + ("" if not args.dry_run else " (dry run: nothing changed)"))
     return 1 if report["error_count"] else 0
 
@@ -376,6 +382,9 @@ def parser() -> argparse.ArgumentParser:
                                             "Importing the device register)")
     idev.add_argument("file", metavar="FILE", type=Path)
     idev.add_argument("--dry-run", action="store_true", help="check and show what would change, change nothing")
+    idev.add_argument("--default-purpose", metavar="TEXT",
+                      help="what a device is for when its row has no purpose (a Snipe-IT export has no such "
+                           "column); the report counts the rows that used it")
     idev.set_defaults(func=cmd_import_devices)
 
     e = sub.add_parser("export", help="exports as .xlsx or .csv (by the file's name)")

@@ -8,6 +8,7 @@ from tests.support.bdd import Journey, person_key, provider_of
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from partner_audit.controls import service as controls
+from partner_audit.security.caller import Role
 from tests.support.paths import DATA
 
 scenarios("assessment_review.feature")
@@ -146,3 +147,106 @@ def locked(world, journey: Journey, person: str, question: str) -> None:
 @when(parsers.parse("the {person} opens provider A's assessment"))
 def opens_foreign(world, journey: Journey, person: str) -> None:
     journey.response = _api(world, person).get(f"/api/v1/assessments/{journey.assessment_id}")
+
+
+# --- the questionnaire and its threads ------------------------------------------------------------------------
+
+
+def _view(world, journey: Journey, person: str) -> dict:
+    r = _api(world, person).get(f"/api/v1/assessments/{journey.assessment_id}")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _question(view: dict, question_id: str) -> dict:
+    return next(q for area in view["areas"] for control in area["controls"] for q in control["questions"]
+                if q["id"] == question_id)
+
+
+@given("provider A has answered every question, attached its evidence and submitted")
+def answered_and_submitted(world, journey: Journey) -> None:
+    _answer(world, journey, "staff member at provider A", {"has-lead": "Yes", "lead-name": "Hine Walker",
+                                                           "lead-maturity": "3", "device-count": "2"})
+    assert journey.response.status_code == 200, journey.response.text
+    attaches(world, journey, "staff member at provider A", "privacy-lead-appointment.pdf", "has-lead")
+    r = world.provider_admin.post(f"/api/v1/assessments/{journey.assessment_id}/submit")
+    assert r.status_code == 200, r.text
+
+
+@then(parsers.parse('the {person} sees that the auditor raised "{question}" and it awaits their answer'))
+def sees_raised(world, journey: Journey, person: str, question: str) -> None:
+    q = _question(_view(world, journey, person), question)
+    assert q["raised"] and not q["answered_since_raised"], q
+    (comment,) = q["comments"]
+    assert comment["author"] == {"id": str(world.auditor.user["id"]), "name": world.auditor.user["full_name"],
+                                 "role": "auditor"}, comment
+    journey.comment = comment
+
+
+@then(parsers.parse("{count:d} raised question awaits the provider's answer"))
+def raised_awaiting(world, journey: Journey, count: int) -> None:
+    assert _view(world, journey, "auditor")["raised_awaiting_answer"] == count
+
+
+@then("no raised question awaits the provider's answer")
+def none_awaiting(world, journey: Journey) -> None:
+    view = _view(world, journey, "auditor")
+    assert view["raised_questions"] == 1 and view["raised_awaiting_answer"] == 0, view
+
+
+@when(parsers.parse('the {person} replies "{body}" to the auditor on "{question}"'))
+def replies(world, journey: Journey, person: str, body: str, question: str) -> None:
+    r = _api(world, person).post(f"/api/v1/assessments/{journey.assessment_id}/comments", json={
+        "question_id": question, "body": body, "reply_to": journey.comment["id"]})
+    assert r.status_code == 201, r.text
+    journey.reply = r.json()
+
+
+@then(parsers.parse('the auditor sees "{question}" answered since they raised it, with the reply from the {person}'))
+def sees_answered_since(world, journey: Journey, question: str, person: str) -> None:
+    q = _question(_view(world, journey, "auditor"), question)
+    assert q["raised"] and q["answered_since_raised"], q
+    assert q["answer"]["value"] == 5, q
+    raised, reply = q["comments"]
+    author = _api(world, person).user
+    assert reply["reply_to"] == raised["id"] and reply["body"] == journey.reply["body"]
+    assert reply["author"] == {"id": str(author["id"]), "name": author["full_name"],
+                               "role": Role(author["role"]).value}, reply
+
+
+@when(parsers.parse("the {person} opens the assessment"))
+def opens(world, journey: Journey, person: str) -> None:
+    journey.view = _view(world, journey, person)
+
+
+@then(parsers.parse('they see the focus areas "{areas}" with their questions in order'))
+def sees_areas(journey: Journey, areas: str) -> None:
+    assert [a["id"] for a in journey.view["areas"]] == areas.split(", ")
+    questions = [q["id"] for a in journey.view["areas"] for c in a["controls"] for q in c["questions"]]
+    assert questions == ["has-lead", "lead-name", "lead-maturity", "device-count", "device-notes"]
+
+
+@then(parsers.parse('"{question}" is hidden until "{condition}" is answered "{value}"'))
+def hidden_until(journey: Journey, question: str, condition: str, value: str) -> None:
+    q = _question(journey.view, question)
+    assert not q["shown"] and q["missing"] == [], q
+    assert q["show_if"] == {"question": condition, "equals": [value.lower()]}
+
+
+@then(parsers.parse('"{question}" is shown and required, and "{other}" needs evidence it does not have'))
+def shown_and_needs(world, journey: Journey, question: str, other: str) -> None:
+    view = _view(world, journey, "staff member at provider A")
+    q = _question(view, question)
+    assert q["shown"] and q["required"] and not q["answered"] and q["missing"] == ["an answer is required"], q
+    o = _question(view, other)
+    assert o["needs_evidence"] and not o["has_evidence"]
+    assert o["missing"] == ["evidence is required for this answer"], o
+    journey.view = view
+
+
+@then(parsers.parse("the leadership area has {left:d} of {shown:d} shown questions left to answer and {files:d} "
+                    "missing piece of evidence"))
+def leadership_progress(journey: Journey, left: int, shown: int, files: int) -> None:
+    progress = journey.view["areas"][0]["progress"]
+    assert (progress["shown"], progress["missing_answers"], progress["missing_evidence"]) == (shown, left, files)
+    assert progress["complete"] is False

@@ -3,6 +3,7 @@ previewed, refused with its mistakes named, fixed and imported."""
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +23,16 @@ class Register:
 
     header: list[str] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
+    csv: bool = False
+
+    def name(self) -> str:
+        return "assets.csv" if self.csv else "register.xlsx"
 
     def content(self) -> bytes:
+        if self.csv:
+            out = io.StringIO()
+            csv.writer(out).writerows([self.header, *self.rows])
+            return ("\ufeff" + out.getvalue()).encode("utf-8")
         book = Workbook()
         sheet = book.active
         for row in [self.header, *self.rows]:
@@ -43,9 +52,9 @@ def _table(datatable: list[list[str]]) -> list[dict[str, str]]:
     return [dict(zip(header, row)) for row in rows]
 
 
-def _upload(world, person: str, register: Register, dry_run: bool):
-    return world.people[person].post("/api/v1/devices/import", params={"dry_run": str(dry_run).lower()},
-                                     files={"file": ("register.xlsx", register.content(), "application/octet-stream")})
+def _upload(world, person: str, register: Register, dry_run: bool, **params: str):
+    return world.people[person].post("/api/v1/devices/import", params={"dry_run": str(dry_run).lower(), **params},
+                                     files={"file": (register.name(), register.content(), "application/octet-stream")})
 
 
 def _devices(world) -> dict[str, dict[str, Any]]:
@@ -133,3 +142,59 @@ def staff_view(world, first: str, second: str) -> None:
     assert r.status_code == 200, r.text
     assert sorted(d["asset_tag"] for d in r.json()["items"]) == [first, second]
     assert all(d["current_assignment"]["holder_email"] is None for d in r.json()["items"])
+
+
+# --- a Snipe-IT export ---------------------------------------------------------------------------------------
+
+
+@given("the partnerships officer has a Snipe-IT asset export:")
+def snipe_it_export(register: Register, datatable) -> None:
+    register.header, *register.rows = (list(row) for row in datatable)
+    register.csv = True  # Snipe-IT exports CSV, with a byte-order mark
+
+
+@when(parsers.parse('they preview the import with the default purpose "{purpose}"'))
+def preview_with_purpose(world, journey: Journey, register: Register, purpose: str) -> None:
+    journey.response = _upload(world, "partnerships", register, dry_run=True, default_purpose=purpose)
+    assert journey.response.status_code == 200, journey.response.text
+
+
+@when(parsers.parse('they import the file with the default purpose "{purpose}"'))
+def import_with_purpose(world, journey: Journey, register: Register, purpose: str) -> None:
+    journey.response = _upload(world, "partnerships", register, dry_run=False, default_purpose=purpose)
+    assert journey.response.status_code == 200, journey.response.text
+
+
+@then("the preview warns:")
+def preview_warns(journey: Journey, datatable) -> None:
+    expected = [(row["where"], row["warning"]) for row in _table(datatable)]
+    assert [(w["field"], w["message"]) for w in journey.response.json()["warnings"]] == expected
+
+
+@then("the import lists what it changed, row by row:")
+def applied_rows(journey: Journey, datatable) -> None:
+    body = journey.response.json()
+    assert body["applied"] is True and body["errors"] == [], body
+    expected = [(int(r["row"]), r["asset tag"], r["device"], r["assignment"], r["default purpose"] == "yes")
+                for r in _table(datatable)]
+    assert [(c["row"], c["asset_tag"], c["action"], c["assignment"], c["default_purpose"])
+            for c in body["changes"]] == expected
+
+
+@then(parsers.parse("the import says {count:d} check-outs took the default purpose"))
+def default_purpose_count(journey: Journey, count: int) -> None:
+    assert journey.response.json()["default_purpose_rows"] == count
+
+
+@then(parsers.parse('"{tag}" is held by "{name}" ({email}) at provider {letter} for "{purpose}"'))
+def held_for(world, tag: str, name: str, email: str, letter: str, purpose: str) -> None:
+    held = _devices(world)[tag]["current_assignment"]
+    provider = {"A": world.provider_a, "B": world.provider_b}[letter]
+    assert (held["holder_name"], held["holder_email"], held["provider_id"], held["purpose"], held["open"]) == (
+        name, email, str(provider["id"]), purpose, True)
+
+
+@then(parsers.parse('"{tag}" is in stock with no holder'))
+def in_stock(world, tag: str) -> None:
+    device = _devices(world)[tag]
+    assert (device["status"], device["current_assignment"]) == ("in_stock", None), device

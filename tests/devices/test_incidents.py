@@ -14,7 +14,7 @@ from partner_audit.devices.services import breaches, incidents
 from partner_audit.devices.tables import Assignment, BreachAssessment
 from partner_audit.errors import Invalid, NotFound
 from partner_audit.security.caller import Caller, Role
-from tests.support.devices import checked_out, holder, new_device
+from tests.support.devices import S113_MATTERS, checked_out, holder, new_device
 
 NOW = datetime.now(UTC)
 
@@ -42,7 +42,8 @@ def test_a_lost_phone_closes_its_assignment_and_starts_an_assessment(world, run)
 
     assessment = incident["assessment"]
     reported_at = datetime.fromisoformat(incident["reported_at"])
-    assert datetime.fromisoformat(assessment["due_at"]) == reported_at + timedelta(days=breaches.BREACH_ASSESSMENT_DAYS)
+    assert datetime.fromisoformat(assessment["due_at"]) == reported_at + timedelta(hours=48), \
+        "the decision on serious harm is due PA_BREACH_ASSESSMENT_HOURS (48) after the report"
     assert (assessment["status"], assessment["overdue"], assessment["serious_harm_likely"]) == ("open", False, None)
     assert assessment["hours_since_incident"] == incident["hours_since_incident"]
     assert (assessment["asset_tag"], assessment["incident_kind"]) == ("PH-0001", "lost")
@@ -89,7 +90,7 @@ def test_a_near_miss_is_assessed_too_and_counts_apart(world):
     tomorrow = (NOW + timedelta(days=1)).date().isoformat()
     assert world.partnerships.get("/api/v1/incidents/summary", params={"since": tomorrow}).json() == {
         "incidents": 0, "near_misses": 0, "by_kind": dict.fromkeys(summary["by_kind"], 0),
-        "open_assessments": 0, "overdue_assessments": 0, "serious_harm": 0}
+        "open_assessments": 0, "overdue_assessments": 0, "overdue_notifications": 0, "serious_harm": 0}
 
 
 def test_who_may_report_and_read_incidents(world):
@@ -131,11 +132,13 @@ def test_a_serious_harm_assessment_needs_both_notifications_to_close(world):
 
     r = world.partnerships.post(f"{url}/close")
     assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["serious_harm_likely"]
-    r = world.partnerships.patch(url, json={"serious_harm_likely": True})
+    r = world.partnerships.patch(url, json={**S113_MATTERS, "serious_harm_likely": True})
     assert r.status_code == 200 and r.json()["assessed_at"] is not None
     r = world.partnerships.post(f"{url}/close")
     assert r.status_code == 422
-    assert [e["field"] for e in r.json()["errors"]] == ["commissioner_notified_at", "individuals_notified_at"]
+    assert [e["field"] for e in r.json()["errors"]] == ["held_as_agent", "commissioner_notified_at",
+                                                        "individuals_notified_at"]
+    assert world.partnerships.patch(url, json={"held_as_agent": True}).json()["notifier"] == "agency"
 
     before_incident = (NOW - timedelta(days=3)).isoformat()
     r = world.partnerships.patch(url, json={"commissioner_notified_at": before_incident})
@@ -160,7 +163,10 @@ def test_no_serious_harm_closes_without_notifications(world):
     device, _ = checked_out(world, "LT-0007", world.provider_a)
     incident = report(world.partnerships, device, "damaged").json()
     url = f"/api/v1/breach-assessments/{incident['assessment']['id']}"
-    world.partnerships.patch(url, json={"serious_harm_likely": False, "notes": "Screen only; disk encrypted"})
+    r = world.partnerships.patch(url, json={**S113_MATTERS, "serious_harm_likely": False,
+                                            "notes": "Screen only; disk encrypted"})
+    assert r.status_code == 200, r.text
+    assert [c["name"] for c in r.json()["clocks"]] == ["assessment"], "no notification clock without serious harm"
     assert world.partnerships.post(f"{url}/close").json()["status"] == "closed"
 
 
@@ -184,10 +190,14 @@ def test_overdue_assessments_are_flagged_and_listed(world, run):
 def test_incident_rules_without_http(world, run):
     assert breaches.closing_errors({"serious_harm_likely": None}) == [
         {"field": "serious_harm_likely", "message": "decide whether serious harm is likely first"}]
-    assert breaches.closing_errors({"serious_harm_likely": False, "commissioner_notified_at": None,
+    assert breaches.closing_errors({**S113_MATTERS, "serious_harm_likely": False, "commissioner_notified_at": None,
                                    "individuals_notified_at": None}) == []
-    assert [e["field"] for e in breaches.closing_errors({"serious_harm_likely": True, "commissioner_notified_at": NOW,
-                                                        "individuals_notified_at": None})] == ["individuals_notified_at"]
+    assert [e["field"] for e in breaches.closing_errors({
+        **S113_MATTERS, "serious_harm_likely": True, "held_as_agent": False, "commissioner_notified_at": NOW,
+        "individuals_notified_at": None})] == ["individuals_notified_at"]
+    assert [e["field"] for e in breaches.closing_errors({
+        **S113_MATTERS, "recipients": " ", "serious_harm_likely": False})] == ["recipients"], \
+        "an assessment decided before the matters were asked (migrated) records them before it closes"
 
     device, assignment = checked_out(world, "LT-0009", world.provider_b)
     a_admin = world.provider_admin.user

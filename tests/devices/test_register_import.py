@@ -212,7 +212,8 @@ def test_the_registers_own_rules_apply_row_by_row(world):
         ('row 5, column "Email"', "is not an email address"),
         ('row 6, column "Type"', "a new device needs its type (laptop, phone, tablet or other)"),
         ('row 7, column "Type"', '"Monitor" is not a device type: use laptop, phone, tablet or other'),
-        ('row 8, column "Purpose"', "what the device is for is needed to check the device out"),
+        ('row 8, column "Purpose"', "what the device is for is needed to check the device out (fill it, or "
+                                    "give the import a default purpose)"),
         ('row 9, column "Serial"', "is longer than 100 characters"),
         ('row 10, column "Status"', "say who holds it: fill Checked Out To, Email and Provider"),
     ]
@@ -344,3 +345,18 @@ def _with_first_sheet(content: bytes, edit) -> bytes:
             data = source.read(item.filename)
             target.writestr(item.filename, edit(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
     return out.getvalue()
+
+
+def test_the_rows_listed_are_capped_but_the_counts_are_whole():
+    """A preview of a 200,000-row register would be tens of megabytes of JSON row by row: ``changes`` lists the
+    first 10,000, the counts beside it every row."""
+    from partner_audit.devices.services import imports
+    from partner_audit.devices.xlsx.reading import Source
+    from partner_audit.devices.xlsx.register import Sheet
+
+    rows = [imports.Planned(n, f"T-{n}", "create", [], "none", {}) for n in range(imports.MAX_CHANGES_SHOWN + 5)]
+    for dry_run in (True, False):
+        summary = imports._summary(Source("big.csv", b""), Sheet({}, [], [], []), imports.Plan(rows=rows),
+                                   dry_run=dry_run, applied=not dry_run)
+        assert len(summary["changes"]) == imports.MAX_CHANGES_SHOWN
+        assert summary["created"] == imports.MAX_CHANGES_SHOWN + 5

@@ -54,11 +54,24 @@ def csv_file(lines: list[str], bom: bool = True) -> bytes:
     return (("\ufeff" if bom else "") + "\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def import_file(api, content: bytes, name: str = "register.xlsx", dry_run: bool = False):
-    return api.post("/api/v1/devices/import", params={"dry_run": str(dry_run).lower()},
+def import_file(api, content: bytes, name: str = "register.xlsx", dry_run: bool = False, **params: str):
+    return api.post("/api/v1/devices/import", params={"dry_run": str(dry_run).lower(), **params},
                     files={"file": (name, content, "application/octet-stream")})
 
 
 def devices(world) -> dict[str, dict[str, Any]]:
     items = world.admin.get("/api/v1/devices", params={"page_size": 200}).json()["items"]
     return {d["asset_tag"]: d for d in items}
+
+
+# --- breach assessments ---------------------------------------------------------------------------------
+
+
+# The Privacy Act 2020 s 113 matters, recorded before deciding whether serious harm is likely.
+S113_MATTERS = {
+    "harm_reduction_action": "Phone locked and wiped through MDM within the hour; client contacts reset",
+    "information_sensitivity": "Client names and phone numbers; case notes about family harm",
+    "nature_of_harm": "Clients could be found or contacted by someone who means them harm",
+    "recipients": "Unknown: whoever found the phone on the bus",
+    "security_protection": "Six-digit passcode and encrypted storage; the MDM wipe is confirmed",
+}

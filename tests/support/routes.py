@@ -94,6 +94,19 @@ def b_assessment_as_admin_sees_it(world: World) -> Any:
     return world.admin.get(f"/api/v1/assessments/{aid}").json()
 
 
+def b_comment_id(world: World) -> str:
+    """The auditor's comment on a question of provider B's assessment, and B's reply to it."""
+    aid = b_assessment_id(world)
+    comments = world.admin.get(f"/api/v1/assessments/{aid}").json()["comments"]
+    if not comments:
+        raised = world.auditor.post(f"/api/v1/assessments/{aid}/comments",
+                                    json={"question_id": "has-lead", "body": "Who is B's lead?"}).json()
+        world.b_user.post(f"/api/v1/assessments/{aid}/comments",
+                          json={"question_id": "has-lead", "body": "B's answer", "reply_to": raised["id"]})
+        comments = world.admin.get(f"/api/v1/assessments/{aid}").json()["comments"]
+    return comments[0]["id"]
+
+
 def a_assessment_id(world: World) -> str:
     """Provider A's own assessment, beside B's, so a scoped list must show one and hide the other."""
     b_assessment_id(world)
@@ -344,7 +357,12 @@ CASES = [
          BOTH_403, snapshot=b_assessment_as_admin_sees_it),
     Case("POST", "/api/v1/assessments/{assessment_id:uuid}/comments",
          lambda w, who: who.post(f"/api/v1/assessments/{b_assessment_id(w)}/comments", json={"body": "x"}),
-         BOTH_403, snapshot=b_assessment_as_admin_sees_it),
+         BOTH_404, snapshot=b_assessment_as_admin_sees_it),
+    Case("POST", "/api/v1/assessments/{assessment_id:uuid}/comments",
+         lambda w, who: who.post(f"/api/v1/assessments/{b_assessment_id(w)}/comments", json={
+             "question_id": "has-lead", "body": "x", "reply_to": b_comment_id(w)}),
+         BOTH_404, snapshot=lambda w: (b_comment_id(w), b_assessment_as_admin_sees_it(w))[1],
+         note="a reply in B's thread"),
     # --- evidence ---
     Case("POST", "/api/v1/assessments/{assessment_id:uuid}/evidence",
          lambda w, who: who.post(f"/api/v1/assessments/{b_assessment_id(w)}/evidence",

@@ -87,10 +87,21 @@ class AssessmentController(Controller):
         rows, total = await assessments.list_assessments(caller, flt, paging)
         return Page.of(rows, total, paging, AssessmentOut)
 
-    @get("/{assessment_id:uuid}", guards=[policies.SEE_ASSESSMENTS.guard], summary="Get an assessment")
+    @get("/{assessment_id:uuid}", guards=[policies.SEE_ASSESSMENTS.guard], summary="Read an assessment",
+         description=(
+             "The assessment as its provider sees it. `areas` is the questionnaire in the template's order: each "
+             "focus area with its `progress`, its controls, and their questions, each with its `answer` (or null), "
+             "whether it is `shown` (its `show_if` holds, given the answers), `required`, `answered`, whether its "
+             "answer `needs_evidence` and it `has_evidence` (a file not past its expiry; its files are in "
+             "`evidence`), everything it is `missing` before the assessment can be submitted (as submitting names "
+             "it, an unconfirmed carried answer included), its comment thread (`comments`), and whether a reviewer "
+             "`raised` it and it was `answered_since_raised` (a reply by the provider's people, a changed or "
+             "confirmed answer, or a file attached after the reviewer's last comment). `progress` counts the whole assessment; "
+             "`raised_awaiting_answer` counts the raised questions not answered since. The flat `answers`, "
+             "`comments` and `evidence` lists are kept for earlier clients. A provider's people see only their "
+             "own provider's assessments: any other id is 404."))
     async def get_assessment(self, caller: NamedDependency[Caller],
                              assessment_id: FromPath[UUID]) -> AssessmentDetail:
-        """The assessment with its answers, reviewer comments and evidence list."""
         return to(AssessmentDetail, await assessments.get_assessment(caller, assessment_id))
 
     @put("/{assessment_id:uuid}/answers", guards=[policies.ANSWER_ASSESSMENT.guard], summary="Save answers")
@@ -142,11 +153,20 @@ class AssessmentController(Controller):
         return to(AssessmentOut, await review.reopen(caller, assessment_id, data.reason))
 
     @post("/{assessment_id:uuid}/comments", guards=[policies.COMMENT_ON_ASSESSMENT.guard], status_code=201,
-          summary="Comment on an assessment")
+          summary="Comment on an assessment, or reply",
+          description=(
+              "A comment in the thread of one question (`question_id`), or of the whole assessment (no "
+              "`question_id`). Reviewers (auditors, admins) and the provider's own people write in it; a "
+              "reviewer's comment raises the question, a reply from the provider's people answers it. `reply_to` "
+              "names the comment this one answers: it must be on the same assessment and question, else 422. "
+              "The provider's people comment while the assessment is not started, in progress or returned; "
+              "reviewers also while it is submitted. An accepted assessment is locked (409): reopen it first. "
+              "Each comment shows its `author` (name, or email when they gave none, and the role they wrote "
+              "as). Another provider's assessment is 404."))
     async def add_comment(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
                           data: JSONBody[CommentIn]) -> CommentOut:
-        """A reviewer's comment, on one question or on the whole assessment."""
-        return to(CommentOut, await review.add_comment(caller, assessment_id, data.question_id, data.body))
+        return to(CommentOut, await review.add_comment(caller, assessment_id, data.question_id, data.body,
+                                                       data.reply_to))
 
     @get("/{assessment_id:uuid}/workbook", guards=[policies.SEE_ASSESSMENTS.guard], summary="Download the workbook",
          responses={200: download(xlsx.MEDIA_TYPE, description="The .xlsx workbook.")})

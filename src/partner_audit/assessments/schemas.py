@@ -12,7 +12,9 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from partner_audit.api import FILE, LINES, Input, Output, text
+from partner_audit.controls.schemas import Condition, Evidence, Option, QuestionType
 from partner_audit.providers.schemas import ProviderKind, Region
+from partner_audit.security.caller import Role
 
 Period = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-(Q[1-4]|H[12]|FY)$", description="e.g. 2025-Q3, 2025-H1, 2025-FY")]
 QuestionId = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
@@ -110,14 +112,23 @@ class ConfirmIn(Input):
 class CommentIn(Input):
     body: text(5000, characters=LINES)
     question_id: QuestionId | None = None
+    reply_to: UUID | None = None  # the comment this one answers: on the same assessment and question
+
+
+class CommentAuthor(Output):
+    id: UUID
+    name: str  # their name, or their email when they gave none
+    role: Role | None  # the role they wrote as
 
 
 class CommentOut(Output):
     id: UUID
     question_id: str | None
     author_id: UUID | None
+    author: CommentAuthor | None  # None only for an account that no longer exists
     body: str
     created_at: datetime
+    reply_to: UUID | None = None
 
 
 class DecisionIn(Input):
@@ -169,10 +180,80 @@ class AssessmentOut(Output):
     updated_at: datetime
 
 
+class Progress(Output):
+    """How far an area, or the whole assessment, has come. Hidden questions count nowhere but ``questions``."""
+
+    questions: int  # in the template
+    shown: int  # shown, given the answers so far
+    required: int  # shown and required
+    answered: int  # shown and answered ("does not apply" is an answer)
+    missing_answers: int  # shown, required and not answered
+    missing_evidence: int  # shown, answered, and the answer needs a file (one not past its expiry) not attached
+    unconfirmed: int  # shown, with an answer carried from the last period not yet confirmed
+    lacking: int  # shown questions that lack anything at all before submitting
+    complete: bool  # nothing lacking: submitting would not be refused for any question
+
+
+class QuestionView(Output):
+    """One question as its provider sees it: the question, then where it stands in this assessment."""
+
+    id: str
+    text: str
+    help: str
+    type: QuestionType
+    options: list[Option]
+    min: float | None
+    max: float | None
+    allow_na: bool
+    weight: float
+    required: bool  # when shown, it must be answered
+    show_if: Condition | None  # shown only when that earlier question's answer is one of these
+    evidence_rule: Evidence  # never, always, or on_answers (those in evidence_on)
+    evidence_on: list[str]
+    shown: bool
+    answered: bool
+    needs_evidence: bool  # shown, and its answer asks for a file
+    has_evidence: bool  # a file not past its expiry is attached
+    missing: list[str]  # what it still lacks before the assessment can be submitted, as submitting names it
+    answer: AnswerOut | None
+    evidence: list[EvidenceOut]  # the files attached to this question
+    comments: list[CommentOut]  # its thread, oldest first
+    raised: bool  # a reviewer has commented on it
+    answered_since_raised: bool  # since the reviewer's last comment: a reply by the provider's people, the
+    # answer changed, or a file attached
+
+
+class ControlView(Output):
+    id: str
+    title: str
+    description: str
+    recommendations: list[int]
+    questions: list[QuestionView]
+
+
+class AreaView(Output):
+    id: str
+    title: str
+    progress: Progress
+    controls: list[ControlView]
+
+
+class TemplateRef(Output):
+    key: str
+    title: str
+    version: str
+
+
 class AssessmentDetail(AssessmentOut):
     answers: list[AnswerOut] = []
     comments: list[CommentOut] = []
     evidence: list[EvidenceOut] = []
+    template: TemplateRef | None = None
+    areas: list[AreaView] = []  # the questionnaire, in the template's order
+    progress: Progress | None = None
+    assessment_comments: list[CommentOut] = []  # the thread on the whole assessment (no question)
+    raised_questions: int = 0  # questions a reviewer commented on
+    raised_awaiting_answer: int = 0  # of those, not answered since the reviewer's last comment
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from piccolo.table import Table
 from partner_audit.assessments.schemas import AssessmentStatus
 from partner_audit.controls.tables import TemplateVersion
 from partner_audit.providers.tables import Provider
+from partner_audit.security.caller import Role
 from partner_audit.security.tables import User
 
 
@@ -64,10 +65,18 @@ class Answer(Table, tablename="answer"):
 
 
 class ReviewComment(Table, tablename="review_comment"):
+    """A comment in an assessment's thread on one question (or, with no question, on the whole assessment), by a
+    reviewer or by one of the provider's people."""
+
     id = UUID(primary_key=True)
     assessment = ForeignKey(Assessment, null=False, index=True)
     question_id = Varchar(length=80, null=True, default=None)
     author = ForeignKey(User, null=True, default=None)
+    # The role the author wrote as. Whether a comment raises a question (a reviewer's) or answers one (the
+    # provider's people) must not change when the author's role later does.
+    author_role = Varchar(length=20, null=True, default=None, choices=Role)
+    # The comment this one answers: on the same assessment and question (checked by the service).
+    reply_to = ForeignKey("self", null=True, default=None)
     body = Text()
     created_at = Timestamptz(default=TimestamptzNow())
 

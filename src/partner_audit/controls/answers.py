@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from partner_audit.controls.schemas import NA, OPTION_TYPES, Option, Question, QuestionType
 from partner_audit.errors import Invalid
@@ -164,19 +164,47 @@ class Missing:
     what: str
 
 
+ANSWER_REQUIRED = "an answer is required"
+EVIDENCE_REQUIRED = "evidence is required for this answer"
+
+
+class QuestionState(NamedTuple):
+    """Where one question stands, given the assessment's answers and files. (A tuple: one is made per question
+    on every read of an assessment, and a frozen dataclass costs several times as much to make.)"""
+
+    shown: bool
+    answered: bool  # "does not apply" is an answer
+    needs_evidence: bool  # shown, and its answer asks for a file
+    has_evidence: bool
+    missing: str | None  # what it still lacks before the assessment can be submitted, or None
+
+
+def states(questions: Iterable[Question], answers: dict[str, Any], with_evidence: set[str]
+           ) -> dict[str, QuestionState]:
+    """Each question's ``QuestionState``, in template order, from the answers (question id -> stored value) and
+    the questions with a file attached. The one reading of ``show_if``, ``required`` and ``evidence``: submitting
+    and the questionnaire a provider sees both come from here."""
+    shown_answers: dict[str, Any] = {}  # only shown questions' answers, so a condition on a hidden question hides
+    found: dict[str, QuestionState] = {}
+    for question in questions:
+        value = answers.get(question.id)
+        answered = value is not None
+        if not visible(question, shown_answers):
+            found[question.id] = QuestionState(False, answered, False, question.id in with_evidence, None)
+            continue
+        if answered:
+            shown_answers[question.id] = value
+        needs = needs_evidence(question, value)
+        has = question.id in with_evidence
+        lacks = (ANSWER_REQUIRED if question.required else None) if not answered else (
+            EVIDENCE_REQUIRED if needs and not has else None)
+        found[question.id] = QuestionState(True, answered, needs, has, lacks)
+    return found
+
+
 def missing(questions: Iterable[Question], answers: dict[str, Any], with_evidence: set[str]) -> list[Missing]:
     """What stands between these answers (question id -> stored value) and a complete assessment: every
     required question that shows needs an answer, and evidence where its answer asks for it (``with_evidence``:
     the questions with a file attached)."""
-    found = []
-    for question in questions:
-        if not visible(question, answers):
-            continue
-        value = answers.get(question.id)
-        if value is None:
-            if question.required:
-                found.append(Missing(question.id, "an answer is required"))
-            continue
-        if needs_evidence(question, value) and question.id not in with_evidence:
-            found.append(Missing(question.id, "evidence is required for this answer"))
-    return found
+    return [Missing(qid, state.missing) for qid, state in states(questions, answers, with_evidence).items()
+            if state.missing]

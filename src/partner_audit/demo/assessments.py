@@ -95,10 +95,13 @@ async def _earlier_round(rollout_id: UUID, store: EvidenceStore, active: list[De
         question = await _answer(lead, store, aid, provider.index)
         await review.submit(lead, aid)
         if provider.index in BACK_AND_FORTH and question:
-            await review.add_comment(auditor, aid, question, "Your answer says this is in place, but the document "
-                                     "attached is a draft. Please attach the version your board approved.")
+            raised = await review.add_comment(auditor, aid, question, "Your answer says this is in place, but the "
+                                              "document attached is a draft. Please attach the version your board "
+                                              "approved.")
             await review.return_to_provider(auditor, aid, "One answer needs its approved document.")
             await _attach(lead, store, aid, question, "approved-version.pdf")
+            await review.add_comment(lead, aid, question, "Attached: the version the board approved in May.",
+                                     raised["id"])
             await review.submit(lead, aid)
         await review.accept(auditor, aid, "Reviewed against the evidence provided.")
         outcome["accepted"] = outcome.get("accepted", 0) + 1
@@ -127,7 +130,11 @@ async def _this_round(rollout_id: UUID, store: EvidenceStore, active: list[DemoP
             await _answer(lead, store, aid, provider.index, share=0.4, seed=1)
             what = "in progress"
         outcome[what] = outcome.get(what, 0) + 1
-    return ", ".join(f"{n} {what}" for what, n in outcome.items())
+    waiting = await Answer.count().where(
+        (Answer.assessment.rollout == rollout_id) & Answer.carried_from.is_not_null()
+        & Answer.confirmed_at.is_null()).run()
+    return ", ".join(f"{n} {what}" for what, n in outcome.items()) + (
+        f"; {waiting} answers carried from the earlier round wait to be confirmed" if waiting else "")
 
 
 async def _answer(lead: Caller, store: EvidenceStore, assessment_id: UUID, index: int, *, share: float = 1.0,

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from partner_audit.demo import DemoProvider
 from partner_audit.devices.schemas import (
+    BreachAssessmentUpdate,
     CheckIn,
     CheckOut,
     DeviceCreate,
@@ -21,7 +22,7 @@ from partner_audit.devices.schemas import (
     InPersonAttestation,
     ReturnStatus,
 )
-from partner_audit.devices.services import assignments, attestations, incidents, register
+from partner_audit.devices.services import assignments, attestations, breaches, incidents, register
 from partner_audit.devices.tables import Device
 from partner_audit.progress import progress
 from partner_audit.security.caller import Caller
@@ -89,20 +90,31 @@ async def load(system: Caller, settings: Settings, active: list[DemoProvider], t
 
     lost, stolen = held[1][0], held[2][0]
     now = datetime.now(UTC)
+    clocks = breaches.BreachClocks.of(settings)
     await incidents.report_incident(system, IncidentCreate(
         device_id=lost["id"], kind=IncidentKind.lost, occurred_at=now - timedelta(days=6),
         reported_by="The holder, by phone", location="Whangārei bus station",
         information_at_risk="Case notes for about 40 whānau; the laptop is encrypted and MDM-enrolled.",
-        description="Left in a bag on a bus; the bus company has not found it."))
-    await incidents.report_incident(system, IncidentCreate(
+        description="Left in a bag on a bus; the bus company has not found it."), clocks)
+    theft = await incidents.report_incident(system, IncidentCreate(
         device_id=stolen["id"], kind=IncidentKind.stolen,
         occurred_at=datetime.combine(today - timedelta(days=42), time(19, 30), tzinfo=UTC),
         reported_by="The provider's privacy lead", location="A car in a supermarket car park",
         information_at_risk="Caregiver assessments and contact details held on the phone.",
-        description="Stolen from a locked car; reported to Police."))
+        description="Stolen from a locked car; reported to Police."), clocks)
+    # The theft is assessed against the s 113 matters and judged likely to cause serious harm: the 72-hour
+    # notification clock runs. The loss waits for its assessment.
+    await breaches.update_breach_assessment(system, theft["assessment"]["id"], BreachAssessmentUpdate(
+        harm_reduction_action="Remote wipe sent through MDM; the holder's passwords and sessions were reset.",
+        information_sensitivity="Caregiver assessments: health and family circumstances of caregivers and tamariki.",
+        nature_of_harm="Possible identity misuse and emotional harm if the assessments were read.",
+        recipients="Unknown: the thief. The phone was not encrypted.",
+        security_protection="PIN lock only; the phone was not encrypted at rest.",
+        held_as_agent=True, serious_harm_likely=True), clocks)
     still_held = set(range(3, len(held) - 4))  # not lost (1), stolen (2) or back (the last four); 0 is held too
     still_held.add(0)
     return [f"{len(devices)} devices: {len(still_held)} held by providers' staff ({len(attested & still_held)} "
             f"attested, {len(overdue_attestation & still_held)} overdue for attestation, "
             f"{len(overdue_return & still_held)} past their return date), 3 back in stock, 1 in repair, 1 lost and "
-            f"1 stolen (each with a breach assessment), {len(devices) - len(held)} never issued"]
+            f"1 stolen (each with a breach assessment: the theft judged notifiable, its 72-hour clock running; the "
+            f"loss waiting to be assessed), {len(devices) - len(held)} never issued"]

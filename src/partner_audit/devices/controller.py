@@ -195,12 +195,14 @@ class IncidentController(Controller):
         return Page.of(rows, total, paging, IncidentOut)
 
     @post("/", guards=[policies.REPORT_INCIDENT.guard], status_code=201, summary="Report an incident")
-    async def report_incident(self, caller: NamedDependency[Caller], data: JSONBody[IncidentCreate]) -> IncidentOut:
+    async def report_incident(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
+                              data: JSONBody[IncidentCreate]) -> IncidentOut:
         """Lost or stolen closes the device's open assignment and marks the device. Every incident, near misses
-        too, starts a privacy breach assessment due within the assessment period."""
-        return to(IncidentOut, await incidents.report_incident(caller, data))
+        too, starts a privacy breach assessment: the decision on serious harm is due `PA_BREACH_ASSESSMENT_HOURS`
+        (48 by default) after the report."""
+        return to(IncidentOut, await incidents.report_incident(caller, data, breaches.BreachClocks.of(settings)))
 
-    @get("/summary", guards=[policies.SEE_REGISTER.guard], summary="Count incidents")
+    @get("/summary", guards=[policies.SEE_INCIDENT_SUMMARY.guard], summary="Count incidents")
     async def summary(
         self,
         caller: NamedDependency[Caller],
@@ -208,7 +210,10 @@ class IncidentController(Controller):
         since: FromQuery[date | None] = None,
         until: FromQuery[date | None] = None,
     ) -> IncidentSummary:
-        """Incidents and near misses counted apart, with the state of their breach assessments."""
+        """Incidents and near misses counted apart, with the state of their breach assessments: open, overdue
+        (undecided past the assessment clock; notifiable and not yet notified past the 72-hour clock) and judged
+        likely to cause serious harm. Counts only, no personal information: governance reads it too, and a
+        provider's people get their own provider's."""
         return to(IncidentSummary, await incidents.incident_summary(
             caller, IncidentFilter(provider_id=provider_id, since=since, until=until)))
 
@@ -231,7 +236,8 @@ class BreachAssessmentController(Controller):
         overdue: FromQuery[bool | None] = None,
         serious_harm_likely: FromQuery[bool | None] = None,
     ) -> Page[BreachAssessmentOut]:
-        """Soonest due first; `overdue=true` lists the open ones past their due time."""
+        """Soonest due first; `overdue=true` lists the open ones with a clock past due: undecided past the
+        assessment's, or notifiable and not yet notified past the notification's."""
         flt = BreachAssessmentFilter(status, overdue, serious_harm_likely)
         rows, total = await breaches.list_breach_assessments(caller, flt, paging)
         return Page.of(rows, total, paging, BreachAssessmentOut)
@@ -244,17 +250,24 @@ class BreachAssessmentController(Controller):
 
     @patch("/{assessment_id:uuid}", guards=[policies.UPDATE_BREACH_ASSESSMENT.guard],
            summary="Record a breach assessment")
-    async def update_assessment(self, caller: NamedDependency[Caller], assessment_id: FromPath[UUID],
+    async def update_assessment(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
+                                assessment_id: FromPath[UUID],
                                 data: JSONBody[BreachAssessmentUpdate]) -> BreachAssessmentOut:
-        """Record whether serious harm is likely and, if so, when the Privacy Commissioner and the affected
-        people were notified."""
-        return to(BreachAssessmentOut, await breaches.update_breach_assessment(caller, assessment_id, data))
+        """Record the Privacy Act 2020 s 113 matters (harm_reduction_action, information_sensitivity,
+        nature_of_harm, recipients, security_protection, other_matters), then whether serious harm is likely
+        (refused with a 422 naming each matter still blank). Judging it likely starts the notification clock
+        (`PA_BREACH_NOTIFICATION_HOURS`, 72 by default), once. `held_as_agent` (s 11) decides who notifies:
+        the agency when the provider held the information as its agent, otherwise the provider. Then record
+        when the Privacy Commissioner and the affected people were notified."""
+        return to(BreachAssessmentOut, await breaches.update_breach_assessment(
+            caller, assessment_id, data, breaches.BreachClocks.of(settings)))
 
     @post("/{assessment_id:uuid}/close", guards=[policies.CLOSE_BREACH_ASSESSMENT.guard], status_code=200,
           summary="Close a breach assessment")
     async def close_assessment(self, caller: NamedDependency[Caller],
                                assessment_id: FromPath[UUID]) -> BreachAssessmentOut:
-        """Needs the decision; for serious harm, both notification times as well."""
+        """Needs the decision on the s 113 matters; for serious harm, who notifies (`held_as_agent`) and both
+        notification times as well."""
         return to(BreachAssessmentOut, await breaches.close_breach_assessment(caller, assessment_id))
 
 
@@ -305,13 +318,24 @@ class DeviceImportController(Controller):
     async def import_devices(self, caller: NamedDependency[Caller], request: Request,
                              dry_run: FromQuery[bool] = False,
                              filename: query_text(255, "The file's name, when the body is the raw file") = None,
+                             default_purpose: query_text(
+                                 2000, "What a device is for when its row says nothing (a Snipe-IT export has no "
+                                       "purpose column); the report counts the rows that used it") = None,
                              ) -> ImportReport:
         """The register as an .xlsx or .csv file: multipart/form-data with the file in a field named `file`, or
         the raw file as the body. Every row is checked first; any problem is a 422 naming each row and column,
         and nothing changes. `dry_run=true` changes nothing and returns what would change, row by row, with the
-        problems. Columns the import does not use are listed in `ignored_columns`."""
+        problems. Columns the import does not use are listed in `ignored_columns`.
+
+        Snipe-IT's asset export is read as it is: "Checked Out To: First Name", "…: Last Name", "…: Email" and
+        "…: Username" name the holder, "Company" their provider, "Asset Notes" the notes. A row that names a
+        holder it cannot check the device out to is a problem naming its row; `warnings` name rows the import
+        went on without (a device checked out to a location). Such an export has no purpose column:
+        `default_purpose` is the purpose of a check-out whose row has none, and `default_purpose_rows` counts
+        them. Once applied, `changes` lists the rows the import changed."""
         name, content = await whole_file(request, filename)
-        return to(ImportReport, await imports.import_devices(caller, Source(name, content), dry_run=dry_run))
+        return to(ImportReport, await imports.import_devices(caller, Source(name, content), dry_run=dry_run,
+                                                             default_purpose=default_purpose))
 
     @get("/export", guards=[policies.SEE_REGISTER.guard], summary="Export the register", responses={200: EXPORT})
     async def export_register(

@@ -60,6 +60,19 @@ class BreachStatus(str, Enum):
     closed = "closed"
 
 
+class Notifier(str, Enum):
+    """Who notifies a notifiable breach: the agency when the provider held the information as its agent (Privacy
+    Act 2020 s 11), otherwise the provider, an agency under the Act in its own right."""
+
+    agency = "agency"
+    provider = "provider"
+
+
+class ClockName(str, Enum):
+    assessment = "assessment"  # deciding whether serious harm is likely: as soon as practicable (s 114)
+    notification = "notification"  # notifying the Commissioner and the affected people: 72 hours (ss 114, 115)
+
+
 class DeviceSort(str, Enum):
     asset_tag = "asset_tag"
     asset_tag_desc = "-asset_tag"
@@ -219,6 +232,18 @@ class IncidentCreate(Input):
     description: text(5000, min_length=0, characters=LINES) = ""
 
 
+class BreachClock(Output):
+    """One of an assessment's two clocks: from when it starts to when it is due, and when it stopped."""
+
+    name: ClockName
+    rule: str  # the rule in words, e.g. "as soon as practicable (Privacy Act 2020 s 114); target 48 hours"
+    starts_at: datetime
+    due_at: datetime
+    stopped_at: datetime | None  # the decision made, or both notifications recorded
+    overdue: bool  # still running past its due time
+    hours_left: float | None  # while running: hours until due (negative once overdue)
+
+
 class BreachAssessmentOut(Output):
     id: UUID
     incident_id: UUID
@@ -227,12 +252,26 @@ class BreachAssessmentOut(Output):
     provider_id: UUID | None
     status: BreachStatus
     occurred_at: datetime
-    reported_at: datetime
-    due_at: datetime
-    overdue: bool
+    reported_at: datetime  # when the agency became aware of the incident: the assessment clock starts
+    due_at: datetime  # the decision on serious harm is due
+    overdue: bool  # either clock is overdue
+    assessment_overdue: bool
+    notification_overdue: bool
+    clocks: list[BreachClock]  # the assessment clock; the notification clock once serious harm is judged likely
     hours_since_incident: float
     serious_harm_likely: bool | None
     assessed_at: datetime | None
+    harm_reduction_action: str  # s 113(a)
+    information_sensitivity: str  # s 113(b)
+    nature_of_harm: str  # s 113(c)
+    recipients: str  # s 113(d)
+    security_protection: str  # s 113(e)
+    other_matters: str  # s 113(f)
+    missing_matters: list[str]  # the s 113 matters (a) to (e) not yet recorded
+    notifiable_at: datetime | None
+    notification_due_at: datetime | None
+    held_as_agent: bool | None
+    notifier: Notifier | None
     commissioner_notified_at: datetime | None
     individuals_notified_at: datetime | None
     notes: str
@@ -271,7 +310,20 @@ class BreachAssessmentFilter:
     serious_harm_likely: bool | None = None
 
 
+Matter = text(5000, min_length=0, characters=LINES)
+
+
 class BreachAssessmentUpdate(Input):
+    """The s 113 matters come before the decision: serious_harm_likely is refused while any of (a) to (e) is
+    blank. held_as_agent decides who notifies."""
+
+    harm_reduction_action: Matter | msgspec.UnsetType = msgspec.UNSET
+    information_sensitivity: Matter | msgspec.UnsetType = msgspec.UNSET
+    nature_of_harm: Matter | msgspec.UnsetType = msgspec.UNSET
+    recipients: Matter | msgspec.UnsetType = msgspec.UNSET
+    security_protection: Matter | msgspec.UnsetType = msgspec.UNSET
+    other_matters: Matter | msgspec.UnsetType = msgspec.UNSET
+    held_as_agent: bool | None | msgspec.UnsetType = msgspec.UNSET
     serious_harm_likely: bool | None | msgspec.UnsetType = msgspec.UNSET
     commissioner_notified_at: AwareDateTime | None | msgspec.UnsetType = msgspec.UNSET
     individuals_notified_at: AwareDateTime | None | msgspec.UnsetType = msgspec.UNSET
@@ -285,7 +337,8 @@ class IncidentSummary(Output):
     near_misses: int
     by_kind: dict[str, int]
     open_assessments: int
-    overdue_assessments: int
+    overdue_assessments: int  # undecided past the assessment clock
+    overdue_notifications: int  # serious harm likely, not yet notified, past the notification clock
     serious_harm: int
 
 
@@ -352,6 +405,7 @@ class RowChange(Output):
     action: str  # create, update, unchanged
     changes: list[str]  # the device fields an update changes (status included)
     assignment: str  # none, keep, update, check_out, transfer, check_in
+    default_purpose: bool = False  # the check-out's purpose is the import's default_purpose
 
 
 class ImportProblem(Output):
@@ -375,7 +429,11 @@ class ImportReport(Output):
     assignments: dict[str, int]  # keep, update, check_out, transfer, check_in
     errors: list[ImportProblem]
     error_count: int
-    changes: list[RowChange]  # row by row (a dry run; empty once applied)
+    warnings: list[ImportProblem]  # what a row asked that the import went on without (a device at a location)
+    warning_count: int
+    default_purpose_rows: int  # check-outs whose purpose is the import's default_purpose
+    # Row by row: every row of a preview; once applied, the rows it changed (at most 10,000 listed either way)
+    changes: list[RowChange]
 
 
 # --- Privacy Act requests ----------------------------------------------------------------------------

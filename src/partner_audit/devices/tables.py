@@ -4,7 +4,14 @@ from piccolo.columns import UUID, Boolean, Date, ForeignKey, Text, Timestamptz, 
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from partner_audit.devices.schemas import AttestationMethod, BreachStatus, DeviceKind, DeviceStatus, IncidentKind
+from partner_audit.devices.schemas import (
+    AttestationMethod,
+    BreachStatus,
+    DeviceKind,
+    DeviceStatus,
+    IncidentKind,
+    Notifier,
+)
 from partner_audit.providers.tables import Provider
 from partner_audit.security.tables import User
 
@@ -91,15 +98,30 @@ class Incident(Table, tablename="incident"):
 
 
 class BreachAssessment(Table, tablename="breach_assessment"):
-    """Started by every incident: is serious harm likely, and if so who was notified when (Privacy Act 2020)."""
+    """Started by every incident: is serious harm likely (Privacy Act 2020 s 112), judged on the s 113 matters,
+    and if so who notifies (s 11: the agency, when the provider held the information as its agent) and when the
+    Privacy Commissioner (s 114) and the affected people (s 115) were notified. Two clocks: deciding, due at
+    ``due_at``; notifying, from ``notifiable_at`` to ``notification_due_at`` (see services.breaches)."""
 
     id = UUID(primary_key=True)
     incident = ForeignKey(Incident, null=False, unique=True)
     status = Varchar(length=20, default="open", choices=BreachStatus)
-    due_at = Timestamptz()
+    due_at = Timestamptz()  # the decision on serious harm is due: "as soon as practicable", the agency's target
     serious_harm_likely = Boolean(null=True, default=None)
     assessed_at = Timestamptz(null=True, default=None)
     assessed_by = ForeignKey(User, null=True, default=None)
+    # The s 113 matters the decision is judged on.
+    harm_reduction_action = Text(default="")  # s 113(a): action taken to reduce the risk of harm
+    information_sensitivity = Text(default="")  # s 113(b): whether the information is sensitive in nature
+    nature_of_harm = Text(default="")  # s 113(c): the nature of the harm that may be caused
+    recipients = Text(default="")  # s 113(d): who has obtained or may obtain the information
+    security_protection = Text(default="")  # s 113(e): whether a security measure protects the information
+    other_matters = Text(default="")  # s 113(f): any other relevant matter
+    # When serious harm was judged likely (the agency knows the breach is notifiable), and 72 hours after.
+    notifiable_at = Timestamptz(null=True, default=None)
+    notification_due_at = Timestamptz(null=True, default=None)
+    held_as_agent = Boolean(null=True, default=None)  # s 11: the provider held the information for the agency
+    notifier = Varchar(length=20, null=True, default=None, choices=Notifier)  # who notifies: agency or provider
     commissioner_notified_at = Timestamptz(null=True, default=None)
     individuals_notified_at = Timestamptz(null=True, default=None)
     notes = Text(default="")

@@ -126,7 +126,14 @@ SUBMIT_ASSESSMENT = _policy("SUBMIT_ASSESSMENT", PA, why="The provider's admin (
 RETURN_ASSESSMENT = _policy("RETURN_ASSESSMENT", A, AU, why="Reviewing is the auditors' work.")
 ACCEPT_ASSESSMENT = _policy("ACCEPT_ASSESSMENT", A, AU, why="Reviewing is the auditors' work.")
 REOPEN_ASSESSMENT = _policy("REOPEN_ASSESSMENT", A, AU, why="Reviewing is the auditors' work.")
-COMMENT_ON_ASSESSMENT = _policy("COMMENT_ON_ASSESSMENT", A, AU, why="Reviewing is the auditors' work.")
+COMMENT_ON_ASSESSMENT = _policy(
+    "COMMENT_ON_ASSESSMENT", A, AU, PA, PU,
+    why="A comment thread is a conversation about the answers: the reviewers raise questions and the provider's own "
+        "people (their own provider's assessments) answer them. When each may write is the review service's rule.")
+RAISE_REVIEW_QUESTION = _policy(
+    "RAISE_REVIEW_QUESTION", A, AU,
+    why="A reviewer's comment raises its question for the provider to answer, and a reviewer may comment while the "
+        "assessment is with them (submitted); anyone else's comment answers.")
 
 # --- the device register -----------------------------------------------------------------------------------------
 
@@ -143,6 +150,10 @@ TRANSFER_DEVICE = _policy("TRANSFER_DEVICE", A, P, why="A check-in and a check-o
 IMPORT_DEVICES = _policy("IMPORT_DEVICES", A, P, why="A bulk change of the register is the agency's.")
 REPORT_INCIDENT = _policy(
     "REPORT_INCIDENT", A, P, PA, PU, why="A provider's people report what happened to a device their provider holds.")
+SEE_INCIDENT_SUMMARY = _policy(
+    "SEE_INCIDENT_SUMMARY", A, P, AU, G, PA, PU,
+    why="Counts of incidents, near misses and breach assessments, with no personal information: governance's "
+        "aggregates, and a provider's people see their own provider's counts.")
 SEE_BREACH_ASSESSMENTS = _policy("SEE_BREACH_ASSESSMENTS", A, P, AU, why="The agency's privacy breach work.")
 UPDATE_BREACH_ASSESSMENT = _policy("UPDATE_BREACH_ASSESSMENT", A, P, why="The agency notifies, not the provider.")
 CLOSE_BREACH_ASSESSMENT = _policy("CLOSE_BREACH_ASSESSMENT", A, P, why="The agency notifies, not the provider.")

@@ -8,18 +8,19 @@ from typing import Any
 from uuid import UUID
 
 from partner_audit.assessments.schemas import AnswerIn
+from partner_audit.assessments.services import questionnaire
 from partner_audit.assessments.services.assessments import (
     ANSWER_COLUMNS,
     EDITABLE,
     S,
     answer_out,
-    is_expired,
+    evidence_out,
     now,
     template_for,
     visible_assessment,
 )
 from partner_audit.assessments.tables import Answer, Assessment, Evidence
-from partner_audit.controls.answers import Missing, missing, normalise_answer, visible
+from partner_audit.controls.answers import Missing, normalise_answer
 from partner_audit.errors import Conflict, Invalid
 from partner_audit.security import access_log, policies
 from partner_audit.security.caller import Caller
@@ -110,28 +111,14 @@ def _stale(item: AnswerIn, current: dict[str, Any] | None) -> Conflict:
 
 
 async def missing_for_submit(assessment_id: UUID, template_version_id: UUID) -> list[Missing]:
-    """What the assessment lacks before it can be submitted (``controls.answers.missing``), from what is stored.
-    A file past its ``expires_on`` is kept and shown, but no longer counts as evidence."""
+    """Everything the assessment lacks before it can be submitted, from what is stored: read by the rules the
+    questionnaire shows too (``questionnaire.standing``): answers, evidence (a file past its ``expires_on`` is kept
+    and shown, but no longer counts), and carried answers not yet confirmed."""
     _, questions = await template_for(template_version_id)
-    stored = {a["question_id"]: answer_out(a)["value"]
-              for a in await Answer.select(Answer.question_id, Answer.value).where(
-                  Answer.assessment == assessment_id).run()}
-    files = await Evidence.select(Evidence.question_id, Evidence.expires_on).where(
-        Evidence.assessment == assessment_id).run()
-    with_evidence = {e["question_id"] for e in files if not is_expired(e["expires_on"])}
-    only_expired = {e["question_id"] for e in files} - with_evidence
-    return [Missing(m.question_id, "the evidence attached has expired: attach a current file")
-            if m.question_id in only_expired and m.what.startswith("evidence") else m
-            for m in missing(questions.values(), stored, with_evidence)]
-
-
-async def unconfirmed_for_submit(assessment_id: UUID, template_version_id: UUID) -> list[Missing]:
-    """Carried answers (``carry``) to questions that show, not yet confirmed or saved again: a carried answer is
-    last period's word until the provider gives it for this one."""
-    _, questions = await template_for(template_version_id)
-    rows = await Answer.select(*ANSWER_COLUMNS).where(Answer.assessment == assessment_id).run()
-    stored = {a["question_id"]: answer_out(a) for a in rows}
-    values = {q: a["value"] for q, a in stored.items()}
-    return [Missing(q.id, f"was carried from {a['carried_from_period']}: confirm it unchanged or change it")
-            for q in questions.values()
-            if (a := stored.get(q.id)) is not None and not a["confirmed"] and visible(q, values)]
+    answers = {a["question_id"]: answer_out(a) for a in await Answer.select(*ANSWER_COLUMNS).where(
+        Answer.assessment == assessment_id).run()}
+    files = [evidence_out(e) for e in await Evidence.select(Evidence.question_id, Evidence.expires_on).where(
+        Evidence.assessment == assessment_id).run()]
+    return [Missing(question_id, what)
+            for question_id, (_, lacks) in questionnaire.standing(questions.values(), answers, files).items()
+            for what in lacks]

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from partner_audit.api import Paging
 from partner_audit.assessments.schemas import AssessmentFilter, AssessmentStatus
+from partner_audit.assessments.services import questionnaire
 from partner_audit.assessments.tables import Answer, Assessment, Evidence, ReviewComment
 from partner_audit.controls import service as controls
 from partner_audit.controls.schemas import Question, Template
@@ -91,18 +92,36 @@ async def list_assessments(caller: Caller, flt: AssessmentFilter, paging: Paging
                          present=lambda rows: [assessment_out(r) for r in rows])
 
 
+# A comment with its author's name and email, in the same query: a thread never looks its authors up one by one.
+COMMENT_COLUMNS = (
+    *ReviewComment.all_columns(), ReviewComment.author.full_name.as_alias("author_name"),
+    ReviewComment.author.email.as_alias("author_email"),
+)
+
+
+async def comments_of(assessment_id: UUID) -> list[dict[str, Any]]:
+    """The assessment's comments, oldest first, as ``questionnaire.comment_out`` shows them."""
+    rows = await ReviewComment.select(*COMMENT_COLUMNS).where(ReviewComment.assessment == assessment_id).order_by(
+        ReviewComment.created_at).order_by(ReviewComment.id).run()
+    return [questionnaire.comment_out(r) for r in rows]
+
+
 async def detail(assessment: dict[str, Any]) -> dict[str, Any]:
+    """The assessment with its answers, comments and files, and the questionnaire laid out from them
+    (``questionnaire.view``): four reads whatever the template's size."""
     aid = assessment["id"]
-    answers = await Answer.select(*ANSWER_COLUMNS).where(Answer.assessment == aid).order_by(Answer.question_id).run()
-    comments = await ReviewComment.select().where(ReviewComment.assessment == aid).order_by(
-        ReviewComment.created_at).run()
-    evidence = await Evidence.select(*EVIDENCE_COLUMNS).where(Evidence.assessment == aid).order_by(
-        Evidence.uploaded_at).run()
+    answers = [answer_out(a) for a in await Answer.select(*ANSWER_COLUMNS).where(Answer.assessment == aid).order_by(
+        Answer.question_id).run()]
+    comments = await comments_of(aid)
+    evidence = [evidence_out(e) for e in await Evidence.select(*EVIDENCE_COLUMNS).where(
+        Evidence.assessment == aid).order_by(Evidence.uploaded_at).run()]
+    template, _ = await template_for(assessment["template_version_id"])
     return {
         **assessment,
-        "answers": [answer_out(a) for a in answers],
-        "comments": [{**c, "author_id": c["author"]} for c in comments],
-        "evidence": [evidence_out(e) for e in evidence],
+        "answers": answers,
+        "comments": comments,
+        "evidence": evidence,
+        **questionnaire.view(assessment["template_version_id"], template, answers, comments, evidence),
     }
 
 

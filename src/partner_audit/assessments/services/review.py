@@ -1,4 +1,4 @@
-"""Submitting, and the auditors' side: returning, accepting, reopening, and comments."""
+"""Submitting, and the auditors' side: returning, accepting, reopening; and the comment threads of both sides."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ from typing import Any
 from uuid import UUID
 
 from partner_audit.assessments.schemas import AssessmentStatus
-from partner_audit.assessments.services.answers import missing_for_submit, unconfirmed_for_submit
-from partner_audit.assessments.services.assessments import EDITABLE, S, now, template_for, visible_assessment
+from partner_audit.assessments.services import questionnaire
+from partner_audit.assessments.services.answers import missing_for_submit
+from partner_audit.assessments.services.assessments import (
+    COMMENT_COLUMNS,
+    EDITABLE,
+    S,
+    now,
+    template_for,
+    visible_assessment,
+)
 from partner_audit.assessments.tables import Assessment, ReviewComment
 from partner_audit.errors import Conflict, Invalid
 from partner_audit.security import access_log, policies
@@ -21,8 +29,7 @@ async def submit(caller: Caller, assessment_id: UUID) -> dict[str, Any]:
         audit.provider_id = assessment["provider_id"]
         if S(assessment["status"]) not in EDITABLE:
             raise Conflict(f"This assessment is {assessment['status']}; only one being worked on can be submitted.")
-        missing = [*await missing_for_submit(assessment_id, assessment["template_version_id"]),
-                   *await unconfirmed_for_submit(assessment_id, assessment["template_version_id"])]
+        missing = await missing_for_submit(assessment_id, assessment["template_version_id"])
         if missing:
             raise Invalid(
                 f"{len(missing)} item(s) must be completed before submitting.",
@@ -66,18 +73,51 @@ async def reopen(caller: Caller, assessment_id: UUID, reason: str) -> dict[str, 
     return await _decide(caller, assessment_id, "reopen", {S.accepted}, S.in_progress, reason)
 
 
-async def add_comment(caller: Caller, assessment_id: UUID, question_id: str | None, body: str) -> dict[str, Any]:
+# When each side may write in a thread. Accepted is locked for everyone: a reviewer with more to say reopens it
+# (with a reason) first. The provider's people write while the assessment is with them, as they answer; once it is
+# submitted it is with the reviewers, who return it when they need an answer.
+REVIEWER_MAY_COMMENT = frozenset({S.not_started, S.in_progress, S.submitted, S.returned})
+PROVIDER_MAY_COMMENT = EDITABLE
+
+
+async def add_comment(caller: Caller, assessment_id: UUID, question_id: str | None, body: str,
+                      reply_to: UUID | None = None) -> dict[str, Any]:
+    """A comment in the thread of one question (or, with no question, of the whole assessment). A reviewer's raises
+    the question for the provider; a reply from the provider's people answers it. ``reply_to`` names the comment
+    this one answers, which must be in the same thread."""
     policies.COMMENT_ON_ASSESSMENT.check(caller)
+    if not body.strip():
+        raise Invalid.field("body", "must not be empty")
     async with access_log.audited(caller, "assessment.comment", "assessment", assessment_id) as audit:
         assessment = await visible_assessment(caller, assessment_id)
         audit.provider_id = assessment["provider_id"]
+        status = S(assessment["status"])
+        reviewer = policies.RAISE_REVIEW_QUESTION.allows(caller)
+        if status not in (REVIEWER_MAY_COMMENT if reviewer else PROVIDER_MAY_COMMENT):
+            raise Conflict(
+                "This assessment is accepted and locked: reopen it, with a reason, to comment again." if
+                status is S.accepted else
+                f"This assessment is {status.value} and with the reviewers; you can reply once they return it.")
         if question_id is not None:
             _, questions = await template_for(assessment["template_version_id"])
             if question_id not in questions:
                 raise Invalid.field("question_id", f"no question {question_id!r} in this template")
+        if reply_to is not None:
+            answered = await ReviewComment.select(ReviewComment.id).where(
+                ReviewComment.id == reply_to, ReviewComment.assessment == assessment_id,
+                ReviewComment.question_id.is_null() if question_id is None
+                else ReviewComment.question_id == question_id,
+            ).first().run()
+            if answered is None:
+                # One wording whether the comment is elsewhere or nowhere: another assessment's comment is not
+                # revealed to exist.
+                where = f"question {question_id}" if question_id else "the assessment as a whole"
+                raise Invalid.field("reply_to", f"is not a comment on {where} in this assessment")
         comment = ReviewComment(assessment=assessment_id, question_id=question_id, author=caller.user_id,
-                                body=body.strip())
+                                author_role=caller.role.value if caller.role else None, reply_to=reply_to,
+                                body=body.strip(), created_at=now())
         await comment.save().run()
-        audit.record_id = assessment_id
-        row = await ReviewComment.select().where(ReviewComment.id == comment.id).first().run()
-        return {**row, "author_id": row["author"]}
+        audit.details.append(f"on {question_id or 'the assessment'}" + (f", replying to {reply_to}" if reply_to
+                                                                          else ""))
+        rows = await ReviewComment.select(*COMMENT_COLUMNS).where(ReviewComment.id == comment.id).run()
+        return questionnaire.comment_out(rows[0])

@@ -3,7 +3,7 @@ assessment (``breaches``) with its clock; lost and stolen also close the open as
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,10 +13,11 @@ from partner_audit.api import Paging
 from partner_audit.devices.schemas import BreachStatus, DeviceStatus, IncidentCreate, IncidentFilter, IncidentKind
 from partner_audit.devices.services.breaches import (
     ASSESSMENT_COLUMNS,
-    BREACH_ASSESSMENT_DAYS,
     CLOCK_SKEW,
+    BreachClocks,
     assessment_out,
     hours_since,
+    overdue_flags,
 )
 from partner_audit.devices.services.visibility import find_device
 from partner_audit.devices.tables import Assignment, BreachAssessment, Device, Incident
@@ -49,9 +50,11 @@ async def _incident(caller: Caller, incident_id: UUID) -> dict[str, Any]:
     return out
 
 
-async def report_incident(caller: Caller, data: IncidentCreate) -> dict[str, Any]:
+async def report_incident(caller: Caller, data: IncidentCreate, clocks: BreachClocks = BreachClocks()
+                          ) -> dict[str, Any]:
     """Lost or stolen closes the open assignment (the device did not come back: no return date) and marks the
-    device. Every incident, a near miss too, starts a breach assessment with its clock."""
+    device. Every incident, a near miss too, starts a breach assessment with its clock: the decision on serious
+    harm is due ``clocks.assessment_hours`` after the report (see ``breaches``)."""
     policies.REPORT_INCIDENT.check(caller)
     now = datetime.now(UTC)
     if data.occurred_at > now + CLOCK_SKEW:
@@ -79,7 +82,7 @@ async def report_incident(caller: Caller, data: IncidentCreate) -> dict[str, Any
             if device["status"] != DeviceStatus.retired.value:
                 await Device.update({Device.status: data.kind.value, Device.updated_at: now}).where(
                     Device.id == data.device_id).run()
-        await BreachAssessment(incident=incident.id, due_at=now + timedelta(days=BREACH_ASSESSMENT_DAYS)).save().run()
+        await BreachAssessment(incident=incident.id, due_at=clocks.assessment_due(now)).save().run()
         return await _incident(caller, incident.id)
 
 
@@ -116,8 +119,9 @@ async def list_incidents(caller: Caller, flt: IncidentFilter, paging: Paging
 
 
 async def incident_summary(caller: Caller, flt: IncidentFilter) -> dict[str, Any]:
-    """Counts for reporting: near misses apart from incidents; open, overdue and serious-harm assessments."""
-    policies.SEE_REGISTER.check(caller)
+    """Counts for reporting: near misses apart from incidents; open, overdue and serious-harm assessments. Counts
+    only, no personal information: governance reads it too."""
+    policies.SEE_INCIDENT_SUMMARY.check(caller)
     clauses = _incident_clauses(IncidentFilter(provider_id=flt.provider_id, since=flt.since, until=flt.until))
     async with access_log.audited(caller, "incident.summary", "incident", provider_id=caller.provider_id, writes=False):
         query = scoped(Incident.select(Incident.kind), Incident.provider, caller)
@@ -125,19 +129,22 @@ async def incident_summary(caller: Caller, flt: IncidentFilter) -> dict[str, Any
         by_kind = {k.value: 0 for k in IncidentKind}
         for row in kinds:
             by_kind[row["kind"]] += 1
-        assessments = scoped(BreachAssessment.select(BreachAssessment.status, BreachAssessment.due_at,
-                                                     BreachAssessment.serious_harm_likely),
-                             BreachAssessment.incident.provider, caller)
+        assessments = scoped(BreachAssessment.select(
+            BreachAssessment.status, BreachAssessment.due_at, BreachAssessment.serious_harm_likely,
+            BreachAssessment.notification_due_at, BreachAssessment.commissioner_notified_at,
+            BreachAssessment.individuals_notified_at), BreachAssessment.incident.provider, caller)
         incident_ids = scoped(Incident.select(Incident.id), Incident.provider, caller)
         if clauses:
             assessments = assessments.where(BreachAssessment.incident.is_in(incident_ids.where(*clauses)))
         found = await assessments.run()
         now = datetime.now(UTC)
+        late = [overdue_flags(a, now) for a in found]
         return {
             "incidents": len(kinds) - by_kind[IncidentKind.near_miss.value],
             "near_misses": by_kind[IncidentKind.near_miss.value],
             "by_kind": by_kind,
             "open_assessments": sum(a["status"] == BreachStatus.open.value for a in found),
-            "overdue_assessments": sum(a["status"] == BreachStatus.open.value and a["due_at"] < now for a in found),
+            "overdue_assessments": sum(deciding for deciding, _ in late),
+            "overdue_notifications": sum(notifying for _, notifying in late),
             "serious_harm": sum(a["serious_harm_likely"] is True for a in found),
         }

@@ -3,8 +3,10 @@ exports write. Formats only: whether a row may change the register is decided in
 
 Headers are matched to fields by ``COLUMNS`` below: case, spaces, underscores and punctuation are ignored, and the
 column names of common asset-register exports are accepted (Snipe-IT's "Asset Tag", "Serial", "Model",
-"Manufacturer", "Category", "Status", "Checked Out To", "Email", "Expected Checkin", "Notes"). Columns the import
-does not use are ignored; the report counts them and names the first 20. Cells are parsed (dates, yes/no, device
+"Manufacturer", "Category", "Status", "Checked Out To", "Email", "Expected Checkin", "Notes"). Snipe-IT's asset
+export names the holder in four columns ("Checked Out To: First Name", "…: Last Name", "…: Email", "…: Username"),
+their organisation in "Company" and the notes in "Asset Notes": ``_holder`` makes one holder of them (see there).
+Columns the import does not use are ignored; the report counts them and names the first 20. Cells are parsed (dates, yes/no, device
 kinds, statuses; the provider by name or NZBN through the caller's lookup) as the file streams, in a worker thread;
 a cell that cannot be read is a problem naming its row and column:
 ``row 14, column "Expected Checkin": "31/02/2025" is not a date``.
@@ -16,7 +18,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -54,12 +56,23 @@ COLUMNS = (
     Column("encrypted", "Encrypted", ("encryption", "disk encrypted")),
     Column("mdm_enrolled", "MDM", ("mdm enrolled", "enrolled in mdm", "mdm enrollment", "mdm enrolment")),
     Column("status", "Status", ("status label", "device status")),
-    Column("notes", "Notes", ("note", "comments")),
+    Column("notes", "Notes", ("note", "comments", "asset notes")),
     Column("holder_name", "Holder Name", ("holder", "checked out to", "assigned to")),
-    Column("holder_email", "Holder Email", ("email", "email address", "holder email address")),
+    # Snipe-IT's export: the person a device is checked out to, in parts. ``_holder`` joins them.
+    Column("holder_first_name", "Holder First Name", ("checked out to first name", "first name")),
+    Column("holder_last_name", "Holder Last Name", ("checked out to last name", "last name", "surname")),
+    Column("holder_username", "Holder Username", ("checked out to username", "username")),
+    Column("holder_email", "Holder Email", ("email", "email address", "holder email address",
+                                            "checked out to email")),
     Column("holder_phone", "Holder Phone", ("phone", "phone number", "holder mobile", "mobile")),
     Column("provider", "Provider", ("provider name", "provider nzbn", "nzbn", "organisation", "organization")),
-    Column("holder_role", "Role", ("holder role", "job title", "position")),
+    # Snipe-IT's "Company" is the asset's organisation: the holder's provider when the row names a holder, and
+    # nothing the register keeps when it does not (an asset in stock may name the agency itself).
+    Column("company", "Company", ("company name",)),
+    # Snipe-IT checks an asset out to a user, a location or another asset; the register's holders are people.
+    Column("checkout_type", "Checkout Type", ("checked out to type", "assigned type")),
+    Column("checkout_location", "Checkout Location", ("checked out to location", "checkout to location")),
+    Column("holder_role", "Role", ("holder role", "job title", "position", "title")),
     Column("purpose", "Purpose", ("reason",)),
     Column("systems", "Systems", ("systems accessed", "systems reached")),
     Column("starts_on", "Assigned On", ("starts on", "checkout date", "checked out on", "last checkout",
@@ -74,6 +87,7 @@ def header_key(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", unicodedata.normalize("NFKC", text).casefold())
 
 
+_CHECKOUT_TYPE = next(c for c in COLUMNS if c.field == "checkout_type")
 _BY_KEY = {header_key(name): c for c in COLUMNS for name in (c.header, c.field, *c.aliases)}
 assert len(_BY_KEY) == sum(len({header_key(n) for n in (c.header, c.field, *c.aliases)}) for c in COLUMNS), \
     "two fields share a header name"
@@ -93,7 +107,15 @@ STATUS_WORDS = {
     "pending": DeviceStatus.in_stock, "deployed": DeviceStatus.assigned, "checkedout": DeviceStatus.assigned,
     "inrepair": DeviceStatus.in_repair, "outforrepair": DeviceStatus.in_repair, "repair": DeviceStatus.in_repair,
     "broken": DeviceStatus.in_repair, "archived": DeviceStatus.retired, "disposed": DeviceStatus.retired,
+    "outfordiagnostics": DeviceStatus.in_repair, "brokennotfixable": DeviceStatus.retired,
 }
+# Snipe-IT's custom report writes a status as its label and, in brackets, what the label means ("Ready to Deploy
+# (deployable)", "Laptop pool (deployed)"): a label of the agency's own is read by its meaning. "undeployable"
+# covers repair, broken and lost alike, so it is no status here.
+STATUS_MEANINGS = {"deployed": DeviceStatus.assigned, "deployable": DeviceStatus.in_stock,
+                   "pending": DeviceStatus.in_stock, "archived": DeviceStatus.retired}
+_LABEL_AND_MEANING = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
+CHECKOUT_TYPES = {"user": "user", "person": "user", "location": "location", "asset": "asset"}
 YES = {"yes", "y", "true", "1", "x"}
 NO = {"no", "n", "false", "0"}
 
@@ -163,9 +185,21 @@ def _kind(value: Any) -> DeviceKind:
 
 
 def _status(value: Any) -> DeviceStatus:
-    found = STATUS_WORDS.get(header_key(_text(value)))
+    text = _text(value)
+    found = STATUS_WORDS.get(header_key(text))
+    if found is None and (parts := _LABEL_AND_MEANING.match(text)):
+        found = STATUS_WORDS.get(header_key(parts.group(1))) or STATUS_MEANINGS.get(header_key(parts.group(2)))
     if found is None:
-        raise CellError(f'"{_text(value)}" is not a status: use ' + ", ".join(s.value for s in DeviceStatus))
+        if header_key(text.split("(")[0]) == "loststolen":
+            raise CellError(f'"{text}": a lost or stolen device is recorded by reporting an incident, not by a file')
+        raise CellError(f'"{text}" is not a status: use ' + ", ".join(s.value for s in DeviceStatus))
+    return found
+
+
+def _checkout_type(value: Any) -> str:
+    found = CHECKOUT_TYPES.get(header_key(_text(value)))
+    if found is None:
+        raise CellError(f'"{_text(value)}" is not a checkout type: user, location or asset')
     return found
 
 
@@ -175,7 +209,7 @@ def _systems(value: Any) -> list[str]:
 
 PARSERS: dict[str, Callable[[Any], Any]] = {
     "encrypted": _yes_no, "mdm_enrolled": _yes_no, "kind": _kind, "status": _status, "systems": _systems,
-    "starts_on": _date, "expected_return_on": _date,
+    "starts_on": _date, "expected_return_on": _date, "checkout_type": _checkout_type,
 }
 
 
@@ -195,9 +229,22 @@ class Sheet:
     rows: list[Row]
     errors: list[dict[str, Any]]
     ignored_count: int = 0
+    # What the import did not take from a row but went on without, each naming its row (a device checked out to
+    # a location, say): reported beside the result, never silently dropped.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    # A field read from other columns: the holder's name from Snipe-IT's first and last names, the provider from
+    # "Company". A problem with the field names the column it came from.
+    stands_for: dict[str, str] = field(default_factory=dict)
+
+    def column_of(self, field_: str) -> str | None:
+        """The column a field was read from, as the file names it; None when the file has none."""
+        return self.headers.get(field_) or self.stands_for.get(field_)
 
     def error(self, number: int, field_: str | None, message: str) -> None:
-        self.errors.append(problem(number, self.headers.get(field_ or "", field_), message))
+        self.errors.append(problem(number, self.column_of(field_ or "") or field_, message))
+
+    def warn(self, number: int, field_: str | None, message: str) -> None:
+        self.warnings.append(problem(number, self.column_of(field_ or "") or field_, message))
 
 
 def header_of(field_: str) -> str:
@@ -213,6 +260,10 @@ def _header(cells: tuple[Any, ...], sheet: Sheet) -> list[tuple[int, Column]]:
         if not text:
             continue
         column = _BY_KEY.get(header_key(text)) if len(text) <= HEADER_TEXT_MAX else None
+        if column is not None and header_key(text) == "type" and used and used[-1][1].field == "holder_name" \
+                and used[-1][0] == index - 1:
+            # Snipe-IT's custom report writes "Checked Out To" and then "Type": user, location or asset.
+            column = _CHECKOUT_TYPE
         if column is None:
             sheet.ignored_count += 1
             if len(sheet.ignored) < IGNORED_SHOWN:
@@ -224,6 +275,10 @@ def _header(cells: tuple[Any, ...], sheet: Sheet) -> list[tuple[int, Column]]:
             seen[column.field] = text
             used.append((index, column))
     sheet.headers = seen
+    for target, parts in (("holder_name", ("holder_first_name", "holder_last_name")), ("provider", ("company",))):
+        found = next((seen[p] for p in parts if p in seen), None)
+        if target not in seen and found:
+            sheet.stands_for[target] = found
     if "asset_tag" not in seen:
         sheet.errors.append(problem(1, None, 'no asset tag column: the register is matched on it (name it '
                                               '"Asset Tag")'))
@@ -240,6 +295,7 @@ def parse(source: Source, find_provider: Callable[[str], Any],
     if header is None:
         raise Invalid.field("file", "is empty: the first row names the columns")
     used = _header(header, sheet)
+    parts = bool(HOLDER_PARTS & set(sheet.headers))
     numbered: Iterable[tuple[int, tuple[Any, ...]]] = enumerate(records, start=2)
     if progress is not None:
         numbered = progress(numbered, "reading rows")
@@ -265,9 +321,61 @@ def parse(source: Source, find_provider: Callable[[str], Any],
             except CellError as exc:
                 sheet.errors.append(problem(number, sheet.headers[column.field], str(exc)))
                 values.setdefault("_bad", set()).add(column.field)
+        if parts and values:
+            _holder(sheet, number, values, find_provider)
         if values:
             sheet.rows.append(Row(number, values))
     return sheet
+
+
+# Columns of a Snipe-IT export that ``_holder`` reads together; a register without them skips it.
+HOLDER_PARTS = frozenset({"holder_first_name", "holder_last_name", "holder_username", "company", "checkout_type",
+                          "checkout_location"})
+PERSON_FIELDS = ("holder_name", "holder_email", "holder_username")
+PLACE_DETAILS = ("holder_phone", "holder_role", "purpose", "systems", "starts_on", "expected_return_on")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _holder(sheet: Sheet, number: int, values: dict[str, Any], find_provider: Callable[[str], Any]) -> None:
+    """One holder from a Snipe-IT export's columns. The name is the first and last names joined (a "Checked Out
+    To" or "Holder Name" column, if the file also has one and it is filled, wins). A username that is an email
+    address stands in for a blank email, as many sites sign in with it. "Company" is the holder's provider, looked
+    up only when the row names a person: an asset in stock may name the agency itself. A row checked out to a
+    location or another asset names no person: it checks nothing out, and a warning says so."""
+    first, last = values.pop("holder_first_name", ""), values.pop("holder_last_name", "")
+    if "holder_name" not in values and (first or last):
+        values["holder_name"] = f"{first} {last}".strip()
+    username = values.get("holder_username")
+    if username and "holder_email" not in values and _EMAIL.match(username):
+        values["holder_email"] = username
+    company = values.pop("company", None)
+    kind, place = values.pop("checkout_type", None), values.pop("checkout_location", None)
+    place_column = "checkout_location" if place else "checkout_type"
+    if kind in ("location", "asset") and not (first or last or "holder_email" in values or username) \
+            and not place and "holder_name" in values:
+        # Snipe-IT's custom report names the place in "Checked Out To", as it names a person.
+        place, place_column = values.pop("holder_name"), "holder_name"
+    bad = values.get("_bad", ())
+    if not any(k in values or k in bad for k in PERSON_FIELDS) and not {"holder_first_name", "holder_last_name"} & set(bad):
+        if kind in ("location", "asset") or place:
+            where = f'a location ("{place}")' if place else f"a{'n' if kind == 'asset' else ''} {kind or 'location'}"
+            sheet.warn(number, place_column,
+                       f"is checked out to {where}, not to a person: the register keeps the devices people hold, "
+                       "so this row checks nothing out")
+            if values.get("status") == DeviceStatus.assigned:
+                del values["status"]  # "deployed" to a place, not to anyone the register could name
+            for detail in PLACE_DETAILS:  # the dates and the like of that checkout, not of anyone's assignment
+                values.pop(detail, None)
+        elif kind == "user":
+            sheet.warn(number, "checkout_type", "says the device is checked out to a user but names no one: it is "
+                                                "not checked out")
+        return
+    if company is not None and "provider" not in values and "provider" not in bad:
+        try:
+            values["provider"] = find_provider(company.strip())
+        except CellError as exc:
+            sheet.errors.append(problem(number, sheet.headers["company"], str(exc)))
+            values.setdefault("_bad", set()).add("provider")
 
 
 # --- exports ---------------------------------------------------------------------------------------------------
