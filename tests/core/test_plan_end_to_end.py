@@ -86,7 +86,18 @@ def test_the_plan_completed_end_to_end(client, run, settings):
     answers = {q: v for q, v in answers.items() if rules.visible(
         next(question for _, _, question in template.questions() if question.id == q), answers)}
 
-    attached = {e["question_id"] for e in client.get(f"/api/v1/assessments/{aid}", headers=staff).json()["evidence"]}
+    # The earlier round's files came forward with its answers; the provider takes every file off two questions
+    # whose answers ask for evidence, to attach current ones.
+    files = client.get(f"/api/v1/assessments/{aid}", headers=staff).json()["evidence"]
+    asking = [q.id for _, _, q in template.questions() if q.id in answers and rules.needs_evidence(q, answers[q.id])]
+    replaced = [q for q in asking if any(e["question_id"] == q and e["carried_from"] for e in files)][:2]
+    assert len(replaced) == 2
+    for item in files:
+        if item["question_id"] in replaced:
+            r = client.delete(f"/api/v1/evidence/{item['id']}", headers=staff)
+            assert r.status_code == 204, r.text
+    kept = [e for e in files if e["question_id"] not in replaced]
+    attached = {e["question_id"] for e in kept}
     needing = [q for _, _, q in template.questions() if q.id in answers and rules.needs_evidence(q, answers[q.id])
                and q.id not in attached]
     assert needing, "the plan asks for evidence of the practices a provider claims"
@@ -104,7 +115,7 @@ def test_the_plan_completed_end_to_end(client, run, settings):
     assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
 
     evidence = client.get(f"/api/v1/assessments/{aid}", headers=auditor).json()["evidence"]
-    assert len(evidence) == len(needing) + len(attached)
+    assert len(evidence) == len(needing) + len(kept)
     r = client.get(f"/api/v1/evidence/{evidence[0]['id']}/download", headers=auditor, follow_redirects=False)
     assert r.status_code == (307 if settings.is_s3 else 200)
     progress = client.get(f"/api/v1/rollouts/{rollout['id']}", headers=partnerships).json()["progress"]
