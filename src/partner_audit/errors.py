@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 from litestar.serialization import decode_json
 
@@ -139,6 +139,9 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
     if undecodable is not None:
         return _malformed_body(undecodable)
     detail = str(exc.detail)
+    if isinstance(exc, NotFoundException) and detail == "Not Found":
+        # Litestar's words for a path no route answers: say what was not found, and where to look.
+        detail = "Nothing answers at this address. The API is under /api/v1; its document is at /schema."
     # One title a status, whoever raised it: a path no route answers is "Not found", as a record is.
     title = _TITLES.get(exc.status_code, detail)
     return ProblemDetailsException(status_code=exc.status_code, title=title, detail=detail, headers=exc.headers)

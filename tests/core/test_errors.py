@@ -92,6 +92,7 @@ def test_every_404_has_the_same_title(world: World):
         world.admin.get("/api/v1/no-such-thing"), world.admin.get(f"{PROVIDERS}/not-a-uuid"),
         world.admin.get(f"{PROVIDERS}/00000000-0000-4000-8000-000000000000"))}
     assert titles == {"Not found"}
+    assert "The API is under /api/v1" in problem(world.admin.get("/api/v1/no-such-thing"), 404)["detail"]
 
 
 def test_a_wrong_method_is_405(world: World):
