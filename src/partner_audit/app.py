@@ -24,6 +24,7 @@ from litestar.static_files import create_static_files_router
 
 from partner_audit import api, db, health, openapi, plaintext
 from partner_audit.assessments import controller as assessments
+from partner_audit.audits import controller as audits
 from partner_audit.controls import controller as controls
 from partner_audit.devices import controller as devices
 from partner_audit.devices import pages as device_pages
@@ -124,6 +125,7 @@ def _api() -> Router:
         *controls.ROUTERS,
         *assessments.ROUTERS,
         *devices.ROUTERS,
+        *audits.ROUTERS,
         *outbox.ROUTERS,
     ])
 

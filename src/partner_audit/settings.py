@@ -50,6 +50,15 @@ class Settings:
     # incident's report. Notifying has the Privacy Commissioner's: 72 hours from knowing the breach is notifiable.
     breach_assessment_hours: int = 48
     breach_notification_hours: int = 72
+    # Audits (audits.services). How often each risk tier is audited, counted from its last closed audit: most
+    # accredited social-sector providers are reviewed every two years, the highest-risk yearly.
+    audit_interval_months: tuple[int, int, int] = (12, 24, 36)  # tier 1, 2, 3
+    auditor_audits_per_week: int = 2  # an auditor's capacity when their profile names none
+    audit_independence_months: int = 12  # no leading a review of a provider one audited or was responsible for
+    follow_up_score_below: int = 50  # an accepted self-assessment scoring under this proposes a follow-up audit
+    spot_check_confidence: float = 0.95  # attribute sampling, zero expected exceptions
+    spot_check_tolerable_rate: float = 0.05
+    reminder_working_days: int = 5  # reminders go this many NZ working days before a date
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,6 +80,19 @@ def _int(env: dict[str, str], name: str, default: int, minimum: int = 0, maximum
     if value < minimum or (maximum is not None and value > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
         raise SettingsError(f"{name}={raw!r}: must be {bounds}")
+    return value
+
+
+def _fraction(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: must be a fraction between 0 and 1, such as {default}") from None
+    if not 0 < value < 1:
+        raise SettingsError(f"{name}={raw!r}: must be between 0 and 1 (not including either), such as {default}")
     return value
 
 
@@ -190,6 +212,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         access_log_seal_seconds=_int(env, "PA_ACCESS_LOG_SEAL_SECONDS", 2, minimum=0, maximum=3600),
         breach_assessment_hours=_int(env, "PA_BREACH_ASSESSMENT_HOURS", 48, minimum=1, maximum=24 * 30),
         breach_notification_hours=_int(env, "PA_BREACH_NOTIFICATION_HOURS", 72, minimum=1, maximum=24 * 30),
+        audit_interval_months=(
+            _int(env, "PA_AUDIT_INTERVAL_TIER1_MONTHS", 12, minimum=1, maximum=120),
+            _int(env, "PA_AUDIT_INTERVAL_TIER2_MONTHS", 24, minimum=1, maximum=120),
+            _int(env, "PA_AUDIT_INTERVAL_TIER3_MONTHS", 36, minimum=1, maximum=120),
+        ),
+        auditor_audits_per_week=_int(env, "PA_AUDITOR_AUDITS_PER_WEEK", 2, minimum=1, maximum=25),
+        audit_independence_months=_int(env, "PA_AUDIT_INDEPENDENCE_MONTHS", 12, minimum=0, maximum=120),
+        follow_up_score_below=_int(env, "PA_FOLLOW_UP_SCORE_BELOW", 50, minimum=0, maximum=100),
+        spot_check_confidence=_fraction(env, "PA_SPOT_CHECK_CONFIDENCE", 0.95),
+        spot_check_tolerable_rate=_fraction(env, "PA_SPOT_CHECK_TOLERABLE_RATE", 0.05),
+        reminder_working_days=_int(env, "PA_REMINDER_WORKING_DAYS", 5, minimum=0, maximum=60),
     )
     if settings.s3_endpoint_url and urlparse(settings.s3_endpoint_url).scheme not in {"http", "https"}:
         raise SettingsError(f"PA_S3_ENDPOINT_URL={settings.s3_endpoint_url!r}: must be an http(s) URL")

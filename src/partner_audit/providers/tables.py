@@ -18,5 +18,8 @@ class Provider(Table, tablename="provider"):
     contract_start = Date(null=True, default=None)
     contract_end = Date(null=True, default=None)
     status = Varchar(length=20, default="onboarding", choices=ProviderStatus)
+    # The provincial anniversary day it observes (audits.calendar.AnniversaryDay), on which no audit is planned;
+    # None until recorded: then its region's usual day (audits.calendar.for_region).
+    anniversary_day = Varchar(length=30, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

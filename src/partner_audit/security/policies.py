@@ -162,7 +162,64 @@ RECORD_ATTESTATION = _policy("RECORD_ATTESTATION", A, P, why="An attestation a h
 SEE_HOLDER_DETAILS = _policy(
     "SEE_HOLDER_DETAILS", A, P, PA,
     why="A holder's name, email, phone and history are their personal information: partnerships, admin, and the "
-        "admins of the holder's own provider (scoped by tenancy). Auditors will see them within an audit of that "
-        "provider (audits issue); until then, not at all.")
+        "admins of the holder's own provider (scoped by tenancy). Auditors see them only for the devices in the "
+        "sample of a spot-check they are on, during it (devices.services.visibility).")
 ANSWER_PRIVACY_REQUEST = _policy(
     "ANSWER_PRIVACY_REQUEST", A, P, why="A Privacy Act request is answered by partnerships or an admin.")
+
+# --- audits ------------------------------------------------------------------------------------------------------
+# A provider's people see their own provider's audits (which are coming, what was found); its admin answers the
+# corrective actions. Governance sees audits only as aggregates, in the reports.
+
+SEE_AUDITS = _policy(
+    "SEE_AUDITS", A, P, AU, PA, PU,
+    why="The auditors' work, which partnerships follows; a provider's people see their own provider's audits.")
+CREATE_AUDIT = _policy("CREATE_AUDIT", A, AU, why="Auditors schedule audits.")
+EDIT_AUDIT = _policy("EDIT_AUDIT", A, AU, why="Dates, scope and the audit team are the auditors' to set.")
+SCHEDULE_AUDIT = _policy("SCHEDULE_AUDIT", A, AU, why="Auditors commit to a proposed audit.")
+START_AUDIT = _policy("START_AUDIT", A, AU, why="Auditors do the audit.")
+REPORT_AUDIT = _policy("REPORT_AUDIT", A, AU, why="Auditors report what they found.")
+CLOSE_AUDIT = _policy("CLOSE_AUDIT", A, AU, why="Auditors close an audit once its findings are dealt with.")
+CANCEL_AUDIT = _policy("CANCEL_AUDIT", A, AU, why="Auditors cancel an audit, with a reason.")
+PLAN_AUDITS = _policy("PLAN_AUDITS", A, AU, why="Auditors plan their reviews of every provider.")
+ACCEPT_AUDIT_PLAN = _policy("ACCEPT_AUDIT_PLAN", A, AU, why="Auditors commit to what a plan proposes.")
+SEE_AUDITOR_AVAILABILITY = _policy(
+    "SEE_AUDITOR_AVAILABILITY", A, AU, why="Auditors' capacity, leave and conflicts are the assurance team's own.")
+MANAGE_AUDITOR_AVAILABILITY = _policy(
+    "MANAGE_AUDITOR_AVAILABILITY", A, AU,
+    why="An auditor records their own capacity and leave; an admin anyone's (the service decides whose).")
+DECLARE_CONFLICT = _policy(
+    "DECLARE_CONFLICT", A, AU, why="An auditor declares their own conflicts; an admin records anyone's.")
+SEE_FINDINGS = _policy(
+    "SEE_FINDINGS", A, P, AU, PA, PU, why="What an audit found: the auditors, partnerships, and the provider's people "
+                                          "(their own provider's).")
+RECORD_FINDING = _policy("RECORD_FINDING", A, AU, why="Findings are the auditors' judgement.")
+ATTACH_FINDING_EVIDENCE = _policy("ATTACH_FINDING_EVIDENCE", A, AU, why="What the auditor saw.")
+SEE_CORRECTIVE_ACTIONS = _policy(
+    "SEE_CORRECTIVE_ACTIONS", A, P, AU, PA,
+    why="The fixes an audit asked for: the auditors, partnerships, and the provider's admin (its own provider's), "
+        "who answers them.")
+RAISE_CORRECTIVE_ACTION = _policy("RAISE_CORRECTIVE_ACTION", A, AU, why="Auditors ask for the fix.")
+RESPOND_TO_CORRECTIVE_ACTION = _policy(
+    "RESPOND_TO_CORRECTIVE_ACTION", PA, why="The provider's privacy lead answers for its fixes.")
+ATTACH_ACTION_EVIDENCE = _policy(
+    "ATTACH_ACTION_EVIDENCE", PA, why="Evidence of a fix is part of the provider's response.")
+VERIFY_CORRECTIVE_ACTION = _policy(
+    "VERIFY_CORRECTIVE_ACTION", A, AU, why="Auditors verify the fix, or return it with a reason.")
+RETURN_CORRECTIVE_ACTION = _policy(
+    "RETURN_CORRECTIVE_ACTION", A, AU, why="Auditors verify the fix, or return it with a reason.")
+CARRY_FORWARD_CORRECTIVE_ACTION = _policy(
+    "CARRY_FORWARD_CORRECTIVE_ACTION", A, AU,
+    why="Leaving a fix open past the audit's close is the auditors' explicit decision.")
+DOWNLOAD_AUDIT_EVIDENCE = _policy(
+    "DOWNLOAD_AUDIT_EVIDENCE", A, P, AU, PA, why="Those who see the findings and corrective actions it is attached to.")
+DRAW_SPOT_CHECK_SAMPLE = _policy("DRAW_SPOT_CHECK_SAMPLE", A, AU, why="The auditors draw the sample they check.")
+RECORD_SPOT_CHECK = _policy("RECORD_SPOT_CHECK", A, AU, why="The auditors record what they saw.")
+SEE_SPOT_CHECK = _policy(
+    "SEE_SPOT_CHECK", A, P, AU, PA,
+    why="A spot-check's sample and results; holder details within it only as devices.services.visibility allows.")
+SEE_CALENDAR = _policy(
+    "SEE_CALENDAR", A, P, AU, PA, PU, why="When audits happen: a provider's people see their own provider's.")
+MANAGE_CALENDAR_FEEDS = _policy(
+    "MANAGE_CALENDAR_FEEDS", A, AU, PA,
+    why="An auditor subscribes to their own audits, a provider's admin to their provider's; an admin to anyone's.")

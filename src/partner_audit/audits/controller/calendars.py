@@ -1,0 +1,3 @@
+"""HTTP for audits: calendars (filled in by its branch)."""
+
+ROUTERS: list = []

@@ -1,0 +1,3 @@
+"""HTTP for audits: planning (filled in by its branch)."""
+
+ROUTERS: list = []
