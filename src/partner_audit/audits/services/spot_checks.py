@@ -176,9 +176,15 @@ async def _sample(caller: Caller, audit: dict[str, Any], via: str) -> dict[str, 
         items: list[dict[str, Any]] = []
     else:
         items = await _items(caller, SpotCheckItem.audit == audit["id"], via)
-    return {"audit_id": audit["id"], "seed": audit["sample_seed"] or "", "confidence": audit["sample_confidence"],
-            "tolerable_rate": audit["sample_tolerable_rate"], "population_size": audit["population_size"] or 0,
+    return {"audit_id": audit["id"], "seed": audit["sample_seed"] or "",
+            "confidence": _fraction(audit["sample_confidence"]),
+            "tolerable_rate": _fraction(audit["sample_tolerable_rate"]), "population_size": audit["population_size"] or 0,
             "population_sha256": audit["population_sha256"] or "", "size": len(items), "items": items}
+
+
+def _fraction(value: float | None) -> float | None:
+    # A REAL column on PostgreSQL is single precision: 0.95 comes back as 0.949999988.
+    return None if value is None else round(value, 6)
 
 
 async def get_sample(caller: Caller, audit_id: UUID) -> dict[str, Any]:
