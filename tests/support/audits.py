@@ -22,12 +22,13 @@ def new_audit(world, provider: dict[str, Any], *, kind: str = "device_spot_check
     lead = lead if lead is not None else world.auditor
     starts_on = starts_on or date.today() + timedelta(days=7)
     audit_id = uuid4()
+    fields.setdefault("reasons", {"provider": "Tier 2: due for review"})
 
     async def make() -> None:
         await Audit.insert(Audit(
             id=audit_id, provider=provider["id"], kind=kind, status=status, title=title,
             starts_on=starts_on, ends_on=starts_on + timedelta(days=days - 1), lead_auditor=lead.user["id"],
-            reasons={"provider": "Tier 2: due for review"}, **fields)).run()
+            **fields)).run()
         team = [(lead, "lead"), *((m, "member") for m in members)]
         await AuditAuditor.insert(*[
             AuditAuditor(audit=audit_id, auditor=who.user["id"], role=role,
