@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from partner_audit.audits import sampling
-from partner_audit.audits.schemas.spot_checks import SampleDraw
+from partner_audit.audits.schemas import SpotCheckResult
+from partner_audit.audits.schemas.spot_checks import SampleDraw, SpotCheckRecord
 from partner_audit.audits.services import spot_checks
 from partner_audit.audits.tables import Audit, SpotCheckItem
 from partner_audit.devices.tables import Incident
@@ -199,3 +200,18 @@ def test_not_seen_opens_one_lost_device_incident(world, run):
     device = world.admin.get(f"/api/v1/devices/{item['device_id']}").json()
     assert device["status"] == "lost" and device["current_assignment"] is None
     assert world.admin.get(f"/api/v1/incidents/{incident_id}").json()["assessment"]["status"] == "open"
+
+
+def test_five_recordings_of_not_seen_at_once_open_one_incident(world, run):
+    register_at_a(world, 1)
+    audit_id = new_audit(world, world.provider_a, status="in_progress")
+    item = draw(world.auditor, audit_id).json()["items"][0]
+    auditor = as_caller(world.auditor)
+
+    async def five():
+        return await asyncio.gather(*[spot_checks.record(auditor, item["id"], SpotCheckRecord(result=SpotCheckResult.not_seen))
+                                      for _ in range(5)])
+
+    results = run(five)
+    assert len({r["incident_id"] for r in results}) == 1 and results[0]["incident_id"] is not None
+    assert run(lambda: Incident.count().where(Incident.device == item["device_id"]).run()) == 1

@@ -124,7 +124,6 @@ async def draw_sample(caller: Caller, audit_id: UUID, data: SampleDraw,
         claimed = await Audit.update({
             Audit.sample_seed: seed, Audit.sample_confidence: confidence, Audit.sample_tolerable_rate: rate,
             Audit.population_size: len(population), Audit.population_sha256: digest,
-            Audit.updated_at: datetime.now(UTC),
         }).where(Audit.id == audit_id, Audit.sample_seed.is_null(),
                  Audit.status.is_in(list(DRAWABLE))).returning(Audit.id).run()
         if not claimed:
@@ -178,7 +177,8 @@ async def _sample(caller: Caller, audit: dict[str, Any], via: str) -> dict[str, 
         items = await _items(caller, SpotCheckItem.audit == audit["id"], via)
     return {"audit_id": audit["id"], "seed": audit["sample_seed"] or "",
             "confidence": _fraction(audit["sample_confidence"]),
-            "tolerable_rate": _fraction(audit["sample_tolerable_rate"]), "population_size": audit["population_size"] or 0,
+            "tolerable_rate": _fraction(audit["sample_tolerable_rate"]),
+            "population_size": audit["population_size"] or 0,
             "population_sha256": audit["population_sha256"] or "", "size": len(items), "items": items}
 
 
