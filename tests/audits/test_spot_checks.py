@@ -72,6 +72,20 @@ def test_the_draw_is_in_the_access_log_with_seed_digest_and_every_sampled_assign
     assert sorted(e["record_id"] for e in sampled) == sorted(i["assignment_id"] for i in sample["items"])
 
 
+def test_the_draw_can_be_redone_from_the_access_log_alone(world, run, monkeypatch):
+    monkeypatch.setattr(spot_checks, "POPULATION_PER_ENTRY", 2)  # a population over several entries
+    held = register_at_a(world, 5)
+    audit_id = new_audit(world, world.provider_a)
+    sample = draw(world.auditor, audit_id, size=3).json()
+    entries = run(lambda: AccessLogEntry.select(AccessLogEntry.detail).where(
+        AccessLogEntry.action == "spot_check.population", AccessLogEntry.record_id == audit_id).run())
+    assert len(entries) == 3
+    population = spot_checks.population_from_log(list(reversed(entries)))
+    assert population == sorted(a["id"] for a in held)
+    assert sampling.population_digest(population) == sample["population_sha256"]
+    assert sampling.draw(population, 3, sample["seed"]) == [i["assignment_id"] for i in sample["items"]]
+
+
 def test_drawing_again_is_a_conflict_and_twenty_at_once_make_one_sample(world, run):
     register_at_a(world, 3)
     audit_id = new_audit(world, world.provider_a)

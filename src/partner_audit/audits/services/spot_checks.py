@@ -1,9 +1,10 @@
 """Device spot-checks: an audit of kind device_spot_check draws a random sample of its provider's open
 assignments, once, and its auditors record what they found for each sampled device.
 
-The sample is fixed when drawn: the population (the provider's open assignments at that moment, sorted ids), its
-size and sha256, the seed and the sampling settings are kept on the audit and written to the access log with every
-sampled assignment, so the draw can be redone and checked (``audits.sampling``). Drawing claims the audit with one
+The sample is fixed when drawn. The population is the provider's open assignments at that moment, as sorted ids;
+its size and sha256, the seed and the sampling settings are kept on the audit, and the access log gets them with
+the population itself and every sampled assignment, so the draw can be redone and checked from the log alone
+(``population_from_log`` and ``audits.sampling``). Drawing claims the audit with one
 conditional UPDATE (``sample_seed`` still NULL), so of any number of concurrent draws one wins and the others are
 told the sample is fixed; the unique ``SpotCheckItem.audit_assignment`` backs that up.
 
@@ -137,10 +138,32 @@ async def draw_sample(caller: Caller, audit_id: UUID, data: SampleDraw,
                else f"confidence {confidence}, tolerable rate {rate}: size {size}")
         log.details.append(f"seed {seed}; {how}; population {len(population)} open assignments, "
                            f"sha256 {digest}")
+        await _log_population(caller, audit_id, audit["provider"], population)
         for i, ident in enumerate(chosen, start=1):
             await access_log.append(caller, action="spot_check.sampled", record_type="assignment", record_id=ident,
                                     provider_id=audit["provider"], detail=f"audit {audit_id}, position {i}")
         return await _sample(caller, await _audit(caller, audit_id), "spot_check.draw")
+
+
+POPULATION_PER_ENTRY = 50  # ids of 36 characters, comma-separated: within an access log entry's 2,000
+
+
+async def _log_population(caller: Caller, audit_id: Any, provider_id: Any, population: list[str]) -> None:
+    """The frozen population itself, in sorted order, across as many entries as it takes ("part 1 of 3: id,id…"):
+    with the seed, all anyone needs to draw the sample again (``population_from_log``)."""
+    parts = [population[i:i + POPULATION_PER_ENTRY] for i in range(0, len(population), POPULATION_PER_ENTRY)]
+    for number, part in enumerate(parts, start=1):
+        await access_log.append(caller, action="spot_check.population", record_type="audit", record_id=audit_id,
+                                provider_id=provider_id, detail=f"part {number} of {len(parts)}: {','.join(part)}")
+
+
+def population_from_log(entries: list[dict[str, Any]]) -> list[str]:
+    """The frozen population back from its ``spot_check.population`` entries' details (any order)."""
+    parts = {}
+    for entry in entries:
+        head, _, ids = entry["detail"].partition(": ")
+        parts[int(head.split()[1])] = ids.split(",") if ids else []
+    return [ident for number in sorted(parts) for ident in parts[number]]
 
 
 def _drawn() -> Conflict:
