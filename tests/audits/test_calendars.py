@@ -171,3 +171,11 @@ def test_the_json_calendar_is_bounded_and_scoped(world):
     problem(world.auditor.get("/api/v1/calendar", params={"from": "2025-01-01", "to": "2026-06-01"}), 422, "to")
     problem(world.governance.get("/api/v1/calendar"), 403)
     assert is_problem(world.auditor.get("/api/v1/calendar", params={"from": "soon"}))
+
+
+def test_a_feed_stops_when_its_makers_account_is_deactivated(world):
+    feed = make_feed(world.provider_admin, owner="provider")
+    assert fetch(world, feed).status_code == 200
+    r = world.admin.patch(f"/api/v1/users/{world.provider_admin.user['id']}", json={"active": False})
+    assert r.status_code == 200, r.text
+    problem(fetch(world, feed), 404)

@@ -8,6 +8,7 @@ and a revoked token get the same 404.
 
 A provider's people see their own provider's audits, and not the ones merely proposed (the agency's planning, not
 yet a commitment); a provider feed shows the same. Only an auditor's own feed says why each audit was planned.
+A feed stops working when the account of whoever made it (or of the auditor it follows) is deactivated.
 """
 
 from __future__ import annotations
@@ -204,9 +205,13 @@ async def read_feed(who: Caller, token: str) -> tuple[str, bytes]:
         raise unknown
     now = datetime.now(UTC)
     async with access_log.audited(who, "calendar_feed.read", "calendar_feed") as log:
-        feed = await CalendarFeed.select(*FEED_COLUMNS).where(
-            CalendarFeed.token_hash == token_hash(token), CalendarFeed.revoked_at.is_null()).first().run()
-        if feed is None:
+        feed = await CalendarFeed.select(
+            *FEED_COLUMNS, CalendarFeed.created_by.active.as_alias("maker_active"),
+            CalendarFeed.auditor.active.as_alias("auditor_active"),
+        ).where(CalendarFeed.token_hash == token_hash(token), CalendarFeed.revoked_at.is_null()).first().run()
+        # A feed stops with the account of whoever made it, or of the auditor it follows: someone who has left
+        # keeps no window on the audits.
+        if feed is None or feed["maker_active"] in (False, 0) or feed["auditor_active"] in (False, 0):
             raise unknown
         log.record_id, log.provider_id = feed["id"], feed["provider"]
         await CalendarFeed.update({CalendarFeed.last_used_at: now}).where(CalendarFeed.id == feed["id"]).run()
