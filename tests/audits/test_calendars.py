@@ -165,6 +165,10 @@ def test_the_json_calendar_is_bounded_and_scoped(world):
     assert ids(world.provider_admin, **window, provider_id=str(world.provider_b["id"])) == []
     assert ids(world.auditor, **window, provider_id=str(world.provider_b["id"])) == [b_audit]
     assert later in ids(world.auditor, **{"from": MONDAY.isoformat(), "to": (MONDAY + timedelta(days=300)).isoformat()})
+    member = world.add_person("auditor_member", Role.auditor)
+    with_member = new_audit(world, world.provider_b, lead=world.auditor, members=[member],
+                            starts_on=MONDAY + timedelta(days=5))
+    assert ids(world.admin, **window, auditor_id=str(member.user["id"])) == [with_member]
     [entry] = [e for e in world.auditor.get("/api/v1/calendar", params=window).json()["items"] if e["id"] == a_audit]
     assert entry["all_day"] is True and entry["team"][0]["role"] == "lead"
     problem(world.auditor.get("/api/v1/calendar", params={"from": "2026-01-01", "to": "2025-01-01"}), 422, "to")
