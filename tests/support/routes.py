@@ -17,7 +17,9 @@ from tests.support.paths import DATA
 from tests.support.world import World
 from partner_audit.assessments.xlsx import MEDIA_TYPE as XLSX
 from partner_audit.controls import service as controls
+from partner_audit.audits.tables import Audit
 from partner_audit.devices.tables import Assignment
+from tests.support.audits import new_audit
 
 NOT_FOUND, FORBIDDEN, LIST = "404", "403", "list"
 PROVIDER_ROLES = ("provider_user", "provider_admin")
@@ -32,6 +34,8 @@ NOT_PROVIDER_DATA: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/me/password"): "changes the caller's own password; takes no id",
     ("GET", "/api/v1/templates"): "the control library: the questionnaires every provider answers, no one's data",
     ("GET", "/api/v1/templates/{version_id:uuid}"): "one questionnaire template version: no provider's data",
+    ("GET", "/api/v1/calendar-feeds/feed/{name:str}"): "public: the secret token in the address is the credential, "
+                                                       "and it reads only its own feed (test_calendars)",
 }
 
 # Routes anyone may reach without signing in, and why that is safe.
@@ -49,6 +53,9 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/attest/{token:str}"): "a device holder has no account: the single-use token in the emailed link is "
                                     "the credential, and the page shows only that token's own assignment",
     ("POST", "/attest/{token:str}"): "the holder confirms, with the same token; single use, then it is spent",
+    ("GET", "/api/v1/calendar-feeds/feed/{name:str}"): "calendar clients subscribe without a session: the secret, "
+                                                       "revocable token in the address (kept as a keyed hash) is the "
+                                                       "credential, and the feed shows only its own owner's audits",
 }
 
 
@@ -267,6 +274,68 @@ def own_tokens(world: World, who: Api) -> list[str]:
     return [t["id"] for t in who.get("/api/v1/me/tokens").json()]
 
 
+# --- audits: spot-checks and calendars ---
+
+
+def audit_titled(world: World, provider: dict[str, Any], title: str, **fields: Any) -> str:
+    """An audit of ``provider`` with this title, made on first use (in the tables: see tests.support.audits)."""
+    found = world.run(lambda: Audit.select(Audit.id).where(Audit.provider == provider["id"],
+                                                           Audit.title == title).first().run())
+    return str(found["id"]) if found else new_audit(world, provider, title=title, **fields)
+
+
+def b_spot_check(world: World) -> str:
+    """Provider B's device spot-check, in progress, with B's device in its drawn sample."""
+    b_device(world)
+    audit_id = audit_titled(world, world.provider_b, "B spot-check", status="in_progress")
+    world.admin.post(f"/api/v1/audits/{audit_id}/sample", json={"size": 1})  # a 409 once drawn
+    return audit_id
+
+
+def b_undrawn_spot_check(world: World) -> str:
+    b_device(world)
+    return audit_titled(world, world.provider_b, "B spot-check to draw")
+
+
+def b_sample_as_admin_sees_it(world: World, audit_id: str) -> Any:
+    r = world.admin.get(f"/api/v1/audits/{audit_id}/sample")
+    return r.status_code, r.json()
+
+
+def b_item_id(world: World) -> str:
+    return b_sample_as_admin_sees_it(world, b_spot_check(world))[1]["items"][0]["id"]
+
+
+def b_feed_id(world: World) -> str:
+    """A calendar feed of provider B's audits, made by B's admin."""
+    found = world.b_admin.get("/api/v1/calendar-feeds").json()["items"]
+    if not found:
+        found = [world.b_admin.post("/api/v1/calendar-feeds", json={"owner": "provider", "label": "B's"}).json()]
+    return found[0]["id"]
+
+
+def all_feeds_as_admin_sees_them(world: World) -> Any:
+    b_feed_id(world)
+    return world.admin.get("/api/v1/calendar-feeds", params={"page_size": 200}).json()
+
+
+def own_feed(world: World, who: Api) -> list[str]:
+    found = world.provider_admin.get("/api/v1/calendar-feeds").json()["items"]
+    if not found:
+        found = [world.provider_admin.post("/api/v1/calendar-feeds", json={"owner": "provider"}).json()]
+    return [found[0]["id"]]
+
+
+def calendar_ready(world: World) -> None:
+    """An audit of each provider in the calendar's default range (from today, three months)."""
+    audit_titled(world, world.provider_b, "B's review", kind="desktop_review")
+    audit_titled(world, world.provider_a, "A's review", kind="desktop_review")
+
+
+def own_calendar_audit(world: World, who: Api) -> list[str]:
+    return [audit_titled(world, world.provider_a, "A's review", kind="desktop_review")]
+
+
 BOTH_404 = {"provider_user": NOT_FOUND, "provider_admin": NOT_FOUND}
 BOTH_403 = {"provider_user": FORBIDDEN, "provider_admin": FORBIDDEN}
 BOTH_LIST = {"provider_user": LIST, "provider_admin": LIST}
@@ -463,4 +532,24 @@ CASES = [
     # --- Privacy Act requests: partnerships and admin only ---
     Case("POST", "/api/v1/privacy-requests", lambda w, who: (b_device(w), who.post(
         "/api/v1/privacy-requests", json={"email": B_HOLDER[1]}))[1], BOTH_403, note="for B's holder"),
+    # --- audits: spot-checks and calendars ---
+    Case("POST", "/api/v1/audits/{audit_id:uuid}/sample", lambda w, who: who.post(
+        f"/api/v1/audits/{b_undrawn_spot_check(w)}/sample", json={"size": 1}), BOTH_403,
+         snapshot=lambda w: b_sample_as_admin_sees_it(w, b_undrawn_spot_check(w))),
+    Case("GET", "/api/v1/audits/{audit_id:uuid}/sample", lambda w, who: who.get(
+        f"/api/v1/audits/{b_spot_check(w)}/sample"), USER_ADMINS_ONLY_404),
+    Case("POST", "/api/v1/spot-check-items/{item_id:uuid}", lambda w, who: who.post(
+        f"/api/v1/spot-check-items/{b_item_id(w)}", json={"result": "seen"}), BOTH_403,
+         snapshot=lambda w: b_sample_as_admin_sees_it(w, b_spot_check(w))),
+    Case("POST", "/api/v1/calendar-feeds", lambda w, who: who.post("/api/v1/calendar-feeds", json={
+        "owner": "provider", "provider_id": b(w)}), USER_ADMINS_ONLY_404, snapshot=all_feeds_as_admin_sees_them,
+         note="a feed of provider B's audits"),
+    Case("GET", "/api/v1/calendar-feeds", lambda w, who: (b_feed_id(w), own_feed(w, who), who.get(
+        "/api/v1/calendar-feeds"))[2], USER_ADMINS_ONLY_LIST, own=own_feed),
+    Case("POST", "/api/v1/calendar-feeds/{feed_id:uuid}/revoke", lambda w, who: who.post(
+        f"/api/v1/calendar-feeds/{b_feed_id(w)}/revoke"), USER_ADMINS_ONLY_404, snapshot=all_feeds_as_admin_sees_them),
+    Case("GET", "/api/v1/calendar", lambda w, who: (calendar_ready(w), who.get("/api/v1/calendar"))[1], BOTH_LIST,
+         own=own_calendar_audit),
+    Case("GET", "/api/v1/calendar", lambda w, who: (calendar_ready(w), who.get("/api/v1/calendar", params={
+        "provider_id": b(w)}))[1], BOTH_LIST, note="filtered to provider B"),
 ]

@@ -23,6 +23,7 @@ from partner_audit.devices.services.visibility import find_device
 from partner_audit.devices.tables import Assignment, BreachAssessment, Device, Incident
 from partner_audit.errors import Invalid
 from partner_audit.security import access_log, policies
+from partner_audit.security.access_log import Audit
 from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import page_of, require_row, scoped
 
@@ -56,34 +57,41 @@ async def report_incident(caller: Caller, data: IncidentCreate, clocks: BreachCl
     device. Every incident, a near miss too, starts a breach assessment with its clock: the decision on serious
     harm is due ``clocks.assessment_hours`` after the report (see ``breaches``)."""
     policies.REPORT_INCIDENT.check(caller)
+    async with access_log.audited(caller, "incident.report", "incident") as audit:
+        return await open_incident(caller, data, clocks, audit)
+
+
+async def open_incident(caller: Caller, data: IncidentCreate, clocks: BreachClocks, audit: Audit
+                        ) -> dict[str, Any]:
+    """``report_incident`` inside the caller's own logged transaction, for a service that opens an incident as
+    part of its own action under its own policy (a device not seen at an audit's spot-check)."""
     now = datetime.now(UTC)
     if data.occurred_at > now + CLOCK_SKEW:
         raise Invalid.field("occurred_at", f"{data.occurred_at.isoformat()} is in the future")
-    async with access_log.audited(caller, "incident.report", "incident") as audit:
-        device = await find_device(caller, data.device_id)  # for a provider's people: held by their provider now
-        current = await scoped(Assignment.select(Assignment.id, Assignment.provider).where(
-            Assignment.open_device == data.device_id), Assignment.provider, caller).first().run()
-        incident = Incident(
-            device=data.device_id, assignment=current["id"] if current else None,
-            provider=current["provider"] if current else None, kind=data.kind.value, occurred_at=data.occurred_at,
-            reported_at=now, reported_by=data.reported_by.strip(), location=data.location.strip(),
-            information_at_risk=data.information_at_risk.strip(), description=data.description,
-            created_by=caller.user_id,
-        )
-        await incident.save().run()
-        audit.record_id, audit.provider_id = incident.id, incident.provider
-        audit.details.append(f"{data.kind.value}: device {device['asset_tag']}")
-        if data.kind in LOSSES:
-            if current:
-                await Assignment.update({Assignment.closed_at: now, Assignment.open_device: None}).where(
-                    Assignment.id == current["id"]).run()
-                audit.details.append(f"assignment {current['id']} closed")
-            # Retired is final: a retired device that goes missing keeps its status, the incident records the loss.
-            if device["status"] != DeviceStatus.retired.value:
-                await Device.update({Device.status: data.kind.value, Device.updated_at: now}).where(
-                    Device.id == data.device_id).run()
-        await BreachAssessment(incident=incident.id, due_at=clocks.assessment_due(now)).save().run()
-        return await _incident(caller, incident.id)
+    device = await find_device(caller, data.device_id)  # for a provider's people: held by their provider now
+    current = await scoped(Assignment.select(Assignment.id, Assignment.provider).where(
+        Assignment.open_device == data.device_id), Assignment.provider, caller).first().run()
+    incident = Incident(
+        device=data.device_id, assignment=current["id"] if current else None,
+        provider=current["provider"] if current else None, kind=data.kind.value, occurred_at=data.occurred_at,
+        reported_at=now, reported_by=data.reported_by.strip(), location=data.location.strip(),
+        information_at_risk=data.information_at_risk.strip(), description=data.description,
+        created_by=caller.user_id,
+    )
+    await incident.save().run()
+    audit.record_id, audit.provider_id = incident.id, incident.provider
+    audit.details.append(f"{data.kind.value}: device {device['asset_tag']}")
+    if data.kind in LOSSES:
+        if current:
+            await Assignment.update({Assignment.closed_at: now, Assignment.open_device: None}).where(
+                Assignment.id == current["id"]).run()
+            audit.details.append(f"assignment {current['id']} closed")
+        # Retired is final: a retired device that goes missing keeps its status, the incident records the loss.
+        if device["status"] != DeviceStatus.retired.value:
+            await Device.update({Device.status: data.kind.value, Device.updated_at: now}).where(
+                Device.id == data.device_id).run()
+    await BreachAssessment(incident=incident.id, due_at=clocks.assessment_due(now)).save().run()
+    return await _incident(caller, incident.id)
 
 
 async def get_incident(caller: Caller, incident_id: UUID) -> dict[str, Any]:

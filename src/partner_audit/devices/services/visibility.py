@@ -6,6 +6,9 @@
   own provider admins only (``policies.SEE_HOLDER_DETAILS``), and each response that shows them is in the access
   log with the assignment and its provider, so a Privacy Act request can list every disclosure. Everyone else
   gets them as null.
+* One exception, for the audits of issue 11: an auditor on a device spot-check's team sees the holder details of
+  the assignments in that audit's sample while the audit is in progress, and of no other (``sample_grants``);
+  wherever the register shows such an assignment, and in the sample itself.
 """
 
 from __future__ import annotations
@@ -28,6 +31,27 @@ def sees_holder(caller: Caller, provider_id: UUID | str) -> bool:
     """Whether the caller sees the details of a holder at ``provider_id``: the policy's roles, and a provider's
     people only for their own provider."""
     return policies.SEE_HOLDER_DETAILS.allows(caller) and can_see_provider(caller, provider_id)
+
+
+async def sample_grants(caller: Caller, assignment_ids: list[Any]) -> dict[str, str]:
+    """Of ``assignment_ids``, those the caller sees the holder of only because they are in the sample of a device
+    spot-check in progress that the caller is on (its lead or another of its auditors): assignment id -> audit id.
+    Those who already see holders (``sees_holder``) and those who may not check a sample get nothing here."""
+    if (caller.user_id is None or not assignment_ids or policies.SEE_HOLDER_DETAILS.allows(caller)
+            or not policies.RECORD_SPOT_CHECK.allows(caller)):
+        return {}
+    # The register reads the audits' tables here and nowhere else: the one rule of theirs it must apply. Imported
+    # late, as audits come after devices (audits.tables imports devices.tables).
+    from partner_audit.audits.schemas import AuditStatus
+    from partner_audit.audits.tables import AuditAuditor, SpotCheckItem
+
+    on_team = AuditAuditor.select(AuditAuditor.audit).where(AuditAuditor.auditor == caller.user_id)
+    rows = await SpotCheckItem.select(SpotCheckItem.assignment, SpotCheckItem.audit).where(
+        SpotCheckItem.assignment.is_in([str(i) for i in assignment_ids]),
+        SpotCheckItem.audit.status == AuditStatus.in_progress.value,
+        (SpotCheckItem.audit.lead_auditor == caller.user_id) | SpotCheckItem.audit.is_in(on_team),
+    ).run()
+    return {str(r["assignment"]): str(r["audit"]) for r in rows}
 
 
 # --- assignments as they leave the service ---------------------------------------------------------
@@ -67,12 +91,15 @@ async def present(caller: Caller, rows: list[dict[str, Any]], via: str) -> list[
     """Assignments as this caller may see them. Holder details shown are logged, one entry per assignment with
     its provider, so a Privacy Act request can list every disclosure; for others they are null."""
     out = []
+    sampled = await sample_grants(caller, [row["id"] for row in rows])
     for row in rows:
         item = _assignment_out(row)
-        item["holder_visible"] = sees_holder(caller, item["provider_id"])
+        audit_id = sampled.get(str(item["id"]))
+        item["holder_visible"] = sees_holder(caller, item["provider_id"]) or audit_id is not None
         if item["holder_visible"]:
+            detail = via if audit_id is None else f"{via}; in the spot-check sample of audit {audit_id}"
             await access_log.append(caller, action="assignment.holder_read", record_type="assignment",
-                                    record_id=item["id"], provider_id=item["provider_id"], detail=via)
+                                    record_id=item["id"], provider_id=item["provider_id"], detail=detail)
         else:
             item.update(dict.fromkeys(HOLDER_FIELDS))
         out.append(item)
