@@ -8,7 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from partner_audit.api import Page, Paging, reads, stored_download, stored_download_responses, to
 from partner_audit.audits.schemas import ActionStatus, AuditKind, AuditStatus
@@ -54,9 +54,9 @@ class AuditController(Controller):
         provider_id: FromQuery[UUID | None] = None,
         status: FromQuery[AuditStatus | None] = None,
         kind: FromQuery[AuditKind | None] = None,
-        starts_from: Annotated[date | None, Parameter(query="from", description="Audits still running on or "
+        starts_from: Annotated[date | None, QueryParameter(name="from", description="Audits still running on or "
                                                                                  "after this day")] = None,
-        ends_by: Annotated[date | None, Parameter(query="to", description="Audits starting on or before this "
+        ends_by: Annotated[date | None, QueryParameter(name="to", description="Audits starting on or before this "
                                                                           "day")] = None,
     ) -> Page[AuditOut]:
         """Audits by start date, filtered by provider, status, kind, and the dates they run: `from` keeps those
