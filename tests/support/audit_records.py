@@ -92,8 +92,11 @@ def recorded(world, provider: dict[str, Any], admin, offset: int) -> dict[str, A
         r = admin.post(f"/api/v1/corrective-actions/{raised['id']}/evidence",
                        files={"file": ("lead-appointed.pdf", PDF)})
         assert r.status_code == 201, r.text
-    (made,) = world.admin.get(f"/api/v1/audits/{audit['id']}/findings").json()
-    (raised,) = world.admin.get("/api/v1/corrective-actions", params={"audit_id": audit["id"]}).json()["items"]
+    # Found by what was made above: the route walks add findings and actions of their own as they go.
+    (made,) = [f for f in world.admin.get(f"/api/v1/audits/{audit['id']}/findings").json()
+               if f["control_id"] == "privacy-lead"]
+    (raised,) = [a for a in world.admin.get("/api/v1/corrective-actions", params={
+        "audit_id": audit["id"], "page_size": 200}).json()["items"] if a["owner_name"] == "Hine Walker"]
     return {"audit": audit, "finding": made, "action": raised, "finding_evidence": made["evidence"][0],
             "action_evidence": raised["evidence"][0]}
 
