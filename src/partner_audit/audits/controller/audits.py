@@ -26,8 +26,8 @@ from partner_audit.audits.schemas.audits import (
     AuditOut,
     AuditReport,
     AuditUpdate,
-    EvidenceOut,
-    EvidenceUpload,
+    AuditEvidenceOut,
+    AuditEvidenceUpload,
     FindingCreate,
     FindingOut,
     FindingUpdate,
@@ -39,7 +39,7 @@ from partner_audit.settings import Settings
 from partner_audit.storage import EvidenceStore
 from partner_audit.uploads import EXTENSIONS, FormUpload
 
-UPLOAD = reads({"multipart/form-data": EvidenceUpload}, "The file, as a form field named `file`.")
+UPLOAD = reads({"multipart/form-data": AuditEvidenceUpload}, "The file, as a form field named `file`.")
 
 
 class AuditController(Controller):
@@ -162,13 +162,13 @@ class FindingController(Controller):
     @post("/{finding_id:uuid}/evidence", guards=[policies.ATTACH_FINDING_EVIDENCE.guard], status_code=201,
           request_max_body_size=None, summary="Attach evidence to a finding", opt=UPLOAD)
     async def attach(self, caller: NamedDependency[Caller], request: Request, settings: NamedDependency[Settings],
-                     store: NamedDependency[EvidenceStore], finding_id: FromPath[UUID]) -> EvidenceOut:
+                     store: NamedDependency[EvidenceStore], finding_id: FromPath[UUID]) -> AuditEvidenceOut:
         """multipart/form-data with the `file` (at most `PA_MAX_UPLOAD_MB`). It streams to the evidence store; its
         type is checked from its bytes (PDF, images, Office documents, text, CSV), and a file that is not what
         it claims to be is refused (415)."""
         form = FormUpload(request)
         await form.open()
-        return to(EvidenceOut, await evidence.attach_to_finding(caller, store, finding_id, form.filename,
+        return to(AuditEvidenceOut, await evidence.attach_to_finding(caller, store, finding_id, form.filename,
                                                                 form.chunks(), settings.max_upload_bytes))
 
 
@@ -227,12 +227,12 @@ class CorrectiveActionController(Controller):
     @post("/{action_id:uuid}/evidence", guards=[policies.ATTACH_ACTION_EVIDENCE.guard], status_code=201,
           request_max_body_size=None, summary="Attach evidence to a response", opt=UPLOAD)
     async def attach(self, caller: NamedDependency[Caller], request: Request, settings: NamedDependency[Settings],
-                     store: NamedDependency[EvidenceStore], action_id: FromPath[UUID]) -> EvidenceOut:
+                     store: NamedDependency[EvidenceStore], action_id: FromPath[UUID]) -> AuditEvidenceOut:
         """The provider's proof of the fix, while the action is open or awaiting verification: multipart/form-data
         with the `file` (at most `PA_MAX_UPLOAD_MB`), its type checked from its bytes (415 otherwise)."""
         form = FormUpload(request)
         await form.open()
-        return to(EvidenceOut, await evidence.attach_to_action(caller, store, action_id, form.filename,
+        return to(AuditEvidenceOut, await evidence.attach_to_action(caller, store, action_id, form.filename,
                                                                form.chunks(), settings.max_upload_bytes))
 
 

@@ -139,7 +139,7 @@ class FindingUpdate(Input):
     recommendation: Note | msgspec.UnsetType = msgspec.UNSET
 
 
-class EvidenceOut(Output):
+class AuditEvidenceOut(Output):
     id: UUID
     audit_id: UUID
     finding_id: UUID | None
@@ -163,10 +163,10 @@ class FindingOut(Output):
     created_at: datetime
     updated_at: datetime
     follow_up_audit_id: UUID | None  # the follow-up audit a critical finding proposed
-    evidence: list[EvidenceOut]
+    evidence: list[AuditEvidenceOut]
 
 
-class EvidenceUpload(msgspec.Struct, kw_only=True):
+class AuditEvidenceUpload(msgspec.Struct, kw_only=True):
     """An audit evidence upload's form: the file."""
 
     file: FILE
@@ -224,4 +224,4 @@ class ActionOut(Output):
     carried_forward_reason: str
     created_at: datetime
     updated_at: datetime
-    evidence: list[EvidenceOut]
+    evidence: list[AuditEvidenceOut]
