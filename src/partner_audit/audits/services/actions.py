@@ -97,7 +97,7 @@ async def _move(caller: Caller, policy: Policy, action_id: UUID, verb: str, allo
         if A(action["status"]) not in allowed:
             froms = " or ".join(a.value.replace("_", " ") for a in allowed)
             raise Conflict(f"This corrective action is {action['status'].replace('_', ' ')}; it can be "
-                           f"{PAST[verb]} only when {froms}.", status=action["status"])
+                           f"{PAST[verb]} only when {froms}.")
         await CorrectiveAction.update({CorrectiveAction.status: to.value, CorrectiveAction.updated_at: now(),
                                        **values}).where(CorrectiveAction.id == str(action_id)).run()
         audit_log.details.append(f"{action['status']} -> {to.value}" + (f": {detail[:200]}" if detail else ""))
