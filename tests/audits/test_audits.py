@@ -200,6 +200,8 @@ def test_a_scheduled_audit_needs_a_lead_and_reviews_the_latest_accepted_self_ass
     problem(world.auditor.post(f"/api/v1/audits/{audit['id']}/schedule"), 409, "lead_auditor_id")
     world.auditor.patch(f"/api/v1/audits/{audit['id']}", json={"lead_auditor_id": str(world.auditor.user["id"])})
     assert world.auditor.post(f"/api/v1/audits/{audit['id']}/schedule").json()["status"] == "scheduled"
+    problem(world.auditor.patch(f"/api/v1/audits/{audit['id']}", json={"lead_auditor_id": None}), 422,
+            "lead_auditor_id")
     assert len(bookings_of(run, audit["id"])) == 2
     # Provider B has no accepted self-assessment to give.
     body = ar.audit_body(world, world.provider_b, offset=30, assessment_id=assessment["id"])

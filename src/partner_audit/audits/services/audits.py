@@ -259,6 +259,9 @@ async def update_audit(caller: Caller, audit_id: UUID, data: AuditUpdate, *, ind
             check_scope(await template_of(merged["template_version_id"]), merged["scope_areas"],
                         merged["scope_controls"])
         team_changed = "lead_auditor_id" in changes or "auditor_ids" in changes
+        if lead is None and S(audit["status"]) != S.proposed:
+            raise Invalid.field("lead_auditor_id", f"a {audit['status'].replace('_', ' ')} audit keeps a lead auditor: "
+                                                   "name another instead")
         if team_changed or "starts_on" in changes:
             await check_people(lead, list(members) if team_changed else [])
             await independence.check_team(provider["id"], provider["name"], merged["starts_on"], lead, members,
