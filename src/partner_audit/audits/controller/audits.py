@@ -62,7 +62,8 @@ class AuditController(Controller):
         """Audits by start date, filtered by provider, status, kind, and the dates they run: `from` keeps those
         still running on or after a day, `to` those starting on or before one. A provider's people see their own
         provider's."""
-        rows, total = await audits.list_audits(caller, AuditFilter(provider_id, status, kind, starts_from, ends_by), paging)
+        flt = AuditFilter(provider_id, status, kind, starts_from, ends_by)
+        rows, total = await audits.list_audits(caller, flt, paging)
         return Page.of(rows, total, paging, AuditOut)
 
     @post("/", guards=[policies.CREATE_AUDIT.guard], status_code=201, summary="Create an audit")

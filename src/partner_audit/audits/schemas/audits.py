@@ -10,7 +10,15 @@ from uuid import UUID
 import msgspec
 
 from partner_audit.api import FILE, Email, Input, Output, text
-from partner_audit.audits.schemas import ActionStatus, AuditKind, AuditOrigin, AuditorRole, AuditStatus, Rating, Severity
+from partner_audit.audits.schemas import (
+    ActionStatus,
+    AuditKind,
+    AuditOrigin,
+    AuditorRole,
+    AuditStatus,
+    Rating,
+    Severity,
+)
 from partner_audit.plaintext import LINES
 
 Key = text(80)  # a focus area's or a control's id in a template, e.g. `privacy-lead`

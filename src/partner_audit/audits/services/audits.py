@@ -56,7 +56,8 @@ def audit_out(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "provider_id": row["provider"], "template_version_id": row["template_version"],
             "assessment_id": row["assessment"], "lead_auditor_id": row["lead_auditor"], "follows_id": row["follows"],
             "scope_areas": _json(row["scope_areas"]), "scope_controls": _json(row["scope_controls"]),
-            "reasons": _json(row["reasons"]), "starts_on": as_date(row["starts_on"]), "ends_on": as_date(row["ends_on"])}
+            "reasons": _json(row["reasons"]), "starts_on": as_date(row["starts_on"]),
+            "ends_on": as_date(row["ends_on"])}
 
 
 async def visible_audit(caller: Caller, audit_id: UUID | str, *, lock: bool = False) -> dict[str, Any]:

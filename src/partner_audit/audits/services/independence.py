@@ -57,7 +57,8 @@ def member_barred_reason(history: History, provider_name: str) -> str | None:
     """Why the auditor may not be on any audit of the provider, in words, or None."""
     if history.interest is not None:
         why = f" ({history.interest})" if history.interest else ""
-        return f"{history.name} has declared a conflict of interest with {provider_name}{why}, so is never on its audits."
+        return (f"{history.name} has declared a conflict of interest with {provider_name}{why}, so is never on its "
+                "audits.")
     return None
 
 
