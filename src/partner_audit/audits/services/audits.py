@@ -406,4 +406,3 @@ async def list_audits(caller: Caller, flt: AuditFilter, paging: Paging) -> tuple
                          record_type="audit", scope=Audit.provider, where=clauses,
                          order_by=[Audit.starts_on, Audit.id], provider_id=caller.provider_id,
                          present=lambda rows: [audit_out(r) for r in rows])
-
