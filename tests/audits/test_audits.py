@@ -153,6 +153,7 @@ def test_the_independence_rule_as_pure_functions():
     assert "still responsible" in lead_barred_reason(History(responsible=True), "P", start, 12)
     assert lead_barred_reason(History(responsible=True, responsible_until=date(2025, 1, 1)), "P", start, 12) is None
     assert lead_barred_reason(History(led_until=date(2026, 12, 1)), "P", start, 0) is None
+    assert lead_barred_reason(History(led_until=start + timedelta(days=1)), "P", start, 12) is None, "not past work"
 
 
 def test_nobody_is_double_booked_and_cancelling_frees_the_days(world, run):

@@ -5,7 +5,7 @@ pairs from what it loaded in bulk and a person editing one audit's team is held 
 
 - nobody with a declared conflict of interest with the provider is on any audit of it;
 - nobody leads an audit of a provider they led an audit of, ending within ``audit_independence_months`` before
-  its start (IIA: no reviewing one's own recent work as lead);
+  its start (IIA: no reviewing one's own recent work as lead; an audit they lead later is not work under review);
 - nobody leads an audit of a provider whose activity they were responsible for within that many months before
   its start (a responsibility conflict with no end date is still running).
 
@@ -38,7 +38,7 @@ class History:
     interest: str | None = None  # a declared conflict of interest not withdrawn: its reason ("" if none given)
     responsible: bool = False  # a responsibility conflict not withdrawn
     responsible_until: date | None = None  # its last day (None with ``responsible``: still responsible)
-    led_until: date | None = None  # the last day of the latest audit of the provider they led
+    led_until: date | None = None  # the last day of the latest audit of the provider they led, ending before the start
 
 
 def months_before(day: date, months: int) -> date:
@@ -68,7 +68,7 @@ def lead_barred_reason(history: History, provider_name: str, starts_on: date, mo
     if barred:
         return barred
     since = months_before(starts_on, months)
-    if history.led_until is not None and history.led_until >= since:
+    if history.led_until is not None and since <= history.led_until < starts_on:
         return (f"{history.name} led an audit of {provider_name} ending {history.led_until.isoformat()}, within "
                 f"{months} months before {starts_on.isoformat()}: an auditor does not lead a review of a provider "
                 f"they audited as lead in the previous {months} months.")
@@ -88,9 +88,10 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-async def histories(provider_id: UUID | str, auditor_ids: Iterable[UUID | str],
+async def histories(provider_id: UUID | str, auditor_ids: Iterable[UUID | str], starts_on: date,
                     exclude_audit: UUID | str | None = None) -> dict[str, History]:
-    """Each auditor's ``History`` with the provider (``exclude_audit``: the audit being edited, not its own past)."""
+    """Each auditor's ``History`` with the provider, for an audit starting ``starts_on`` (``exclude_audit``: the
+    audit being edited, not its own past). Audits they lead later are not their past work."""
     ids = sorted({str(a) for a in auditor_ids})
     if not ids:
         return {}
@@ -113,7 +114,8 @@ async def histories(provider_id: UUID | str, auditor_ids: Iterable[UUID | str],
             facts["responsible_until"] = None if open_ended or ends_on is None else _later(
                 facts["responsible_until"], ends_on)
     led = Audit.select(Audit.lead_auditor, Audit.ends_on).where(
-        (Audit.provider == str(provider_id)) & Audit.lead_auditor.is_in(ids) & Audit.status.is_in(LED_STATUSES))
+        (Audit.provider == str(provider_id)) & Audit.lead_auditor.is_in(ids) & Audit.status.is_in(LED_STATUSES)
+        & (Audit.ends_on < starts_on))
     if exclude_audit is not None:
         led = led.where(Audit.id != str(exclude_audit))
     for row in await led.run():
@@ -126,7 +128,7 @@ async def check_team(provider_id: UUID | str, provider_name: str, starts_on: dat
                      member_ids: Iterable[UUID | str], months: int, exclude_audit: UUID | str | None = None) -> None:
     """Refuse a team that breaks independence, naming the auditor and the rule (422 on the field)."""
     members = [str(m) for m in member_ids]
-    found = await histories(provider_id, [*members, *([lead_id] if lead_id else [])], exclude_audit)
+    found = await histories(provider_id, [*members, *([lead_id] if lead_id else [])], starts_on, exclude_audit)
     if lead_id is not None:
         reason = lead_barred_reason(found[str(lead_id)], provider_name, starts_on, months)
         if reason:
