@@ -8,6 +8,7 @@ uploads are parsed incrementally (the ``multipart`` package's push parser) strai
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import filetype
@@ -15,8 +16,10 @@ from litestar import Request
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from partner_audit import plaintext
-from partner_audit.errors import DomainError, Invalid
+from partner_audit.errors import DomainError, Invalid, TooLarge, Unavailable
 from partner_audit.filecheck import FileCheck, check_for
+from partner_audit.storage import EvidenceStore, Stored, StoreUnavailable
+from partner_audit.storage import TooLarge as StoreTooLarge
 
 MAX_FIELD_BYTES = 10_000
 SNIFF_BYTES = 8192
@@ -109,6 +112,24 @@ async def checked_chunks(chunks: AsyncIterator[bytes], filename: str, found: dic
     finally:
         if check is not None:
             check.close()
+
+
+async def store_checked(store: EvidenceStore, key: str, filename: str, chunks: AsyncIterator[bytes],
+                        max_bytes: int) -> tuple[Stored, str]:
+    """Stream an uploaded file into the store under ``key``, its type checked from its bytes as it passes
+    (``checked_chunks``) and hashed by the store: what was stored, and the file's type. Too large is a 413, a
+    store that cannot be reached a 503, a file that is not what it claims a 415; in each case nothing is kept."""
+    found: dict[str, Any] = {}
+    try:
+        async with aclosing(checked_chunks(chunks, filename, found)) as checked:
+            stored = await store.put(key, checked, max_bytes)
+    except StoreTooLarge as exc:
+        raise TooLarge(f"{filename} is larger than the {max_bytes // (1024 * 1024)} MB limit.",
+                       errors=[{"field": "file", "message": "is too large"}]) from exc
+    except StoreUnavailable as exc:
+        raise Unavailable(f"The evidence store is not available, so {filename} was not saved. Try again "
+                          "shortly.") from exc
+    return stored, found["content_type"]
 
 
 class FormUpload:

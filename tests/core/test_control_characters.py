@@ -179,6 +179,8 @@ READ_BY_HAND = {
     ("POST", "/api/v1/assessments/{assessment_id:uuid}/evidence"): "uploads.FormUpload checks fields and file name",
     ("POST", "/api/v1/devices/import"): "uploads.FormUpload checks the file name; filename= is a query parameter",
     ("POST", "/attest/{token:str}"): "two checkboxes compared with 'yes', nothing of the form is stored",
+    ("POST", "/api/v1/findings/{finding_id:uuid}/evidence"): "uploads.FormUpload checks the file name",
+    ("POST", "/api/v1/corrective-actions/{action_id:uuid}/evidence"): "uploads.FormUpload checks the file name",
 }
 # Bodies that are a file and nothing else: what is in the file is the file parser's to check.
 FILE_ONLY = {"WorkbookUpload"}

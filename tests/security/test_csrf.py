@@ -176,7 +176,8 @@ def test_the_schema_page_gives_a_signed_in_browser_its_token(world: World):
 
 
 def fake_upload_scope(app: Litestar, secret: str, token: str | None) -> dict[str, Any]:
-    [handler] = [h for r in app.routes if isinstance(r, HTTPRoute) and r.path.endswith("/evidence")
+    [handler] = [h for r in app.routes if isinstance(r, HTTPRoute)
+                 and r.path == "/api/v1/assessments/{assessment_id:uuid}/evidence"
                  for h in r.route_handlers if "POST" in h.http_methods]
     headers = [(b"content-type", b"multipart/form-data; boundary=x"), (b"cookie", f"{SESSION_COOKIE}={secret}".encode()),
                (b"origin", PUBLIC_URL.encode()), (b"host", b"127.0.0.1:8000")]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from tests.support import audit_records as ar
 from tests.support.http import Api
 from tests.support.paths import DATA
 from tests.support.world import World
@@ -552,4 +553,60 @@ CASES = [
          own=own_calendar_audit),
     Case("GET", "/api/v1/calendar", lambda w, who: (calendar_ready(w), who.get("/api/v1/calendar", params={
         "provider_id": b(w)}))[1], BOTH_LIST, note="filtered to provider B"),
+
+    # --- audits: core ---
+    Case("GET", "/api/v1/audits", lambda w, who: (ar.b_record(w), ar.a_record(w), who.get("/api/v1/audits"))[2],
+         BOTH_LIST, own=lambda w, who: [ar.a_record(w)["audit"]["id"]]),
+    Case("GET", "/api/v1/audits", lambda w, who: (ar.b_record(w), who.get(
+        "/api/v1/audits", params={"provider_id": b(w)}))[1], BOTH_LIST, note="filtered to provider B"),
+    Case("POST", "/api/v1/audits", lambda w, who: who.post("/api/v1/audits", json=ar.audit_body(
+        w, w.provider_b, offset=30)), BOTH_403, snapshot=ar.b_audit_as_admin_sees_it, note="an audit of B"),
+    Case("GET", "/api/v1/audits/{audit_id:uuid}",
+         lambda w, who: who.get(f"/api/v1/audits/{ar.b_record(w)['audit']['id']}"), BOTH_404),
+    Case("PATCH", "/api/v1/audits/{audit_id:uuid}", lambda w, who: who.patch(
+        f"/api/v1/audits/{ar.b_record(w)['audit']['id']}", json={"title": "Taken"}), BOTH_403,
+         snapshot=ar.b_audit_as_admin_sees_it),
+    *[Case("POST", f"/api/v1/audits/{{audit_id:uuid}}/{step}", lambda w, who, step=step, body=body: who.post(
+        f"/api/v1/audits/{ar.b_record(w)['audit']['id']}/{step}", json=body), BOTH_403,
+        snapshot=ar.b_audit_as_admin_sees_it)
+      for step, body in (("schedule", None), ("start", None), ("report", {"summary": "x"}), ("close", None),
+                         ("cancel", {"reason": "Taken over"}))],
+    Case("GET", "/api/v1/audits/{audit_id:uuid}/findings",
+         lambda w, who: who.get(f"/api/v1/audits/{ar.b_record(w)['audit']['id']}/findings"), BOTH_404),
+    Case("POST", "/api/v1/audits/{audit_id:uuid}/findings", lambda w, who: who.post(
+        f"/api/v1/audits/{ar.b_record(w)['audit']['id']}/findings", json={"control_id": "device-register"}),
+         BOTH_403, snapshot=ar.b_audit_as_admin_sees_it),
+    Case("GET", "/api/v1/findings/{finding_id:uuid}",
+         lambda w, who: who.get(f"/api/v1/findings/{ar.b_record(w)['finding']['id']}"), BOTH_404),
+    Case("PATCH", "/api/v1/findings/{finding_id:uuid}", lambda w, who: who.patch(
+        f"/api/v1/findings/{ar.b_record(w)['finding']['id']}", json={"rating": "effective"}), BOTH_403,
+         snapshot=ar.b_audit_as_admin_sees_it),
+    Case("POST", "/api/v1/findings/{finding_id:uuid}/actions", lambda w, who: who.post(
+        f"/api/v1/findings/{ar.b_record(w)['finding']['id']}/actions", json={
+            "description": "x", "owner_name": "x", "due_on": (date.today() + timedelta(days=9)).isoformat()}),
+         BOTH_403, snapshot=ar.b_audit_as_admin_sees_it),
+    Case("POST", "/api/v1/findings/{finding_id:uuid}/evidence", lambda w, who: who.post(
+        f"/api/v1/findings/{ar.b_record(w)['finding']['id']}/evidence", **ar.upload("x.pdf")),
+         BOTH_403, snapshot=ar.b_audit_as_admin_sees_it),
+    Case("GET", "/api/v1/corrective-actions", lambda w, who: (ar.b_record(w), ar.a_record(w), who.get(
+        "/api/v1/corrective-actions"))[2], USER_ADMINS_ONLY_LIST,
+         own=lambda w, who: [ar.a_record(w)["action"]["id"]]),
+    Case("GET", "/api/v1/corrective-actions", lambda w, who: (ar.b_record(w), who.get(
+        "/api/v1/corrective-actions", params={"provider_id": b(w)}))[1], USER_ADMINS_ONLY_LIST,
+         note="filtered to provider B"),
+    Case("GET", "/api/v1/corrective-actions/{action_id:uuid}",
+         lambda w, who: who.get(f"/api/v1/corrective-actions/{ar.b_record(w)['action']['id']}"),
+         USER_ADMINS_ONLY_404),
+    Case("POST", "/api/v1/corrective-actions/{action_id:uuid}/respond", lambda w, who: who.post(
+        f"/api/v1/corrective-actions/{ar.b_record(w)['action']['id']}/respond", json={"response": "Done by A"}),
+         USER_ADMINS_ONLY_404, snapshot=ar.b_audit_as_admin_sees_it),
+    *[Case("POST", f"/api/v1/corrective-actions/{{action_id:uuid}}/{step}", lambda w, who, step=step, body=body:
+           who.post(f"/api/v1/corrective-actions/{ar.b_record(w)['action']['id']}/{step}", json=body), BOTH_403,
+           snapshot=ar.b_audit_as_admin_sees_it)
+      for step, body in (("verify", {"note": "x"}), ("return", {"reason": "x"}), ("carry-forward", {"reason": "x"}))],
+    Case("POST", "/api/v1/corrective-actions/{action_id:uuid}/evidence", lambda w, who: who.post(
+        f"/api/v1/corrective-actions/{ar.b_record(w)['action']['id']}/evidence",
+        **ar.upload("x.pdf")), USER_ADMINS_ONLY_404, snapshot=ar.b_audit_as_admin_sees_it),
+    Case("GET", "/api/v1/audit-evidence/{evidence_id:uuid}/download", lambda w, who: who.get(
+        f"/api/v1/audit-evidence/{ar.b_record(w)['finding_evidence']['id']}/download"), USER_ADMINS_ONLY_404),
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import aclosing
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
@@ -23,9 +22,8 @@ from partner_audit.errors import Conflict, DomainError, Invalid, TooLarge, Unava
 from partner_audit.security import access_log, policies
 from partner_audit.security.caller import Caller
 from partner_audit.security.tenancy import require_row, scoped
-from partner_audit.storage import EvidenceStore, StoreUnavailable
-from partner_audit.storage import TooLarge as StoreTooLarge
-from partner_audit.uploads import checked_chunks, named_for
+from partner_audit.storage import EvidenceStore
+from partner_audit.uploads import named_for, store_checked
 
 
 async def _evidence_target(caller: Caller, assessment_id: UUID, question_id: str) -> dict[str, Any]:
@@ -73,26 +71,20 @@ async def attach_evidence(caller: Caller, store: EvidenceStore, assessment_id: U
         await access_log.record_refusal(caller, "evidence.upload", "assessment", assessment_id, None, exc)
         raise
     key = f"evidence/{assessment_id}/{uuid4().hex}"  # ours: the person's file name never reaches the store
-    found: dict[str, Any] = {}
     try:
-        async with aclosing(checked_chunks(chunks, filename, found)) as checked:
-            stored = await store.put(key, checked, max_bytes)
-    except StoreTooLarge as exc:
-        raise TooLarge(f"{filename} is larger than the {max_bytes // (1024 * 1024)} MB limit.",
-                       errors=[{"field": "file", "message": "is too large"}]) from exc
-    except StoreUnavailable as exc:
-        raise Unavailable(f"The evidence store is not available, so {filename} was not saved. Try again "
-                          "shortly.") from exc
+        stored, content_type = await store_checked(store, key, filename, chunks, max_bytes)
+    except (TooLarge, Unavailable):
+        raise
     except DomainError as exc:  # a file that is not what it claims: worth a line in the log
         await access_log.record_refusal(caller, "evidence.upload", "assessment", assessment_id, None, exc)
         raise
-    filename = named_for(filename, found["content_type"])
+    filename = named_for(filename, content_type)
     try:
         async with access_log.audited(caller, "evidence.upload", "evidence") as audit:
             assessment = await _evidence_target(caller, assessment_id, question_id)
             audit.provider_id = assessment["provider_id"]
             evidence = Evidence(assessment=assessment_id, question_id=question_id, filename=filename,
-                                content_type=found["content_type"], size=stored.size, sha256=stored.sha256,
+                                content_type=content_type, size=stored.size, sha256=stored.sha256,
                                 storage_key=key, uploaded_by=caller.user_id, expires_on=last_day)
             await evidence.save().run()
             audit.record_id = evidence.id
