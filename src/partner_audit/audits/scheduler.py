@@ -256,8 +256,8 @@ def _place(provider: ProviderDue, due_on: date, kind: AuditKind, length: int, da
             continue
         from_index = 0 if bound is None else (bound - start).days
         if from_index >= last:
-            excluded.append(f"{auditor.name} (led or was responsible for it until {bound - timedelta(days=1)}: "
-                            f"within {rules.independence_months} months)")
+            excluded.append(f"{auditor.name} (led an audit of it or was responsible for it within "
+                            f"{rules.independence_months} months: may lead it from {bound.isoformat()})")
             continue
         may_lead.append((who, max(0, from_index)))
     if not may_lead:
