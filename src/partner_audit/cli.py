@@ -21,6 +21,15 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _iso_date(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
+
+
 async def _with_db(settings: Settings, work: Callable[[], Awaitable[Any]], *, need_schema: bool = True) -> Any:
     """``work`` inside the app's own lifespan, so a command starts and stops exactly as the service does."""
     from partner_audit.app import lifespan
@@ -318,6 +327,56 @@ def cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audits_plan(settings: Settings, args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from partner_audit.audits.services import planning
+    from partner_audit.progress import progress
+    from partner_audit.security.caller import Caller
+
+    caller = Caller.system("audits-plan")
+
+    async def run() -> tuple[dict[str, Any], int]:
+        print(f"planning {args.starts_on.isoformat()} to {args.ends_on.isoformat()}: loading providers, auditors, "
+              "leave, conflicts, bookings and scores", file=sys.stderr)
+        plan = await planning.plan(caller, args.starts_on, args.ends_on, settings,
+                                   each=lambda rows: progress(rows, "booking proposals"))
+        accepted = 0
+        if args.accept:
+            accepted, plan = await planning.accept(caller, plan["id"])
+        return plan, accepted
+
+    plan, accepted = asyncio.run(_with_db(settings, run))
+    proposals, skipped = plan["proposals"], plan["skipped"]
+    intervals = ", ".join(f"{tier} every {months} months" for tier, months in plan["settings"]["interval_months"].items())
+    print(f"plan {plan['id']}: {plan['starts_on']} to {plan['ends_on']}, {len(proposals)} audit(s) proposed, "
+          f"{len(skipped)} due provider(s) skipped ({intervals}; {plan['settings']['audits_per_week']} a week "
+          f"unless an auditor says otherwise)")
+    by_auditor: dict[str, list[dict[str, Any]]] = {}
+    for p in proposals:
+        by_auditor.setdefault(p["lead_auditor_name"] or "(no auditor)", []).append(p)
+    if by_auditor:
+        print("\nproposals per auditor:")
+        width = max(len(name) for name in by_auditor)
+        for name, theirs in sorted(by_auditor.items()):
+            kinds = Counter(p["kind"].replace("_", " ") for p in theirs)
+            dates = sorted(str(p["starts_on"]) for p in theirs)
+            print(f"  {name:<{width}}  {len(theirs):4d}  ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}; "
+                  f"{dates[0]} to {dates[-1]})")
+    if skipped:
+        print(f"\nskipped ({len(skipped)}):")
+        for code, count in Counter(s["code"] for s in skipped).most_common():
+            print(f"  {code}: {count}")
+            for s in (s for s in skipped if s["code"] == code):
+                print(f"    {s['provider_name']} (due {s['due_on']}): {s['reason']}")
+    if args.accept:
+        print(f"\naccepted {accepted} proposal(s): now scheduled")
+    elif proposals:
+        print(f"\nnothing is scheduled yet: accept with POST /api/v1/audit-plans/{plan['id']}/accept, or plan with "
+              "--accept; each proposal's reasons are in GET /api/v1/audit-plans/{id}")
+    return 0
+
+
 def cmd_privacy_request(settings: Settings, args: argparse.Namespace) -> int:
     from partner_audit.devices.services import privacy
     from partner_audit.security.caller import Caller
@@ -404,6 +463,15 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("email", metavar="EMAIL", help="the holder's email (case does not matter)")
     pr.add_argument("outfile", metavar="OUTFILE", type=Path, help="the .xlsx file to write")
     pr.set_defaults(func=cmd_privacy_request)
+
+    au = sub.add_parser("audits", help="audits: the risk-based plan")
+    au_sub = au.add_subparsers(dest="audits_command", required=True)
+    ap = au_sub.add_parser("plan", help="propose the audits due in a date range (tier intervals, working days, "
+                                        "auditors' capacity, leave and conflicts), each with its reasons")
+    ap.add_argument("--from", dest="starts_on", required=True, type=_iso_date, metavar="YYYY-MM-DD")
+    ap.add_argument("--to", dest="ends_on", required=True, type=_iso_date, metavar="YYYY-MM-DD")
+    ap.add_argument("--accept", action="store_true", help="accept the whole plan: its proposals become scheduled")
+    ap.set_defaults(func=cmd_audits_plan)
 
     t = sub.add_parser("templates", help="the control library: questionnaire templates in audit_templates/")
     t_sub = t.add_subparsers(dest="templates_command", required=True)
