@@ -177,11 +177,30 @@ class _Load:
         self.week = [{self.week_of_date(m): c for m, c in a.audits_by_week.items()} for a in auditors]
         self.total = [sum(c for m, c in a.audits_by_week.items() if start - timedelta(days=6) <= m <= end)
                       for a in auditors]
-        self.weeks_full: dict[int, int] = {}
+        # Per week, the auditors out for all of it (at capacity, or on leave every working day): a week every
+        # auditor is out of is skipped whole, which keeps a year's plan fast once its first months fill up.
+        self.out: dict[int, set[int]] = {}
+        self._week_reason: dict[int, str] = {}
         for who, weeks in enumerate(self.week):
             for w, c in weeks.items():
                 if c >= self.capacity[who]:
-                    self.weeks_full[w] = self.weeks_full.get(w, 0) + 1
+                    self.out.setdefault(w, set()).add(who)
+        for who, days in enumerate(self.leave):
+            for w in {self.week_of(i) for i in days}:
+                weekdays = [i for i in range(w * 7 - start.weekday(), w * 7 - start.weekday() + 5) if 0 <= i < n]
+                if all(i in days for i in weekdays):
+                    self.out.setdefault(w, set()).add(who)
+
+    def week_closed(self, week: int, team: int) -> str | None:
+        """Why no auditor is free on any day of ``week``, or None while one may be."""
+        out = self.out.get(week)
+        if out is None or len(out) < team:
+            return None
+        if week not in self._week_reason:  # once every auditor is out of a week, they stay out
+            full = sum(1 for who in out if self.week[who].get(week, 0) >= self.capacity[who])
+            self._week_reason[week] = "all auditors at capacity" if full == team else (
+                f"no auditor free ({team - full} on leave" + (f", {full} at capacity)" if full else ")"))
+        return self._week_reason[week]
 
     def week_of_date(self, day: date) -> int:
         return (day - self.first_monday).days // 7
@@ -192,8 +211,8 @@ class _Load:
     def add(self, who: int, days: list[int]) -> None:
         w = self.week_of(days[0])
         self.week[who][w] = self.week[who].get(w, 0) + 1
-        if self.week[who][w] == self.capacity[who]:
-            self.weeks_full[w] = self.weeks_full.get(w, 0) + 1
+        if self.week[who][w] >= self.capacity[who]:
+            self.out.setdefault(w, set()).add(who)
         self.total[who] += 1
         self.booked[who].update(days)
 
@@ -274,8 +293,9 @@ def _place(provider: ProviderDue, due_on: date, kind: AuditKind, length: int, da
         if run is None:
             break
         week = load.week_of(index)
-        if load.weeks_full.get(week, 0) >= len(team):
-            skips.append((index, "all auditors at capacity"))
+        closed = load.week_closed(week, len(team))
+        if closed:
+            skips.append((index, closed))
             continue
         free, blocked = [], {"on leave": 0, "already booked": 0, "at capacity": 0, "not yet independent": 0}
         for who, from_index in may_lead:
