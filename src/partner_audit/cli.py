@@ -361,8 +361,13 @@ def cmd_audits_plan(settings: Settings, args: argparse.Namespace) -> int:
         for name, theirs in sorted(by_auditor.items()):
             kinds = Counter(p["kind"].replace("_", " ") for p in theirs)
             dates = sorted(str(p["starts_on"]) for p in theirs)
-            print(f"  {name:<{width}}  {len(theirs):4d}  ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}; "
-                  f"{dates[0]} to {dates[-1]})")
+            kinds_text = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(kinds.items()))
+            print(f"  {name:<{width}}  {len(theirs):4d}  ({kinds_text}; {dates[0]} to {dates[-1]})")
+            if args.reasons:
+                for p in sorted(theirs, key=lambda p: (str(p["starts_on"]), p["provider_name"])):
+                    print(f"    {p['starts_on']}  {p['kind'].replace('_', ' '):<14} {p['provider_name']}")
+                    for why in ("provider", "date", "auditor"):
+                        print(f"      why this {why}: {p['reasons'][why]}")
     if skipped:
         print(f"\nskipped ({len(skipped)}):")
         for code, count in Counter(s["code"] for s in skipped).most_common():
@@ -471,6 +476,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--from", dest="starts_on", required=True, type=_iso_date, metavar="YYYY-MM-DD")
     ap.add_argument("--to", dest="ends_on", required=True, type=_iso_date, metavar="YYYY-MM-DD")
     ap.add_argument("--accept", action="store_true", help="accept the whole plan: its proposals become scheduled")
+    ap.add_argument("--reasons", action="store_true", help="list every proposal with why this provider, date and "
+                                                           "auditor")
     ap.set_defaults(func=cmd_audits_plan)
 
     t = sub.add_parser("templates", help="the control library: questionnaire templates in audit_templates/")

@@ -216,7 +216,8 @@ def test_every_proposal_explains_provider_date_and_auditor():
         "2027-01-05 to 2027-01-06: a site visit of 2 working days, on the earliest working day from 2027-01-01 "
         "(the plan's start) with an auditor free. Skipped 2027-01-01 (New Year's Day);")
     assert p.reasons["auditor"].startswith("Ana: free on those days (not on leave, not booked), 0 other audits that "
-                                           "week of 2 a week, 0 in the plan's range before this")
+                                           "week (capacity 2 a week), 0 in the plan's range so far; the least loaded "
+                                           "of the 2 auditors free.")
     assert "No declared conflict with Provider 1; independent" in p.reasons["auditor"]
 
 

@@ -391,9 +391,10 @@ def _why_date(days: _Days, run: list[int], earliest: date, due_on: date, start: 
 def _why_auditor(auditor: Auditor, provider: ProviderDue, load: _Load, who: int, week: int, free: int,
                  excluded: list[str], rules: Rules) -> str:
     this_week = load.week[who].get(week, 0)
+    chosen = "the only auditor free" if free == 1 else f"the least loaded of the {free} auditors free"
     words = [f"{auditor.name}: free on those days (not on leave, not booked), {this_week} other audit"
-             f"{'s' if this_week != 1 else ''} that week of {load.capacity[who]} a week, {load.total[who]} in the "
-             f"plan's range before this; the least loaded of the {free} auditor{'s' if free != 1 else ''} free.",
+             f"{'s' if this_week != 1 else ''} that week (capacity {load.capacity[who]} a week), {load.total[who]} "
+             f"in the plan's range so far; {chosen}.",
              f"No declared conflict with {provider.name}; independent: has not led an audit of it or been "
              f"responsible for it in the {rules.independence_months} months before."]
     if excluded:
