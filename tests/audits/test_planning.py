@@ -164,10 +164,12 @@ def test_an_auditor_with_a_conflict_is_never_proposed(world: World):
     assert "declared a conflict of interest" in skip["reason"]
     # Withdrawn: the auditor may be planned for A again.
     listed = world.auditor.get(CONFLICTS, params={"provider_id": str(world.provider_a["id"])}).json()
-    assert len(listed) == 2
+    assert listed["total"] == 2
+    listed = listed["items"]
     for conflict in listed:
         assert world.admin.post(f"{CONFLICTS}/{conflict['id']}/withdraw").json()["withdrawn_at"]
-    assert world.auditor.get(CONFLICTS).json() == []
+    assert world.auditor.get(CONFLICTS).json()["items"] == []
+    assert world.auditor.get(CONFLICTS, params={"withdrawn": True}).json()["total"] == 2
     world.auditor.post(f"{PLANS}/{plan['id']}/discard")
     assert str(world.provider_a["id"]) in {p["provider_id"] for p in make_plan(world)["proposals"]}
 
@@ -236,3 +238,24 @@ def test_plans_are_the_auditors_and_admins_only(world: World):
     problem(world.auditor.post(f"{PLANS}/{plan['id']}/accept",
                                json={"audit_ids": ["00000000-0000-4000-8000-000000000000"]}), 422, "audit_ids")
     problem(world.auditor.post(PLANS, json={**Q1, "extra": 1}), 400)
+
+
+def test_a_conflict_declared_again_stays_one_declaration(world: World):
+    body = {"provider_id": str(world.provider_b["id"]), "reason": "Was its privacy officer", "kind": "responsibility",
+            "ends_on": "2026-10-31"}
+    first = world.auditor.post(CONFLICTS, json=body).json()
+    again = world.auditor.post(CONFLICTS, json={**body, "ends_on": "2026-11-30"}).json()
+    assert again["id"] == first["id"] and again["ends_on"] == "2026-11-30"
+    world.auditor.post(f"{CONFLICTS}/{first['id']}/withdraw")
+    withdrawn_twice = world.auditor.post(f"{CONFLICTS}/{first['id']}/withdraw")
+    assert withdrawn_twice.status_code == 200 and withdrawn_twice.json()["withdrawn_at"]
+    renewed = world.auditor.post(CONFLICTS, json=body).json()
+    assert renewed["id"] == first["id"] and renewed["withdrawn_at"] is None
+    assert world.admin.get(CONFLICTS, params={"withdrawn": True}).json()["total"] == 1
+    problem(world.auditor.post(CONFLICTS, json={**body, "kind": "interest"}), 422, "ends_on")
+    # Declared again, responsible until 31 October 2026: may not lead B's audit before November 2027; another does.
+    team(world, 2)
+    plan = make_plan(world)
+    b = next(p for p in plan["proposals"] if p["provider_id"] == str(world.provider_b["id"]))
+    assert b["lead_auditor_name"] == "Auditor 2"
+    assert "may lead it from 2027-11-01" in b["reasons"]["auditor"]

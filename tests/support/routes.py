@@ -504,7 +504,7 @@ def a_leave_id(world: World) -> str:
 
 def b_conflict_id(world: World) -> str:
     """The auditor's declared conflict with provider B."""
-    found = world.admin.get("/api/v1/auditor-conflicts", params={"provider_id": b(world)}).json()
+    found = world.admin.get("/api/v1/auditor-conflicts", params={"provider_id": b(world)}).json()["items"]
     if not found:
         found = [world.admin.post("/api/v1/auditor-conflicts", json={
             "provider_id": b(world), "auditor_id": auditor_id(world), "reason": "Was on B's board"}).json()]

@@ -10,7 +10,7 @@ from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from partner_audit.api import to
+from partner_audit.api import Page, Paging, to
 from partner_audit.audits.schemas.planning import (
     AcceptIn,
     AuditorOut,
@@ -117,12 +117,12 @@ class ConflictController(Controller):
         return to(ConflictOut, await availability.declare_conflict(caller, data))
 
     @get("/", guards=[policies.SEE_AUDITOR_AVAILABILITY.guard], summary="List declared conflicts")
-    async def list_conflicts(self, caller: NamedDependency[Caller], auditor_id: FromQuery[UUID | None] = None,
-                             provider_id: FromQuery[UUID | None] = None,
-                             withdrawn: FromQuery[bool] = False) -> list[ConflictOut]:
+    async def list_conflicts(self, caller: NamedDependency[Caller], paging: NamedDependency[Paging],
+                             auditor_id: FromQuery[UUID | None] = None, provider_id: FromQuery[UUID | None] = None,
+                             withdrawn: FromQuery[bool] = False) -> Page[ConflictOut]:
         """The standing conflicts (with `withdrawn=true`, those withdrawn too), by auditor then provider."""
-        rows = await availability.conflicts(caller, auditor_id, provider_id, withdrawn)
-        return [to(ConflictOut, r) for r in rows]
+        rows, total = await availability.conflicts(caller, paging, auditor_id, provider_id, withdrawn)
+        return Page.of(rows, total, paging, ConflictOut)
 
     @post("/{conflict_id:uuid}/withdraw", guards=[policies.DECLARE_CONFLICT.guard], status_code=200,
           summary="Withdraw a conflict", opt=never(422))

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+from partner_audit.api import Paging
 from partner_audit.audits.schemas import ConflictKind
 from partner_audit.audits.schemas.planning import CapacityIn, ConflictIn, LeaveIn
 from partner_audit.audits.tables import AuditorConflict, AuditorLeave, AuditorProfile
@@ -18,6 +19,7 @@ from partner_audit.providers.tables import Provider
 from partner_audit.security import access_log, policies
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.tables import User
+from partner_audit.security.tenancy import page_of
 from partner_audit.settings import Settings
 
 
@@ -166,23 +168,22 @@ async def declare_conflict(caller: Caller, data: ConflictIn) -> dict[str, Any]:
         return await _conflict_row(conflict_id)
 
 
-async def conflicts(caller: Caller, auditor_id: UUID | None = None, provider_id: UUID | None = None,
-                    withdrawn: bool = False) -> list[dict[str, Any]]:
-    """Declared conflicts (the standing ones; with ``withdrawn`` those withdrawn too), by auditor then provider."""
+async def conflicts(caller: Caller, paging: Paging, auditor_id: UUID | None = None, provider_id: UUID | None = None,
+                    withdrawn: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """Declared conflicts (the standing ones; with ``withdrawn`` those withdrawn too), by auditor then provider,
+    a page at a time."""
     policies.SEE_AUDITOR_AVAILABILITY.check(caller)
-    async with access_log.audited(caller, "auditor.conflict.list", "auditor_conflict", provider_id=provider_id,
-                                  writes=False) as audit:
-        query = AuditorConflict.select(*_CONFLICT_COLUMNS)
-        if auditor_id is not None:
-            query = query.where(AuditorConflict.auditor == str(auditor_id))
-        if provider_id is not None:
-            query = query.where(AuditorConflict.provider == str(provider_id))
-        if not withdrawn:
-            query = query.where(AuditorConflict.withdrawn_at.is_null())
-        rows = await query.order_by(AuditorConflict.auditor.full_name).order_by(
-            AuditorConflict.provider.name).order_by(AuditorConflict.id)
-        audit.details.append(f"{len(rows)} conflicts")
-        return rows
+    clauses = []
+    if auditor_id is not None:
+        clauses.append(AuditorConflict.auditor == str(auditor_id))
+    if provider_id is not None:
+        clauses.append(AuditorConflict.provider == str(provider_id))
+    if not withdrawn:
+        clauses.append(AuditorConflict.withdrawn_at.is_null())
+    return await page_of(caller, paging, AuditorConflict.select(*_CONFLICT_COLUMNS), AuditorConflict.count(),
+                         action="auditor.conflict.list", record_type="auditor_conflict", where=clauses,
+                         order_by=[AuditorConflict.auditor.full_name, AuditorConflict.provider.name,
+                                   AuditorConflict.id], provider_id=provider_id)
 
 
 async def withdraw_conflict(caller: Caller, conflict_id: UUID) -> dict[str, Any]:
