@@ -218,19 +218,22 @@ class _Load:
 
 
 def _may_lead(auditor: Auditor, provider_id: str, rules: Rules) -> tuple[date | None, str | None]:
-    """From which day ``auditor`` may lead an audit of the provider (None: any), or why never, in words."""
+    """From which day ``auditor`` may lead an audit of the provider (None: any day) and why not before; or None
+    and why never, in words."""
     if provider_id in auditor.conflicts:
         return None, "declared a conflict of interest"
-    bound: date | None = None
+    if provider_id in auditor.responsible and auditor.responsible[provider_id] is None:
+        return None, "is responsible for its activity"
+    bound, because = None, ""
     if provider_id in auditor.responsible:
         until = auditor.responsible[provider_id]
-        if until is None:
-            return None, "is responsible for its activity"
         bound = add_months(until, rules.independence_months) + timedelta(days=1)
+        because = f"responsible for it until {until.isoformat()}"
     if provider_id in auditor.led:
         led = add_months(auditor.led[provider_id], rules.independence_months) + timedelta(days=1)
-        bound = led if bound is None or led > bound else bound
-    return bound, None
+        if bound is None or led > bound:
+            bound, because = led, f"led its audit ending {auditor.led[provider_id].isoformat()}"
+    return bound, because or None
 
 
 def plan(start: date, end: date, providers: Sequence[ProviderDue], auditors: Sequence[Auditor],
@@ -269,14 +272,14 @@ def _place(provider: ProviderDue, due_on: date, kind: AuditKind, length: int, da
     excluded: list[str] = []
     last = len(days.days)
     for who, auditor in enumerate(team):
-        bound, never = _may_lead(auditor, provider.id, rules)
-        if never:
-            excluded.append(f"{auditor.name} ({never})")
+        bound, why = _may_lead(auditor, provider.id, rules)
+        if bound is None and why:
+            excluded.append(f"{auditor.name} ({why})")
             continue
         from_index = 0 if bound is None else (bound - start).days
         if from_index >= last:
-            excluded.append(f"{auditor.name} (led an audit of it or was responsible for it within "
-                            f"{rules.independence_months} months: may lead it from {bound.isoformat()})")
+            excluded.append(f"{auditor.name} ({why}: not leading it within {rules.independence_months} months, "
+                            f"so not before {bound.isoformat()})")
             continue
         may_lead.append((who, max(0, from_index)))
     if not may_lead:
