@@ -45,7 +45,8 @@ def synthetic(providers: int, auditors: int, year: int, seed: int = 11
         region = rng.choice(regions)
         anniversary = calendar.for_region(region)
         if region in (Region.waikato, Region.bay_of_plenty, Region.manawatu_whanganui) and rng.random() < 0.2:
-            anniversary = AnniversaryDay.wellington if anniversary == AnniversaryDay.auckland else AnniversaryDay.auckland
+            other = {AnniversaryDay.auckland: AnniversaryDay.wellington}
+            anniversary = other.get(anniversary, AnniversaryDay.auckland)
         tier = rng.choices([1, 2, 3], weights=[15, 45, 40])[0]
         never = rng.random() < 0.1
         last = None if never else start - timedelta(days=rng.randint(30, 365 * 3))

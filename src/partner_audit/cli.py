@@ -328,8 +328,7 @@ def cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_audits_plan(settings: Settings, args: argparse.Namespace) -> int:
-    from collections import Counter
-
+    from partner_audit.audits import plan_text
     from partner_audit.audits.services import planning
     from partner_audit.progress import progress
     from partner_audit.security.caller import Caller
@@ -347,36 +346,10 @@ def cmd_audits_plan(settings: Settings, args: argparse.Namespace) -> int:
         return plan, accepted
 
     plan, accepted = asyncio.run(_with_db(settings, run))
-    proposals, skipped = plan["proposals"], plan["skipped"]
-    intervals = ", ".join(f"{tier} every {months} months" for tier, months in plan["settings"]["interval_months"].items())
-    print(f"plan {plan['id']}: {plan['starts_on']} to {plan['ends_on']}, {len(proposals)} audit(s) proposed, "
-          f"{len(skipped)} due provider(s) skipped ({intervals}; {plan['settings']['audits_per_week']} a week "
-          f"unless an auditor says otherwise)")
-    by_auditor: dict[str, list[dict[str, Any]]] = {}
-    for p in proposals:
-        by_auditor.setdefault(p["lead_auditor_name"] or "(no auditor)", []).append(p)
-    if by_auditor:
-        print("\nproposals per auditor:")
-        width = max(len(name) for name in by_auditor)
-        for name, theirs in sorted(by_auditor.items()):
-            kinds = Counter(p["kind"].replace("_", " ") for p in theirs)
-            dates = sorted(str(p["starts_on"]) for p in theirs)
-            kinds_text = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(kinds.items()))
-            print(f"  {name:<{width}}  {len(theirs):4d}  ({kinds_text}; {dates[0]} to {dates[-1]})")
-            if args.reasons:
-                for p in sorted(theirs, key=lambda p: (str(p["starts_on"]), p["provider_name"])):
-                    print(f"    {p['starts_on']}  {p['kind'].replace('_', ' '):<14} {p['provider_name']}")
-                    for why in ("provider", "date", "auditor"):
-                        print(f"      why this {why}: {p['reasons'][why]}")
-    if skipped:
-        print(f"\nskipped ({len(skipped)}):")
-        for code, count in Counter(s["code"] for s in skipped).most_common():
-            print(f"  {code}: {count}")
-            for s in (s for s in skipped if s["code"] == code):
-                print(f"    {s['provider_name']} (due {s['due_on']}): {s['reason']}")
+    print("\n".join(plan_text.summary(plan, reasons=args.reasons)))
     if args.accept:
         print(f"\naccepted {accepted} proposal(s): now scheduled")
-    elif proposals:
+    elif plan["proposals"]:
         print(f"\nnothing is scheduled yet: accept with POST /api/v1/audit-plans/{plan['id']}/accept, or plan with "
               "--accept; each proposal's reasons are in GET /api/v1/audit-plans/{id}")
     return 0

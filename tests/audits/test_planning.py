@@ -258,4 +258,5 @@ def test_a_conflict_declared_again_stays_one_declaration(world: World):
     plan = make_plan(world)
     b = next(p for p in plan["proposals"] if p["provider_id"] == str(world.provider_b["id"]))
     assert b["lead_auditor_name"] == "Auditor 2"
-    assert "Auditor (responsible for it until 2026-10-31: not leading it within 12 months, so not before 2027-11-01)" in b["reasons"]["auditor"]
+    assert ("Auditor (responsible for it until 2026-10-31: not leading it within 12 months, so not before "
+            "2027-11-01)") in b["reasons"]["auditor"]
