@@ -260,3 +260,19 @@ def test_a_conflict_declared_again_stays_one_declaration(world: World):
     assert b["lead_auditor_name"] == "Auditor 2"
     assert ("Auditor (responsible for it until 2026-10-31: not leading it within 12 months, so not before "
             "2027-11-01)") in b["reasons"]["auditor"]
+
+
+def test_a_plan_logging_thousands_of_proposals_at_once_is_logged_whole(world: World, run):
+    """A year's plan logs one entry per proposal in its own transaction: more rows than one statement may bind
+    (13 values an entry; PostgreSQL binds 32,767 at most), so they are written a thousand at a time."""
+    from partner_audit.security import access_log
+
+    caller = Caller.system("test")
+
+    async def log_many() -> None:
+        async with access_log.audited(caller, "audit_plan.create", "audit_plan"):
+            for n in range(2600):
+                await access_log.append(caller, action="audit.propose", record_type="audit", record_id=f"r{n}")
+
+    run(log_many)
+    assert run(lambda: AccessLogEntry.count().where(AccessLogEntry.action == "audit.propose").run()) == 2600

@@ -44,6 +44,7 @@ OPEN = [AuditStatus.proposed.value, AuditStatus.scheduled.value, AuditStatus.in_
 LED = [AuditStatus.scheduled.value, AuditStatus.in_progress.value, AuditStatus.reported.value,
        AuditStatus.closed.value]
 DISCARDED = "plan discarded"
+_ROWS_A_STATEMENT = 500
 
 
 def _json(value: Any) -> Any:
@@ -190,16 +191,19 @@ async def _store(caller: Caller, plan_id: Any, proposals: list[scheduler.Proposa
             starts_on=proposal.starts_on, ends_on=proposal.ends_on, lead_auditor=proposal.auditor_id,
             origin=AuditOrigin.plan.value, origin_key=key, plan=plan_id, reasons=json.dumps(proposal.reasons),
             due_on=proposal.due_on, created_by=_user(caller), created_at=now, updated_at=now))
+    team = [AuditAuditor(audit=a.id, auditor=p.auditor_id, role=AuditorRole.lead.value,
+                         audit_auditor=f"{a.id}:{p.auditor_id}") for a, p in zip(made, proposals, strict=True)]
     try:
-        await Audit.insert(*made)
+        # A few hundred rows a statement: PostgreSQL binds at most 32,767 values in one.
+        for start in range(0, len(made), _ROWS_A_STATEMENT):
+            await Audit.insert(*made[start:start + _ROWS_A_STATEMENT])
     except Exception as exc:
         if db.is_unique_violation(exc):
             raise Conflict("Another plan proposed some of these audits a moment ago: nothing was kept; look at "
                            "the latest plan, or plan again.") from exc
         raise
-    await AuditAuditor.insert(*[AuditAuditor(audit=a.id, auditor=p.auditor_id, role=AuditorRole.lead.value,
-                                             audit_auditor=f"{a.id}:{p.auditor_id}")
-                                for a, p in zip(made, proposals, strict=True)])
+    for start in range(0, len(team), _ROWS_A_STATEMENT):
+        await AuditAuditor.insert(*team[start:start + _ROWS_A_STATEMENT])
     for audit, proposal in each(list(zip(made, proposals, strict=True))):
         await bookings.book(audit.id, [proposal.auditor_id], proposal.days)
         await access_log.append(caller, action="audit.propose", record_type="audit", record_id=audit.id,
