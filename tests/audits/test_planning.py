@@ -95,7 +95,12 @@ def test_a_quarter_planned_across_several_auditors_explains_itself_and_is_accept
     read = world.admin.get(f"{PLANS}/{plan['id']}").json()
     assert [p["reasons"] for p in read["proposals"]] == [p["reasons"] for p in proposals]
     # Planned again: every provider is under audit, so nothing is due.
-    assert make_plan(world)["proposals"] == []
+    second = make_plan(world)
+    assert second["proposals"] == []
+    listed = world.admin.get(PLANS).json()
+    assert listed["total"] == 2
+    assert [(p["id"], p["status"], p["proposals"], p["skipped"]) for p in listed["items"]] == [
+        (second["id"], "proposed", 0, 0), (plan["id"], "accepted", 10, 0)]
 
 
 def test_twenty_accepts_at_once_schedule_each_proposal_once(world: World, run):

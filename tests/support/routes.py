@@ -519,6 +519,7 @@ def b_conflicts_as_admin_see_them(world: World) -> Any:
 CASES += [
     Case("POST", "/api/v1/audit-plans", lambda w, who: who.post("/api/v1/audit-plans", json={
         "starts_on": "2027-01-01", "ends_on": "2027-03-31"}), BOTH_403),
+    Case("GET", "/api/v1/audit-plans", lambda w, who: (a_plan_id(w), who.get("/api/v1/audit-plans"))[1], BOTH_403),
     Case("GET", "/api/v1/audit-plans/{plan_id:uuid}",
          lambda w, who: who.get(f"/api/v1/audit-plans/{a_plan_id(w)}"), BOTH_403),
     Case("POST", "/api/v1/audit-plans/{plan_id:uuid}/accept", lambda w, who: who.post(

@@ -22,6 +22,7 @@ from partner_audit.audits.schemas.planning import (
     PlanDecision,
     PlanOut,
     PlanRequest,
+    PlanSummary,
 )
 from partner_audit.audits.services import availability, planning
 from partner_audit.openapi import never
@@ -43,6 +44,13 @@ class AuditPlanController(Controller):
         providers it could not place, and why. The proposals book their auditors' days until accepted or
         discarded."""
         return to(PlanOut, await planning.plan(caller, data.starts_on, data.ends_on, settings))
+
+    @get("/", guards=[policies.PLAN_AUDITS.guard], summary="List audit plans")
+    async def list_plans(self, caller: NamedDependency[Caller], paging: NamedDependency[Paging]
+                         ) -> Page[PlanSummary]:
+        """Newest first, with how many audits each proposed and how many due providers it skipped."""
+        rows, total = await planning.plans(caller, paging)
+        return Page.of(rows, total, paging, PlanSummary)
 
     @get("/{plan_id:uuid}", guards=[policies.PLAN_AUDITS.guard], summary="Get an audit plan")
     async def get_plan(self, caller: NamedDependency[Caller], plan_id: FromPath[UUID]) -> PlanOut:

@@ -124,6 +124,17 @@ class PlanOut(Output):
     skipped: list[SkippedOut]
 
 
+class PlanSummary(Output):
+    id: UUID
+    starts_on: date
+    ends_on: date
+    status: PlanStatus
+    created_at: datetime
+    decided_at: datetime | None
+    proposals: int  # audits it proposed, whatever became of them
+    skipped: int  # due providers it could not place
+
+
 class PlanDecision(Output):
     changed: int  # proposals this request accepted or declined: 0 when it was already done
     plan: PlanOut

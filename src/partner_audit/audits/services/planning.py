@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from partner_audit import db
+from partner_audit.api import Paging
 from partner_audit.assessments.services.assessments import as_date
 from partner_audit.audits import calendar, scheduler
 from partner_audit.audits.calendar import AnniversaryDay
@@ -37,6 +38,7 @@ from partner_audit.providers.tables import Provider
 from partner_audit.security import access_log, policies
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.tables import User
+from partner_audit.security.tenancy import page_of
 from partner_audit.settings import Settings
 
 MAX_DAYS = 400  # a plan covers at most about a year
@@ -228,6 +230,23 @@ async def _plan_out(plan_id: Any) -> dict[str, Any]:
         p["reasons"] = _json(p["reasons"]) or {}
     return {**row, "settings": _json(row["settings"]) or {}, "skipped": _json(row["skipped"]) or [],
             "proposals": proposals}
+
+
+async def plans(caller: Caller, paging: Paging) -> tuple[list[dict[str, Any]], int]:
+    """Plans, newest first, with how many audits each proposed and how many providers it skipped."""
+    policies.PLAN_AUDITS.check(caller)
+
+    async def counted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = [str(r["id"]) for r in rows]
+        made: dict[str, int] = defaultdict(int)
+        if ids:
+            for audit in await Audit.select(Audit.plan).where(Audit.plan.is_in(ids)):
+                made[str(audit["plan"])] += 1
+        return [{**r, "proposals": made[str(r["id"])], "skipped": len(_json(r["skipped"]) or [])} for r in rows]
+
+    return await page_of(caller, paging, AuditPlan.select(), AuditPlan.count(), action="audit_plan.list",
+                         record_type="audit_plan", order_by=[(AuditPlan.created_at, False), AuditPlan.id],
+                         present=counted)
 
 
 async def get(caller: Caller, plan_id: UUID) -> dict[str, Any]:
