@@ -21,6 +21,15 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _iso_date(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
+
+
 async def _with_db(settings: Settings, work: Callable[[], Awaitable[Any]], *, need_schema: bool = True) -> Any:
     """``work`` inside the app's own lifespan, so a command starts and stops exactly as the service does."""
     from partner_audit.app import lifespan
@@ -318,6 +327,34 @@ def cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audits_plan(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit.audits import plan_text
+    from partner_audit.audits.services import planning
+    from partner_audit.progress import progress
+    from partner_audit.security.caller import Caller
+
+    caller = Caller.system("audits-plan")
+
+    async def run() -> tuple[dict[str, Any], int]:
+        print(f"planning {args.starts_on.isoformat()} to {args.ends_on.isoformat()}: loading providers, auditors, "
+              "leave, conflicts, bookings and scores", file=sys.stderr)
+        plan = await planning.plan(caller, args.starts_on, args.ends_on, settings,
+                                   each=lambda rows: progress(rows, "booking proposals"))
+        accepted = 0
+        if args.accept:
+            accepted, plan = await planning.accept(caller, plan["id"])
+        return plan, accepted
+
+    plan, accepted = asyncio.run(_with_db(settings, run))
+    print("\n".join(plan_text.summary(plan, reasons=args.reasons)))
+    if args.accept:
+        print(f"\naccepted {accepted} proposal(s): now scheduled")
+    elif plan["proposals"]:
+        print(f"\nnothing is scheduled yet: accept with POST /api/v1/audit-plans/{plan['id']}/accept, or plan with "
+              "--accept; each proposal's reasons are in GET /api/v1/audit-plans/{id}")
+    return 0
+
+
 def cmd_privacy_request(settings: Settings, args: argparse.Namespace) -> int:
     from partner_audit.devices.services import privacy
     from partner_audit.security.caller import Caller
@@ -404,6 +441,17 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("email", metavar="EMAIL", help="the holder's email (case does not matter)")
     pr.add_argument("outfile", metavar="OUTFILE", type=Path, help="the .xlsx file to write")
     pr.set_defaults(func=cmd_privacy_request)
+
+    au = sub.add_parser("audits", help="audits: the risk-based plan")
+    au_sub = au.add_subparsers(dest="audits_command", required=True)
+    ap = au_sub.add_parser("plan", help="propose the audits due in a date range (tier intervals, working days, "
+                                        "auditors' capacity, leave and conflicts), each with its reasons")
+    ap.add_argument("--from", dest="starts_on", required=True, type=_iso_date, metavar="YYYY-MM-DD")
+    ap.add_argument("--to", dest="ends_on", required=True, type=_iso_date, metavar="YYYY-MM-DD")
+    ap.add_argument("--accept", action="store_true", help="accept the whole plan: its proposals become scheduled")
+    ap.add_argument("--reasons", action="store_true", help="list every proposal with why this provider, date and "
+                                                           "auditor")
+    ap.set_defaults(func=cmd_audits_plan)
 
     t = sub.add_parser("templates", help="the control library: questionnaire templates in audit_templates/")
     t_sub = t.add_subparsers(dest="templates_command", required=True)

@@ -275,3 +275,46 @@ def test_the_server_log_keeps_no_link_token_or_personal_detail(served: tuple[str
     assert "/attest/REDACTED" in log and "holder_email=REDACTED&format=csv" in log, log
     assert "q=REDACTED&page=2&page_size=10" in log, log
     assert secret not in log and "hine" not in log.lower(), log
+
+
+# --- audits ----------------------------------------------------------------------------------------------
+
+
+def test_audits_plan_proposes_with_progress_and_a_summary_then_accepts(target: Target) -> None:
+    from partner_audit.demo import demo_nzbn
+    from partner_audit.providers import service as providers
+    from partner_audit.providers.schemas import ProviderCreate, ProviderKind, Region
+    from partner_audit.security.caller import Caller
+
+    migrated(target)
+    for n in (1, 2):
+        ok(cli(target.env, "create-user", "--role", "auditor", "--email", f"auditor{n}@example.org",
+               "--name", f"Auditor {n}", PA_NEW_USER_PASSWORD=PASSWORD))
+    with TestClient(create_app(load_settings(target.env))) as client:
+        for n, tier in enumerate((1, 2, 3, 3)):
+            client.blocking_portal.call(providers.register, Caller.system("test"), ProviderCreate(
+                name=f"Trust {n}", nzbn=demo_nzbn(700 + n), kind=ProviderKind.ngo, region=Region.wellington,
+                risk_tier=tier))
+
+    result = cli(target.env, "audits", "plan", "--from", "2027-01-01", "--to", "2027-03-31")
+    lines = ok(result)
+    assert "booking proposals: 4/4 done in" in result.stderr
+    assert re.fullmatch(r"plan \S+: 2027-01-01 to 2027-03-31, 4 audit\(s\) proposed, 0 due provider\(s\) skipped "
+                        r"\(tier 1 every 12 months, tier 2 every 24 months, tier 3 every 36 months; 2 a week .*\)",
+                        lines[0]), lines[0]
+    per_auditor = [line for line in lines if re.match(r"  Auditor \d  ", line)]
+    assert len(per_auditor) == 2 and all(re.search(r"\s2  \(", line) for line in per_auditor), lines
+    assert "nothing is scheduled yet" in lines[-1]
+    assert target.scalar("SELECT count(*) FROM audit WHERE status = 'proposed' AND origin = 'plan'") == 4
+
+    # Those four are under audit now: a plan of the same quarter proposes nothing; one of the next year, accepted.
+    assert "0 audit(s) proposed" in ok(cli(target.env, "audits", "plan", "--from", "2027-01-01",
+                                           "--to", "2027-03-31"))[0]
+    target.execute("UPDATE audit SET status = 'closed'")
+    lines = ok(cli(target.env, "audits", "plan", "--from", "2028-01-01", "--to", "2028-03-31", "--accept"))
+    assert "1 audit(s) proposed" in lines[0], lines  # tier 1, closed in 2027: due again in 2028
+    assert lines[-1] == "accepted 1 proposal(s): now scheduled"
+    assert target.scalar("SELECT count(*) FROM audit WHERE status = 'scheduled'") == 1
+
+    bad = cli(target.env, "audits", "plan", "--from", "2027-13-01", "--to", "2027-03-31")
+    assert bad.returncode == 2 and "'2027-13-01' is not a date as YYYY-MM-DD" in bad.stderr

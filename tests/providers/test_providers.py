@@ -72,6 +72,23 @@ def test_update_can_clear_an_optional_field(world: World):
     assert r.json()["contract_start"] == "2025-07-01"
 
 
+def test_a_provider_records_the_anniversary_day_it_observes(world: World):
+    """Waikato has no anniversary day of its own: a provider there says which it observes, or leaves it to the
+    region's usual day (None); a day that is not one is 400 naming the field."""
+    r = world.partnerships.post(PROVIDERS, json=new_provider(region="Waikato", anniversary_day="wellington"))
+    assert r.status_code == 201, r.text
+    assert r.json()["anniversary_day"] == "wellington"
+    assert world.auditor.get(f"{PROVIDERS}/{r.json()['id']}").json()["anniversary_day"] == "wellington"
+    changed = world.partnerships.patch(f"{PROVIDERS}/{r.json()['id']}", json={"anniversary_day": "auckland"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["anniversary_day"] == "auckland"
+    cleared = world.partnerships.patch(f"{PROVIDERS}/{r.json()['id']}", json={"anniversary_day": None})
+    assert cleared.json()["anniversary_day"] is None and cleared.json()["region"] == "Waikato"
+    assert world.admin.get(f"{PROVIDERS}/{world.provider_a['id']}").json()["anniversary_day"] is None
+    problem(world.partnerships.patch(f"{PROVIDERS}/{r.json()['id']}", json={"anniversary_day": "waikato"}), 400,
+            "anniversary_day")
+
+
 # --- list: filters, sorting, pages -------------------------------------------------------------------
 
 

@@ -610,3 +610,86 @@ CASES = [
     Case("GET", "/api/v1/audit-evidence/{evidence_id:uuid}/download", lambda w, who: who.get(
         f"/api/v1/audit-evidence/{ar.b_record(w)['finding_evidence']['id']}/download"), USER_ADMINS_ONLY_404),
 ]
+
+
+# --- audits: planning (plans, and auditors' capacity, leave and conflicts: the auditors' and admins' own) ---
+
+
+def a_plan_id(world: World) -> str:
+    """A plan of the first quarter of 2027, which proposes audits of providers A and B; made on first use."""
+    from partner_audit.audits.tables import AuditPlan
+
+    found = world.run(lambda: AuditPlan.select(AuditPlan.id).order_by(AuditPlan.created_at).first().run())
+    if found is None:
+        return world.auditor.post("/api/v1/audit-plans", json={"starts_on": "2027-01-01",
+                                                               "ends_on": "2027-03-31"}).json()["id"]
+    return str(found["id"])
+
+
+def b_proposal_id(world: World) -> str:
+    plan = world.admin.get(f"/api/v1/audit-plans/{a_plan_id(world)}").json()
+    return next(p["id"] for p in plan["proposals"] if p["provider_id"] == b(world))
+
+
+def plan_as_admin_sees_it(world: World) -> Any:
+    return world.admin.get(f"/api/v1/audit-plans/{a_plan_id(world)}").json()
+
+
+def auditor_id(world: World) -> str:
+    return str(world.auditor.user["id"])
+
+
+def a_leave_id(world: World) -> str:
+    """The auditor's leave, recorded on first use (the walk may have removed it)."""
+    path = f"/api/v1/auditors/{auditor_id(world)}/leave"
+    found = world.admin.get(path).json()
+    if not found:
+        found = [world.admin.post(path, json={"starts_on": "2027-01-11", "ends_on": "2027-01-15"}).json()]
+    return found[0]["id"]
+
+
+def b_conflict_id(world: World) -> str:
+    """The auditor's declared conflict with provider B."""
+    found = world.admin.get("/api/v1/auditor-conflicts", params={"provider_id": b(world)}).json()["items"]
+    if not found:
+        found = [world.admin.post("/api/v1/auditor-conflicts", json={
+            "provider_id": b(world), "auditor_id": auditor_id(world), "reason": "Was on B's board"}).json()]
+    return found[0]["id"]
+
+
+def b_conflicts_as_admin_see_them(world: World) -> Any:
+    b_conflict_id(world)  # declared before any call, so a withdrawal would show
+    return world.admin.get("/api/v1/auditor-conflicts", params={"provider_id": b(world), "withdrawn": True}).json()
+
+
+CASES += [
+    Case("POST", "/api/v1/audit-plans", lambda w, who: who.post("/api/v1/audit-plans", json={
+        "starts_on": "2027-01-01", "ends_on": "2027-03-31"}), BOTH_403),
+    Case("GET", "/api/v1/audit-plans", lambda w, who: (a_plan_id(w), who.get("/api/v1/audit-plans"))[1], BOTH_403),
+    Case("GET", "/api/v1/audit-plans/{plan_id:uuid}",
+         lambda w, who: who.get(f"/api/v1/audit-plans/{a_plan_id(w)}"), BOTH_403),
+    Case("POST", "/api/v1/audit-plans/{plan_id:uuid}/accept", lambda w, who: who.post(
+        f"/api/v1/audit-plans/{a_plan_id(w)}/accept", json={"audit_ids": [b_proposal_id(w)]}), BOTH_403,
+         snapshot=plan_as_admin_sees_it, note="accepting B's proposal"),
+    Case("POST", "/api/v1/audit-plans/{plan_id:uuid}/discard",
+         lambda w, who: who.post(f"/api/v1/audit-plans/{a_plan_id(w)}/discard"), BOTH_403,
+         snapshot=plan_as_admin_sees_it),
+    Case("GET", "/api/v1/auditors", lambda w, who: who.get("/api/v1/auditors"), BOTH_403),
+    Case("PUT", "/api/v1/auditors/{auditor_id:uuid}/capacity", lambda w, who: who.put(
+        f"/api/v1/auditors/{auditor_id(w)}/capacity", json={"audits_per_week": 3}), BOTH_403),
+    Case("POST", "/api/v1/auditors/{auditor_id:uuid}/leave", lambda w, who: who.post(
+        f"/api/v1/auditors/{auditor_id(w)}/leave", json={"starts_on": "2027-02-01", "ends_on": "2027-02-05"}),
+         BOTH_403),
+    Case("GET", "/api/v1/auditors/{auditor_id:uuid}/leave",
+         lambda w, who: who.get(f"/api/v1/auditors/{auditor_id(w)}/leave"), BOTH_403),
+    Case("DELETE", "/api/v1/auditors/{auditor_id:uuid}/leave/{leave_id:uuid}",
+         lambda w, who: who.delete(f"/api/v1/auditors/{auditor_id(w)}/leave/{a_leave_id(w)}"), BOTH_403),
+    Case("POST", "/api/v1/auditor-conflicts", lambda w, who: who.post("/api/v1/auditor-conflicts", json={
+        "provider_id": b(w), "auditor_id": auditor_id(w), "reason": "x"}), BOTH_403,
+         snapshot=b_conflicts_as_admin_see_them, note="a conflict with B"),
+    Case("GET", "/api/v1/auditor-conflicts", lambda w, who: (b_conflict_id(w), who.get(
+        "/api/v1/auditor-conflicts"))[1], BOTH_403),
+    Case("POST", "/api/v1/auditor-conflicts/{conflict_id:uuid}/withdraw",
+         lambda w, who: who.post(f"/api/v1/auditor-conflicts/{b_conflict_id(w)}/withdraw"), BOTH_403,
+         snapshot=b_conflicts_as_admin_see_them),
+]

@@ -11,30 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
-from enum import Enum
 from functools import lru_cache
 
 import holidays
 
-from partner_audit.providers.schemas import Region
-
-
-class AnniversaryDay(str, Enum):
-    """The provincial anniversary day a provider observes, by its old district."""
-
-    auckland = "auckland"
-    wellington = "wellington"
-    hawkes_bay = "hawkes_bay"
-    taranaki = "taranaki"
-    nelson = "nelson"
-    marlborough = "marlborough"
-    canterbury = "canterbury"
-    south_canterbury = "south_canterbury"
-    westland = "westland"
-    otago = "otago"
-    southland = "southland"
-    chatham_islands = "chatham_islands"
-    none = "none"  # a provider that observes none (a national body working to the national holidays only)
+# Defined with the provider that records it (providers may not import audits); named here too, as audits know it.
+from partner_audit.providers.schemas import AnniversaryDay, Region
 
 
 # The subdivision of ``holidays.NZ`` whose anniversary day each one is.

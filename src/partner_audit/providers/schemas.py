@@ -54,6 +54,25 @@ class Region(str, Enum):
     national = "National"
 
 
+class AnniversaryDay(str, Enum):
+    """The provincial anniversary day a provider observes, by its old district: no audit is planned on it
+    (``audits.calendar``). Bay of Plenty, Gisborne, Manawatū-Whanganui, Tasman and Waikato have none of their own."""
+
+    auckland = "auckland"
+    wellington = "wellington"
+    hawkes_bay = "hawkes_bay"
+    taranaki = "taranaki"
+    nelson = "nelson"
+    marlborough = "marlborough"
+    canterbury = "canterbury"
+    south_canterbury = "south_canterbury"
+    westland = "westland"
+    otago = "otago"
+    southland = "southland"
+    chatham_islands = "chatham_islands"
+    none = "none"  # a provider that observes none (a national body working to the national holidays only)
+
+
 RiskTier = Annotated[int, msgspec.Meta(ge=1, le=3, description="1 = highest risk, assessed most often")]
 Nzbn = Annotated[str, msgspec.Meta(min_length=1, max_length=20, description="13-digit New Zealand Business Number")]
 
@@ -67,6 +86,8 @@ class ProviderCreate(Input):
     contract_reference: text(60) | None = None
     contract_start: date | None = None
     contract_end: date | None = None
+    # None: its region's usual day (audits.calendar.for_region).
+    anniversary_day: AnniversaryDay | None = None
 
 
 class ProviderUpdate(Input):
@@ -78,6 +99,7 @@ class ProviderUpdate(Input):
     contract_reference: text(60) | None | msgspec.UnsetType = msgspec.UNSET
     contract_start: date | None | msgspec.UnsetType = msgspec.UNSET
     contract_end: date | None | msgspec.UnsetType = msgspec.UNSET
+    anniversary_day: AnniversaryDay | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class StatusChange(Input):
@@ -96,6 +118,7 @@ class ProviderOut(Output):
     contract_start: date | None
     contract_end: date | None
     status: ProviderStatus
+    anniversary_day: AnniversaryDay | None  # None: its region's usual day
     created_at: datetime
     updated_at: datetime
 

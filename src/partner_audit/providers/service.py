@@ -12,6 +12,7 @@ from partner_audit import db
 from partner_audit.api import Paging
 from partner_audit.errors import Conflict, Invalid
 from partner_audit.providers.schemas import (
+    AnniversaryDay,
     ProviderCreate,
     ProviderFilter,
     ProviderKind,
@@ -84,6 +85,7 @@ async def register(caller: Caller, data: ProviderCreate) -> dict[str, Any]:
             name=data.name.strip(), nzbn=nzbn, kind=data.kind.value, region=data.region.value,
             risk_tier=data.risk_tier, contract_reference=data.contract_reference,
             contract_start=data.contract_start, contract_end=data.contract_end,
+            anniversary_day=data.anniversary_day.value if data.anniversary_day else None,
             status=ProviderStatus.onboarding.value,
         )
         await _save(provider.save().run)
@@ -108,7 +110,7 @@ async def update(caller: Caller, provider_id: UUID, data: ProviderUpdate) -> dic
                 value = normalise_nzbn(value)
                 if value != current["nzbn"]:
                     await _nzbn_taken(value, except_id=provider_id)
-            elif isinstance(value, (ProviderKind, Region)):
+            elif isinstance(value, (ProviderKind, Region, AnniversaryDay)):
                 value = value.value
             elif field == "name":
                 value = value.strip()

@@ -131,9 +131,15 @@ def _entry(caller: Caller, action: str, record_type: str, record_id: Any, provid
     return AccessLogEntry(**row, mac=entry_mac(row))
 
 
+# Rows a statement: an entry binds 13 values and PostgreSQL takes at most 32,767 in one statement (SQLite's limit
+# depends on its build), so an operation logging thousands of records at once (a year's audit plan) writes its
+# entries a thousand at a time.
+_ROWS_A_STATEMENT = 1000
+
+
 async def _insert(entries: list[AccessLogEntry]) -> None:
-    if entries:
-        await AccessLogEntry.insert(*entries).run()
+    for start in range(0, len(entries), _ROWS_A_STATEMENT):
+        await AccessLogEntry.insert(*entries[start:start + _ROWS_A_STATEMENT]).run()
 
 
 async def append(
