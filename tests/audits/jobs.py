@@ -73,7 +73,7 @@ def action_row(run, audit_id: str, provider: dict[str, Any], due_on: date, *, st
 
     async def make() -> None:
         await Finding.insert(Finding(
-            id=finding_id, audit=audit_id, control_id=control_id, audit_control=f"{audit_id}:{control_id}:{finding_id}",
+            id=finding_id, audit=audit_id, control_id=control_id, audit_control=f"{audit_id}:{control_id}",
             rating="ineffective", severity="high", observation="No named privacy lead.")).run()
         await CorrectiveAction.insert(CorrectiveAction(
             id=action_id, finding=finding_id, audit=audit_id, provider=provider["id"], description=description,
