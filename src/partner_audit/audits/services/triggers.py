@@ -74,10 +74,6 @@ class _Candidate:
     reasons: dict[str, str]
 
 
-def _day(value: date | str) -> date:
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
 def _nz_day(moment: datetime) -> date:
     return moment.astimezone(NZ).date()
 
@@ -108,15 +104,10 @@ async def _existing_keys(keys: Iterable[str]) -> set[str]:
     return found
 
 
-async def _latest_accepted(provider_ids: Iterable[str] | None, today: date) -> dict[str, dict[str, Any]]:
+async def _latest_accepted(today: date) -> dict[str, dict[str, Any]]:
     """Each provider's latest accepted assessment by ``today``, chosen as ``scores.latest`` chooses it."""
     query = Assessment.select(Assessment.id, Assessment.provider, Assessment.template_version, Assessment.period,
                               Assessment.decided_at).where(Assessment.status == "accepted")
-    if provider_ids is not None:
-        ids = sorted(set(provider_ids))
-        if not ids:
-            return {}
-        query = query.where(Assessment.provider.is_in(ids))
     newest: dict[str, dict[str, Any]] = {}
     for row in await query:
         if row["decided_at"] is None or _nz_day(row["decided_at"]) > today:
@@ -218,7 +209,7 @@ async def propose_follow_ups(settings: Settings, today: date) -> list[Proposal]:
     """Propose every follow-up the triggers call for that no run has proposed yet; returns those this run
     proposed (another process's proposals are not repeated here)."""
     caller = Caller.system(ACTOR)
-    latest = await _latest_accepted(None, today)
+    latest = await _latest_accepted(today)
     candidates = [*await _low_scores(settings, latest), *await _losses(today)]
     if not candidates:
         return []
