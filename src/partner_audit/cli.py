@@ -361,12 +361,12 @@ def cmd_reminders(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_audits_follow_ups(settings: Settings, args: argparse.Namespace) -> int:
-    from partner_audit.audits.services import triggers
+    from partner_audit.audits.services import reminders, triggers
 
     today = args.today or _nz_today()
     proposed = asyncio.run(_with_db(settings, lambda: triggers.propose_follow_ups(settings, today)))
     for p in proposed:
-        print(f"{p.provider_name}: {p.kind.value.replace('_', ' ')} proposed to start {p.starts_on.isoformat()} "
+        print(f"{p.provider_name}: {reminders.KIND_WORDS[p.kind]} proposed to start {p.starts_on.isoformat()} "
               f"(audit {p.audit_id}, {p.origin_key})")
         for what, why in p.reasons.items():
             print(f"    {what}: {why}")
