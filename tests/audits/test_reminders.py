@@ -121,7 +121,7 @@ def test_a_self_assessment_reminds_its_admins_before_it_is_due_and_once_when_ove
 
 
 def test_a_corrective_action_reminds_before_it_is_due_and_once_when_overdue(world, run, settings):
-    visit = audit_row(run, world.provider_a, date(2026, 11, 3), [world.auditor], status="closed",
+    visit = audit_row(run, world.provider_a, date(2026, 11, 3), [world.auditor], status="reported",
                       title="Site visit, November 2026")
     # Due Tuesday 2 February 2027: five Wellington working days before is Tuesday 26 January (the 25th is a
     # holiday there), so Monday's run sends nothing.
@@ -132,6 +132,8 @@ def test_a_corrective_action_reminds_before_it_is_due_and_once_when_overdue(worl
     action_row(run, answered, world.provider_a, date(2027, 2, 2), status="responded")
     dropped = audit_row(run, world.provider_a, date(2026, 11, 17), [world.auditor], status="cancelled")
     action_row(run, dropped, world.provider_a, date(2027, 2, 2))
+    finished = audit_row(run, world.provider_a, date(2026, 11, 24), [world.auditor], status="closed")
+    action_row(run, finished, world.provider_a, date(2027, 2, 2))  # a closed audit's actions are frozen
     world.provider_admin, world.b_admin  # noqa: B018  (B's admin: never told of A's actions)
 
     assert send(run, settings, date(2027, 1, 25)) == NOTHING

@@ -5,7 +5,7 @@
 * ``assessment-due`` / ``assessment-overdue``: to the provider's admins (its privacy leads), in the same window
   before a self-assessment not yet submitted is due, and once the day after it was due;
 * ``action-due`` / ``action-overdue``: the same for a corrective action still open (new, or returned by the
-  auditor) on an audit that was not cancelled;
+  auditor) on an audit neither closed nor cancelled (their actions can no longer be answered);
 * ``attestation-due``: device holders whose attestation falls due get their single-use link from the attestations
   service's own job (``attestations.send_due_links``, the rule of ``partner-audit attestations send``): called
   here, not copied. Its once-rule is "no live link": a holder whose link expired unused is asked again.
@@ -216,7 +216,8 @@ async def _actions(settings: Settings, today: date) -> list[_Due]:
         CorrectiveAction.audit.title.as_alias("audit_title"), CorrectiveAction.audit.kind.as_alias("audit_kind"),
         CorrectiveAction.finding.control_id.as_alias("control_id"), *_provider_columns(CorrectiveAction.provider),
     ).where((CorrectiveAction.status == ActionStatus.open.value)
-            & (CorrectiveAction.audit.status != AuditStatus.cancelled.value)
+            # A closed or cancelled audit's actions can no longer be answered (audits.services.actions).
+            & CorrectiveAction.audit.status.not_in([AuditStatus.cancelled.value, AuditStatus.closed.value])
             & (CorrectiveAction.due_on <= _window(settings, today)))
     admins = await _provider_admins(r["provider"] for r in rows)
     out = []
