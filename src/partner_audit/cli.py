@@ -8,6 +8,7 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -367,6 +368,50 @@ def cmd_privacy_request(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- audits: reminders and follow-ups (scheduled work; both safe to repeat, in several processes at once) ---------
+
+
+def _day_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _nz_today() -> date:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Pacific/Auckland")).date()
+
+
+def cmd_reminders(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit.audits.services import reminders
+    from partner_audit.progress import progress
+
+    today = args.today or _nz_today()
+    counts = asyncio.run(_with_db(settings, lambda: reminders.send_due_reminders(settings, today, progress)))
+    for kind, count in counts.items():
+        print(f"  {kind:<20} {count}")
+    print(f"{sum(counts.values())} reminder(s) queued in the outbox for {today.isoformat()}"
+          + ("" if settings.smtp_host else " (PA_SMTP_HOST is not set: `partner-audit send-mail` cannot deliver yet)"))
+    return 0
+
+
+def cmd_audits_follow_ups(settings: Settings, args: argparse.Namespace) -> int:
+    from partner_audit.audits.services import reminders, triggers
+
+    today = args.today or _nz_today()
+    proposed = asyncio.run(_with_db(settings, lambda: triggers.propose_follow_ups(settings, today)))
+    for p in proposed:
+        print(f"{p.provider_name}: {reminders.KIND_WORDS[p.kind]} proposed to start {p.starts_on.isoformat()} "
+              f"(audit {p.audit_id}, {p.origin_key})")
+        for what, why in p.reasons.items():
+            print(f"    {what}: {why}")
+    print(f"{len(proposed)} follow-up audit(s) proposed for {today.isoformat()}; each waits for an auditor to "
+          "schedule or cancel it" if proposed else f"nothing new to follow up on {today.isoformat()}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="partner-audit",
@@ -462,6 +507,19 @@ def parser() -> argparse.ArgumentParser:
     tl.add_argument("files", nargs="*", metavar="FILE", type=Path, help="default: every *.yaml in audit_templates/")
     tl.set_defaults(func=cmd_templates_load)
     t_sub.add_parser("list", help="loaded template versions, newest first").set_defaults(func=cmd_templates_list)
+
+    rem = sub.add_parser("reminders", help="queue the reminders due today (audits, self-assessments, corrective "
+                                           "actions, attestations); run it daily from cron (safe to repeat)")
+    rem.add_argument("--today", type=_day_arg, metavar="YYYY-MM-DD", help="the day to act as (default: today in NZ)")
+    rem.set_defaults(func=cmd_reminders)
+
+    au = sub.add_parser("audits", help="audits: the follow-ups that triggers propose")
+    au_sub = au.add_subparsers(dest="audits_command", required=True)
+    auf = au_sub.add_parser("follow-ups", help="propose a follow-up audit for each low-scoring accepted "
+                                               "self-assessment and lost or stolen device, with the reason; run it "
+                                               "daily (safe to repeat)")
+    auf.add_argument("--today", type=_day_arg, metavar="YYYY-MM-DD", help="the day to act as (default: today in NZ)")
+    auf.set_defaults(func=cmd_audits_follow_ups)
     return p
 
 
