@@ -371,13 +371,6 @@ def cmd_privacy_request(settings: Settings, args: argparse.Namespace) -> int:
 # --- audits: reminders and follow-ups (scheduled work; both safe to repeat, in several processes at once) ---------
 
 
-def _day_arg(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
-
-
 def _nz_today() -> date:
     from zoneinfo import ZoneInfo
 
@@ -487,7 +480,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("outfile", metavar="OUTFILE", type=Path, help="the .xlsx file to write")
     pr.set_defaults(func=cmd_privacy_request)
 
-    au = sub.add_parser("audits", help="audits: the risk-based plan")
+    au = sub.add_parser("audits", help="audits: the risk-based plan, and the follow-ups that triggers propose")
     au_sub = au.add_subparsers(dest="audits_command", required=True)
     ap = au_sub.add_parser("plan", help="propose the audits due in a date range (tier intervals, working days, "
                                         "auditors' capacity, leave and conflicts), each with its reasons")
@@ -510,15 +503,13 @@ def parser() -> argparse.ArgumentParser:
 
     rem = sub.add_parser("reminders", help="queue the reminders due today (audits, self-assessments, corrective "
                                            "actions, attestations); run it daily from cron (safe to repeat)")
-    rem.add_argument("--today", type=_day_arg, metavar="YYYY-MM-DD", help="the day to act as (default: today in NZ)")
+    rem.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="the day to act as (default: today in NZ)")
     rem.set_defaults(func=cmd_reminders)
 
-    au = sub.add_parser("audits", help="audits: the follow-ups that triggers propose")
-    au_sub = au.add_subparsers(dest="audits_command", required=True)
     auf = au_sub.add_parser("follow-ups", help="propose a follow-up audit for each low-scoring accepted "
                                                "self-assessment and lost or stolen device, with the reason; run it "
                                                "daily (safe to repeat)")
-    auf.add_argument("--today", type=_day_arg, metavar="YYYY-MM-DD", help="the day to act as (default: today in NZ)")
+    auf.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="the day to act as (default: today in NZ)")
     auf.set_defaults(func=cmd_audits_follow_ups)
     return p
 

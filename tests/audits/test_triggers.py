@@ -157,4 +157,4 @@ def test_the_command_refuses_a_bad_date_in_one_line(database, tmp_path):
     result = subprocess.run(command("audits", "follow-ups", "--today", "3/12/2026"),
                             env=command_env(database, tmp_path), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert "'3/12/2026' is not a date: use YYYY-MM-DD" in result.stderr
+    assert "'3/12/2026' is not a date as YYYY-MM-DD" in result.stderr

@@ -162,10 +162,11 @@ def test_demo_prints_a_login_per_role_and_runs_again_without_duplicates(target: 
     assert {role for role, _ in first.values()} == {r.value for r in Role}
     assert target.scalar("SELECT count(*) FROM provider") == 12
     users = target.scalar("SELECT count(*) FROM app_user")
-    assert users == len(first) + 9 - 2  # a privacy lead at each of the 9 active providers; two are demo logins
+    # A privacy lead at each of the 9 active providers (two are demo logins), and two more auditors (not printed).
+    assert users == len(first) + 9 - 2 + 2
     # A lived-in quarter, and it says what it made.
     holds = [line.strip() for line in ok(printed) if line.strip().startswith("- ")]
-    assert len(holds) == 5, ok(printed)
+    assert len(holds) == 9, ok(printed)
     assert "8 accepted, 1 never submitted" in holds[2]
     assert target.scalar("SELECT count(*) FROM assessment WHERE status = 'accepted'") == 8
     assert target.scalar("SELECT count(*) FROM assessment WHERE status = 'submitted'") == 1

@@ -77,7 +77,7 @@ class Demo:
 
 async def load(settings: Settings, today: date | None = None) -> Demo:
     """Create or refresh the demo data (``today``: the day the demo's quarter is lived up to)."""
-    from partner_audit.demo import assessments, devices
+    from partner_audit.demo import assessments, audits, devices
 
     today = today or date.today()
     system = Caller.system("demo")
@@ -90,6 +90,7 @@ async def load(settings: Settings, today: date | None = None) -> Demo:
                      "privacy lead at each active provider")
     demo.made.extend(await assessments.load(system, evidence_store(settings), staff, active, today))
     demo.made.extend(await devices.load(system, settings, active, today))
+    demo.made.extend(await audits.load(system, settings, staff, active, today))
     return demo
 
 
