@@ -33,6 +33,7 @@ from partner_audit.controls.tables import TemplateVersion
 from partner_audit.demo import DEMO_DOMAIN, DemoProvider
 from partner_audit.devices.tables import Assignment
 from partner_audit.progress import progress
+from partner_audit.providers.schemas import ProviderStatus
 from partner_audit.providers.tables import Provider
 from partner_audit.security import service as security
 from partner_audit.security.caller import Caller, Role
@@ -113,8 +114,12 @@ async def _availability(system: Caller, settings: Settings, team: list[Caller], 
     leave_from = today + timedelta(days=21)
     await availability.add_leave(system, team[1].user_id, LeaveIn(
         starts_on=leave_from, ends_on=leave_from + timedelta(days=13), note="annual leave"))
+    # On a provider the next plan will find due (never audited), so the plan shows the conflict kept.
+    onboarding = await Provider.select(Provider.id, Provider.name).where(
+        Provider.status == ProviderStatus.onboarding.value).order_by(Provider.name).first().run()
+    conflicted = (onboarding["id"], onboarding["name"]) if onboarding else (providers[0].id, providers[0].name)
     await availability.declare_conflict(system, ConflictIn(
-        auditor_id=team[2].user_id, provider_id=providers[0].id, kind=ConflictKind.interest,
+        auditor_id=team[2].user_id, provider_id=conflicted[0], kind=ConflictKind.interest,
         reason="A close family member sits on the provider's board."))
     await availability.declare_conflict(system, ConflictIn(
         auditor_id=team[0].user_id, provider_id=providers[1].id, kind=ConflictKind.responsibility,
@@ -122,7 +127,7 @@ async def _availability(system: Caller, settings: Settings, team: list[Caller], 
         ends_on=today - timedelta(days=120)))
     return (f"auditors' availability: capacity 2, 2 and 1 audits a week; {team[1].email.split('@')[0]} on leave from "
             f"{leave_from.isoformat()} for two weeks; {team[2].email.split('@')[0]} declared a conflict with "
-            f"{providers[0].name}; {team[0].email.split('@')[0]} was responsible for {providers[1].name} until "
+            f"{conflicted[1]}; {team[0].email.split('@')[0]} was responsible for {providers[1].name} until "
             f"{(today - timedelta(days=120)).isoformat()}")
 
 

@@ -42,7 +42,10 @@ from partner_audit.security.tenancy import page_of
 from partner_audit.settings import Settings
 
 MAX_DAYS = 400  # a plan covers at most about a year
-OPEN = [AuditStatus.proposed.value, AuditStatus.scheduled.value, AuditStatus.in_progress.value]
+# A provider under audit is not due again: proposed to reported (a reported audit waits on its corrective actions
+# before it closes, and its close is what the next interval counts from).
+OPEN = [AuditStatus.proposed.value, AuditStatus.scheduled.value, AuditStatus.in_progress.value,
+        AuditStatus.reported.value]
 LED = [AuditStatus.scheduled.value, AuditStatus.in_progress.value, AuditStatus.reported.value,
        AuditStatus.closed.value]
 DISCARDED = "plan discarded"
