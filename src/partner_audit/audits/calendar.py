@@ -9,9 +9,10 @@ only the default offered when it registers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Any
 
 import holidays
 
@@ -45,6 +46,13 @@ _BY_REGION = {
 def for_region(region: Region | str) -> AnniversaryDay:
     """The anniversary day a provider in ``region`` most likely observes: the default when none is recorded."""
     return _BY_REGION[Region(region)]
+
+
+def observed_by(provider: Mapping[str, Any]) -> AnniversaryDay:
+    """The anniversary day a provider (a row with ``anniversary_day`` and ``region``) observes: the one it
+    recorded, else its region's usual one."""
+    recorded = provider.get("anniversary_day")
+    return AnniversaryDay(recorded) if recorded else for_region(provider["region"])
 
 
 @lru_cache(maxsize=64)

@@ -230,7 +230,7 @@ async def load(system: Caller, settings: Settings, staff: dict[str, Caller], act
     chosen = [control_ids[0], control_ids[len(control_ids) // 3], control_ids[2 * len(control_ids) // 3]]
     team = await _auditors(system, staff)
     rows = {str(r["id"]): r for r in await Provider.select(Provider.id, Provider.region, Provider.anniversary_day)}
-    anniversary = {str(p.id): triggers.anniversary_of(rows[str(p.id)]) for p in active}
+    anniversary = {str(p.id): calendar.observed_by(rows[str(p.id)]) for p in active}
 
     held: dict[str, int] = {str(p.id): 0 for p in active}
     for row in await Assignment.select(Assignment.provider).where(Assignment.open_device.is_not_null()).run():

@@ -69,11 +69,6 @@ async def visible_audit(caller: Caller, audit_id: UUID | str, *, lock: bool = Fa
     return audit_out(require_row(row, "audit", audit_id))
 
 
-def anniversary_of(provider: dict[str, Any]) -> calendar.AnniversaryDay | str:
-    """The anniversary day the provider observes: its own, else its region's usual one."""
-    return provider["anniversary_day"] or calendar.for_region(provider["region"])
-
-
 async def provider_of(provider_id: UUID | str, field: str = "provider_id") -> dict[str, Any]:
     row = await Provider.select(Provider.id, Provider.name, Provider.region, Provider.anniversary_day).where(
         Provider.id == str(provider_id)).first().run()
@@ -87,7 +82,7 @@ def check_dates(starts_on: date, ends_on: date, provider: dict[str, Any]) -> Non
     anniversary day it observes."""
     if ends_on < starts_on:
         raise Invalid.field("ends_on", f"{ends_on.isoformat()} is before the start, {starts_on.isoformat()}")
-    anniversary = anniversary_of(provider)
+    anniversary = calendar.observed_by(provider)
     for field, day in (("starts_on", starts_on), ("ends_on", ends_on)):
         reason = calendar.day_off(day, anniversary)
         if reason:
@@ -184,7 +179,7 @@ async def _book(audit: dict[str, Any], provider: dict[str, Any], team: list[str]
     """Book the team's working days of the audit (or free them, for an audit no longer running)."""
     if S(audit["status"]) in ACTIVE and team:
         await bookings.book(audit["id"], team, bookings.days_of(audit["starts_on"], audit["ends_on"],
-                                                                anniversary_of(provider)))
+                                                                calendar.observed_by(provider)))
     else:
         await bookings.release(audit["id"])
 

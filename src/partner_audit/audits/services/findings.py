@@ -13,7 +13,6 @@ from partner_audit.audits.schemas import AuditKind, AuditOrigin, AuditStatus, Se
 from partner_audit.audits.schemas.audits import FindingCreate, FindingUpdate
 from partner_audit.audits.services.audits import (
     FINISHED,
-    anniversary_of,
     controls_in_scope,
     now,
     provider_of,
@@ -87,7 +86,7 @@ async def propose_follow_up(caller: Caller, finding: dict[str, Any], today: date
     audit = await Audit.select(Audit.id, Audit.title, Audit.provider, Audit.template_version,
                                Audit.starts_on).where(Audit.id == str(finding["audit"])).first().run()
     provider = await provider_of(audit["provider"])
-    starts_on = calendar.add_working_days(today or now().date(), FOLLOW_UP_WORKING_DAYS, anniversary_of(provider))
+    starts_on = calendar.add_working_days(today or now().date(), FOLLOW_UP_WORKING_DAYS, calendar.observed_by(provider))
     why = (f"A critical finding on control {finding['control_id']} in \"{audit['title'] or 'an audit'}\""
            + (f": {finding['observation'].strip()[:300]}" if finding["observation"].strip() else "")
            + f". The fix is followed up {FOLLOW_UP_WORKING_DAYS} working days on.")

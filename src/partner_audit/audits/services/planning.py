@@ -20,7 +20,6 @@ from partner_audit import db
 from partner_audit.api import Paging
 from partner_audit.assessments.services.assessments import as_date
 from partner_audit.audits import calendar, scheduler
-from partner_audit.audits.calendar import AnniversaryDay
 from partner_audit.audits.schemas import AuditOrigin, AuditorRole, AuditStatus, ConflictKind, PlanStatus
 from partner_audit.audits.services import bookings, scores
 from partner_audit.audits.tables import (
@@ -74,7 +73,7 @@ async def _providers(start: date, end: date) -> list[scheduler.ProviderDue]:
     out = []
     for row in rows:
         key = str(row["id"])
-        day = AnniversaryDay(row["anniversary_day"]) if row["anniversary_day"] else calendar.for_region(row["region"])
+        day = calendar.observed_by(row)
         score = latest.get(key)
         out.append(scheduler.ProviderDue(
             id=key, name=row["name"], tier=row["risk_tier"], anniversary=day, last_closed=last_closed.get(key),

@@ -30,7 +30,6 @@ from partner_audit import db
 from partner_audit.assessments.tables import Assessment
 from partner_audit.audits import calendar
 from partner_audit.audits.schemas import ActionStatus, AuditKind, AuditStatus
-from partner_audit.audits.services.triggers import anniversary_of
 from partner_audit.audits.tables import Audit, AuditAuditor, CorrectiveAction
 from partner_audit.devices.services import attestations
 from partner_audit.outbox import service as outbox
@@ -132,7 +131,7 @@ async def _audits_soon(settings: Settings, today: date) -> list[_Due]:
         *_provider_columns(Audit.provider),
     ).where((Audit.status == AuditStatus.scheduled.value) & (Audit.starts_on >= today)
             & (Audit.starts_on <= _window(settings, today)))
-    rows = [r for r in rows if _in_window(settings, today, _day(r["starts_on"]), anniversary_of(_provider(r)))]
+    rows = [r for r in rows if _in_window(settings, today, _day(r["starts_on"]), calendar.observed_by(_provider(r)))]
     if not rows:
         return []
     team: dict[str, set[str]] = {str(r["id"]): {str(r["lead_auditor"])} if r["lead_auditor"] else set() for r in rows}
@@ -190,7 +189,7 @@ async def _assessments(settings: Settings, today: date) -> list[_Due]:
             body = (f"Kia ora,\n\n{what} was due on {_words(due)} and has not been submitted.{returned}\n\n"
                     "What to do: finish and submit it as soon as you can. If you need more time, tell the "
                     "agency's partnerships team.\n\n")
-        elif _in_window(settings, today, due, anniversary_of(provider)):
+        elif _in_window(settings, today, due, calendar.observed_by(provider)):
             kind = ASSESSMENT_DUE
             subject = f"{row['provider_name']}'s {row['period']} self-assessment is due {_words(due)}"
             body = (f"Kia ora,\n\n{what} is due on {_words(due)} and has not been submitted yet.{returned}\n\n"
@@ -236,7 +235,7 @@ async def _actions(settings: Settings, today: date) -> list[_Due]:
             kind = ACTION_OVERDUE
             subject = f"Overdue: a corrective action for {row['provider_name']} was due {_words(due)}"
             when = f"It was due on {_words(due)} and has no response yet.{returned}\n\nWhat to do: respond now"
-        elif _in_window(settings, today, due, anniversary_of(provider)):
+        elif _in_window(settings, today, due, calendar.observed_by(provider)):
             kind = ACTION_DUE
             subject = f"A corrective action for {row['provider_name']} is due {_words(due)}"
             when = f"It is due on {_words(due)}.{returned}\n\nWhat to do: respond by {_words(due)}"

@@ -82,12 +82,6 @@ def _words(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def anniversary_of(provider: dict[str, Any]) -> calendar.AnniversaryDay:
-    """The anniversary day a provider observes: the one it recorded, else its region's usual one."""
-    recorded = provider.get("anniversary_day")
-    return calendar.AnniversaryDay(recorded) if recorded else calendar.for_region(provider["region"])
-
-
 def observes(anniversary: calendar.AnniversaryDay) -> str:
     if anniversary is calendar.AnniversaryDay.none:
         return "it observes no anniversary day"
@@ -222,7 +216,7 @@ async def propose_follow_ups(settings: Settings, today: date) -> list[Proposal]:
         provider = providers[candidate.provider_id]
         if provider["status"] == ProviderStatus.exited.value:
             continue  # the agency no longer contracts it: nothing to follow up
-        anniversary = anniversary_of(provider)
+        anniversary = calendar.observed_by(provider)
         starts_on = calendar.add_working_days(today, LEAD_WORKING_DAYS, anniversary)
         reasons = {**candidate.reasons, "date": (
             f"{_words(starts_on)}, the {LEAD_WORKING_DAYS}th New Zealand working day after {_words(today)} where "
@@ -238,4 +232,4 @@ async def propose_follow_ups(settings: Settings, today: date) -> list[Proposal]:
     return proposed
 
 
-__all__ = ["HANDFUL_OF_DEVICES", "LEAD_WORKING_DAYS", "Proposal", "anniversary_of", "propose_follow_ups"]
+__all__ = ["HANDFUL_OF_DEVICES", "LEAD_WORKING_DAYS", "Proposal", "propose_follow_ups"]
