@@ -59,6 +59,13 @@ class Settings:
     spot_check_confidence: float = 0.95  # attribute sampling, zero expected exceptions
     spot_check_tolerable_rate: float = 0.05
     reminder_working_days: int = 5  # reminders go this many NZ working days before a date
+    # Scores (reports.scoring): a score is green from the first figure, amber from the second, red below it; every
+    # band is shown with its word, never colour alone.
+    score_band_green_from: int = 80
+    score_band_amber_from: int = 50
+    # Governance sees aggregates only: a group of fewer providers than this (a region, a tier, a kind) is shown as
+    # suppressed, since its figures could point at one provider.
+    report_min_group_size: int = 5
 
     @property
     def is_sqlite(self) -> bool:
@@ -223,7 +230,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         spot_check_confidence=_fraction(env, "PA_SPOT_CHECK_CONFIDENCE", 0.95),
         spot_check_tolerable_rate=_fraction(env, "PA_SPOT_CHECK_TOLERABLE_RATE", 0.05),
         reminder_working_days=_int(env, "PA_REMINDER_WORKING_DAYS", 5, minimum=0, maximum=60),
+        score_band_green_from=_int(env, "PA_SCORE_BAND_GREEN_FROM", 80, minimum=1, maximum=100),
+        score_band_amber_from=_int(env, "PA_SCORE_BAND_AMBER_FROM", 50, minimum=0, maximum=100),
+        report_min_group_size=_int(env, "PA_REPORT_MIN_GROUP_SIZE", 5, minimum=1, maximum=1000),
     )
+    if settings.score_band_amber_from >= settings.score_band_green_from:
+        raise SettingsError(
+            f"PA_SCORE_BAND_AMBER_FROM={settings.score_band_amber_from}: must be below "
+            f"PA_SCORE_BAND_GREEN_FROM={settings.score_band_green_from}")
     if settings.s3_endpoint_url and urlparse(settings.s3_endpoint_url).scheme not in {"http", "https"}:
         raise SettingsError(f"PA_S3_ENDPOINT_URL={settings.s3_endpoint_url!r}: must be an http(s) URL")
     return settings

@@ -223,3 +223,15 @@ SEE_CALENDAR = _policy(
 MANAGE_CALENDAR_FEEDS = _policy(
     "MANAGE_CALENDAR_FEEDS", A, AU, PA,
     why="An auditor subscribes to their own audits, a provider's admin to their provider's; an admin to anyone's.")
+
+# --- scores and reports -----------------------------------------------------------------------------------------
+
+SEE_PROVIDER_SCORES = _policy(
+    "SEE_PROVIDER_SCORES", A, P, AU, PA, PU,
+    why="One provider's scores over time: the agency's teams, and a provider's people their own provider's.")
+SEE_SCORE_AGGREGATES = _policy(
+    "SEE_SCORE_AGGREGATES", A, P, AU, G,
+    why="Scores across providers; governance sees aggregates only, small groups suppressed (reports.services).")
+MAKE_QUARTERLY_REPORT = _policy(
+    "MAKE_QUARTERLY_REPORT", A, P, AU, G,
+    why="The quarterly governance report (rec 18); governance receives its edition without provider names.")
