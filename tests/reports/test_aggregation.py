@@ -154,13 +154,14 @@ def facts() -> agg.Facts:
              d("2025-11-01"), "open", d("2025-10-02"), None),
         ], "actions"),
         # Held on 30 September: S1 (return overdue), S2 (no attestation since 1 May: overdue), S5 (attested
-        # 20 September). S3 returned, S4 not yet out.
+        # 20 September). S3 returned, S4 not yet out, S6 closed when its device was stolen.
         assignments=typed([
-            ("s1", pid(1), d("2025-01-10"), d("2025-09-01"), None),
-            ("s2", pid(2), d("2025-05-01"), None, None),
-            ("s3", pid(4), d("2025-02-01"), d("2025-12-01"), d("2025-09-15")),
-            ("s4", pid(5), d("2025-10-05"), None, None),
-            ("s5", pid(3), d("2025-03-01"), d("2026-01-01"), None),
+            ("s1", pid(1), d("2025-01-10"), d("2025-09-01"), None, None),
+            ("s2", pid(2), d("2025-05-01"), None, None, None),
+            ("s3", pid(4), d("2025-02-01"), d("2025-12-01"), d("2025-09-15"), d("2025-09-15")),
+            ("s4", pid(5), d("2025-10-05"), None, None, None),
+            ("s5", pid(3), d("2025-03-01"), d("2026-01-01"), None, None),
+            ("s6", pid(4), d("2025-04-01"), d("2025-08-01"), None, d("2025-09-29")),  # stolen: closed, not returned
         ], "assignments"),
         attestations=typed([("s1", d("2025-08-01")), ("s5", d("2025-09-20")), ("s5", d("2025-10-10"))],
                            "attestations"),

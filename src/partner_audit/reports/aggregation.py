@@ -30,7 +30,6 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-import numpy as np
 import pandas as pd
 
 from partner_audit.audits.schemas import Severity
@@ -110,7 +109,7 @@ class Facts:
     audits_closed: pd.DataFrame  # provider_id, closed_on
     actions: pd.DataFrame  # action_id, provider_id, audit_title, control_id, severity, description, due_on,
     #                        status, created_on, verified_on
-    assignments: pd.DataFrame  # assignment_id, provider_id, starts_on, expected_return_on, returned_on
+    assignments: pd.DataFrame  # assignment_id, provider_id, starts_on, expected_return_on, returned_on, closed_on
     attestations: pd.DataFrame  # assignment_id, attested_on
     spot_checks: pd.DataFrame  # provider_id, result, recorded_on
     incidents: pd.DataFrame  # incident_id, provider_id, kind, occurred_on
@@ -466,8 +465,10 @@ def device_exceptions(facts: Facts, quarter: Quarter, as_of: date, attestation_d
     that found the device not as the register says; devices lost or stolen in the quarter."""
     day = _day(as_of)
     assignments = facts.assignments
+    # Out until returned, or until closed without a return (a device lost or stolen closes its assignment).
     held = assignments[(assignments["starts_on"] <= day)
-                       & (assignments["returned_on"].isna() | (assignments["returned_on"] > day))]
+                       & (assignments["returned_on"].isna() | (assignments["returned_on"] > day))
+                       & (assignments["closed_on"].isna() | (assignments["closed_on"] > day))]
     attested = facts.attestations[facts.attestations["attested_on"] <= day]
     last = attested.groupby("assignment_id")["attested_on"].max().rename("last_attested_on")
     held = held.merge(last, left_on="assignment_id", right_index=True, how="left")
@@ -674,7 +675,7 @@ def empty_frames() -> dict[str, pd.DataFrame]:
                            "severity": object, "description": object, "due_on": day, "status": object,
                            "created_on": day, "verified_on": day}),
         "assignments": _frame({"assignment_id": object, "provider_id": object, "starts_on": day,
-                               "expected_return_on": day, "returned_on": day}),
+                               "expected_return_on": day, "returned_on": day, "closed_on": day}),
         "attestations": _frame({"assignment_id": object, "attested_on": day}),
         "spot_checks": _frame({"provider_id": object, "result": object, "recorded_on": day}),
         "incidents": _frame({"incident_id": object, "provider_id": object, "kind": object, "occurred_on": day}),
@@ -685,24 +686,3 @@ def empty_frames() -> dict[str, pd.DataFrame]:
 
 def _frame(columns: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
-
-
-def frame_of(rows: list[dict[str, Any]], columns: dict[str, Any]) -> pd.DataFrame:
-    """Rows read from the database as a frame with the given columns and types (dates as days)."""
-    frame = pd.DataFrame(rows, columns=list(columns)) if rows else _frame(columns)
-    for name, dtype in columns.items():
-        if dtype == "datetime64[ns]":
-            frame[name] = pd.to_datetime(frame[name], utc=True).dt.tz_localize(None).dt.normalize() \
-                if _aware(frame[name]) else pd.to_datetime(frame[name]).dt.normalize()
-            frame[name] = frame[name].astype("datetime64[ns]")
-        elif dtype == "datetime64[ns, UTC]":
-            frame[name] = pd.to_datetime(frame[name], utc=True).astype("datetime64[ns, UTC]")
-        else:
-            frame[name] = frame[name].astype(object)
-    return frame
-
-
-def _aware(column: pd.Series) -> bool:
-    first = column.dropna()
-    return bool(len(first)) and isinstance(first.iloc[0], datetime) and first.iloc[0].tzinfo is not None
-
