@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from partner_audit.controls import yaml
 from partner_audit.reports import aggregation as agg
 from partner_audit.reports import scoring
 from partner_audit.reports.quarters import Quarter
@@ -90,16 +91,29 @@ def scores() -> scoring.Scores:
                           recommendations=parts(RECOMMENDATIONS, "recommendation"))
 
 
+TEMPLATE = """
+key: agg
+title: Aggregation fixture
+version: "1"
+areas:
+  - id: a1
+    title: Leadership
+    controls:
+      - id: c1
+        title: Privacy officer appointed
+        recommendations: [22]
+        questions:
+          - {id: q1, text: "Is there a privacy officer?", type: yes_no}
+      - id: c2
+        title: Staff trained
+        recommendations: [22, 18]
+        questions:
+          - {id: q2, text: "Are staff trained?", type: yes_no}
+"""
+
+
 def library() -> scoring.Library:
-    questions = pd.DataFrame([
-        ("v1", "a1", "Leadership", "c1", "Privacy officer appointed", "q1", 1, 1.0, True, None, None),
-        ("v1", "a1", "Leadership", "c2", "Staff trained", "q2", 2, 1.0, True, None, None),
-    ], columns=["template_version", "area_id", "area_title", "control_id", "control_title", "question_id",
-                "position", "weight", "scored", "show_if_question", "show_if_equals"])
-    recommendations = pd.DataFrame([("v1", "c1", 22), ("v1", "c2", 22), ("v1", "c2", 18)],
-                                   columns=["template_version", "control_id", "recommendation"])
-    return scoring.Library(questions=questions, options=pd.DataFrame(), recommendations=recommendations,
-                           ratings=pd.DataFrame())
+    return scoring.library({"v1": yaml.parse(TEMPLATE)})
 
 
 def d(text: str | None) -> pd.Timestamp:
