@@ -220,3 +220,15 @@ def test_who_may_have_it_and_a_bad_quarter(world, built, settings) -> None:
     assert bad.value.errors[0]["field"] == "quarter" and "YYYY-QN" in bad.value.errors[0]["message"]
     with pytest.raises(Invalid, match="has not begun"):
         report_of(world, settings, world.auditor, quarter=Quarter.of(TODAY).next())
+
+
+def test_a_register_with_nothing_to_report_gives_empty_figures(world, settings) -> None:
+    report = report_of(world, settings, world.admin)
+    assert (report.distributions, report.providers, report.rollouts, report.heatmap) == ([], [], [], [])
+    assert [t.providers for t in report.trend] == [0] * 8
+    assert (report.assurance_gap.providers_audited, report.assurance_gap.mean_gap) == (0, None)
+    assert (report.corrective_actions.open, report.device_exceptions.devices_held, report.breaches.assessments) == (
+        0, 0, 0)
+    lines = {h.label: h for h in report.headlines}
+    assert (lines["Median verified score"].value, lines["Providers with a score"].value) == (None, 0)
+    msgspec.json.encode(report)
