@@ -250,6 +250,15 @@ def test_governance_suppresses_groups_below_the_minimum_and_not_at_it(table: pd.
         False, 55.0, None, None)
 
 
+def test_governance_counts_the_providers_whose_scores_make_the_figure(table: pd.DataFrame) -> None:
+    unscored = table.assign(verified=table["verified"].mask(table["provider_id"] == pid(5)))
+    every = {(x.dimension, x.group): x for x in agg.distributions(unscored, Q3, edition(Audience.governance, 5))}[
+        ("all", "All providers")]
+    assert (every.providers, every.suppressed, every.median_verified) == (5, True, None)
+    full = {(x.dimension, x.group): x for x in agg.distributions(unscored, Q3, edition())}[("all", "All providers")]
+    assert (full.providers, full.median_verified, full.bands) == (5, 62.5, {"red": 1, "amber": 2, "green": 1})
+
+
 def test_trend_is_eight_quarters_oldest_first(table: pd.DataFrame) -> None:
     points = agg.trend(table, Q3.last(8), edition())
     assert [p.quarter for p in points][0] == "2023-Q4" and points[-1].quarter == "2025-Q3"

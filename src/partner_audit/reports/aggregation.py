@@ -180,14 +180,18 @@ def _by_dimension(table: pd.DataFrame) -> pd.DataFrame:
     ], ignore_index=True)
 
 
-def _spread(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Providers, medians and quartiles per group (pandas' default linear interpolation between ranks)."""
+def _spread(frame: pd.DataFrame, keys: list[str], edition: Edition) -> pd.DataFrame:
+    """Providers, medians and quartiles per group (pandas' default linear interpolation between ranks), and
+    whether the group is too small to show: judged on the providers whose scores make the figures, so a group
+    of five with two scored shows nothing to governance."""
     grouped = frame.groupby(keys, sort=False)
     stats = grouped.agg(providers=("provider_id", "nunique"), median_self_assessed=("self_assessed", "median"),
-                        median_verified=("verified", "median"))
+                        median_verified=("verified", "median"), scored_self=("self_assessed", "count"),
+                        scored_verified=("verified", "count"))
     stats["q1_verified"] = grouped["verified"].quantile(0.25)
     stats["q3_verified"] = grouped["verified"].quantile(0.75)
-    return stats
+    stats["suppressed"] = edition.too_small(stats[["scored_self", "scored_verified"]].min(axis=1))
+    return _none_if_suppressed(stats, ["median_self_assessed", "median_verified", "q1_verified", "q3_verified"])
 
 
 def distributions(table: pd.DataFrame, quarter: Quarter, edition: Edition) -> list[Distribution]:
@@ -195,9 +199,7 @@ def distributions(table: pd.DataFrame, quarter: Quarter, edition: Edition) -> li
     quarter. Governance: a group smaller than the minimum in either quarter shows no figure for that quarter."""
     now, before = str(quarter), str(quarter.previous())
     long = _by_dimension(table[table["quarter"].isin([now, before])])
-    stats = _spread(long, ["dimension", "group", "quarter"])
-    stats["suppressed"] = edition.too_small(stats["providers"])
-    stats = _none_if_suppressed(stats, ["median_self_assessed", "median_verified", "q1_verified", "q3_verified"])
+    stats = _spread(long, ["dimension", "group", "quarter"], edition)
     quarters = stats.index.get_level_values("quarter")
     current = stats[quarters == now].droplevel("quarter")
     previous = stats.loc[quarters == before, "median_verified"].droplevel("quarter")
@@ -227,10 +229,10 @@ def distributions(table: pd.DataFrame, quarter: Quarter, edition: Edition) -> li
 def trend(table: pd.DataFrame, quarters: list[Quarter], edition: Edition) -> list[TrendPoint]:
     """All providers' spread in each quarter, oldest first; a quarter with no standing shows no figures."""
     names = [str(q) for q in quarters]
-    stats = _spread(table[table["quarter"].isin(names)], ["quarter"]).reindex(names)
+    stats = _spread(table[table["quarter"].isin(names)], ["quarter"], edition).reindex(names)
     stats["providers"] = stats["providers"].fillna(0).astype(int)
-    stats["suppressed"] = edition.too_small(stats["providers"])
-    stats = _none_if_suppressed(stats, ["median_self_assessed", "median_verified", "q1_verified", "q3_verified"])
+    # A quarter nobody stood in has no figures to hide.
+    stats["suppressed"] = stats["suppressed"].astype("boolean").fillna(False).astype(bool) & (stats["providers"] > 0)
     return [TrendPoint(
         quarter=name, providers=int(row["providers"]), suppressed=bool(row["suppressed"]),
         median_self_assessed=_num(row["median_self_assessed"]), median_verified=_num(row["median_verified"]),
