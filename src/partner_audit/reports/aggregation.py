@@ -262,9 +262,8 @@ def _titles(library: scoring.Library) -> tuple[pd.Series, pd.Series, pd.DataFram
 
 def _current(parts: pd.DataFrame, table: pd.DataFrame, quarter: Quarter) -> pd.DataFrame:
     """The rows of a part frame (index subject, part) for the providers standing in ``quarter``."""
-    subjects = table.loc[table["quarter"] == str(quarter), ["subject", "region"]]
-    flat = parts.reset_index()
-    return flat.merge(subjects, on="subject")
+    subjects = table.loc[table["quarter"] == str(quarter), "subject"]
+    return parts[parts.index.get_level_values("subject").isin(subjects)].reset_index()
 
 
 def weakest(parts: pd.DataFrame, table: pd.DataFrame, quarter: Quarter, kind: str, titles: pd.Series,
@@ -314,7 +313,7 @@ def recommendation_progress(parts: pd.DataFrame, table: pd.DataFrame, quarter: Q
 def heatmap(areas: pd.DataFrame, table: pd.DataFrame, quarter: Quarter, titles: pd.Series,
             edition: Edition) -> list[HeatCell]:
     """Each focus area's median verified score in each region, as a band too."""
-    rows = _current(areas, table, quarter)
+    rows = _current(areas, table, quarter).merge(table[["subject", "region"]], on="subject")
     grouped = rows.groupby(["area_id", "region"])
     cells = pd.DataFrame({"providers": grouped["verified"].count(), "median_verified": grouped["verified"].median()})
     cells["suppressed"] = edition.too_small(cells["providers"])
@@ -629,21 +628,29 @@ TREND_QUARTERS = 8
 
 def _body(facts: Facts, table: pd.DataFrame, quarter: Quarter, edition: Edition, today: date, now: datetime,
           attestation_days: int) -> dict[str, Any]:
-    """Every figure of one quarter but the headlines (also made for the previous quarter, for its headlines)."""
+    """Every figure of one quarter but the headlines."""
     control_titles, area_titles, placed = _titles(facts.library)
     scores = facts.scores
+    return {
+        **_headline_body(facts, table, quarter, edition, today, now, attestation_days, placed),
+        "weakest_controls": weakest(scores.controls, table, quarter, "control", control_titles, edition),
+        "weakest_recommendations": weakest(scores.recommendations, table, quarter, "recommendation",
+                                           placed["title"], edition),
+        "heatmap": heatmap(scores.areas, table, quarter, area_titles, edition),
+        "providers": providers(table, quarter, facts.audits_closed, edition),
+    }
+
+
+def _headline_body(facts: Facts, table: pd.DataFrame, quarter: Quarter, edition: Edition, today: date,
+                   now: datetime, attestation_days: int, placed: pd.DataFrame) -> dict[str, Any]:
+    """The parts of a quarter's figures its headlines are drawn from: all the previous quarter needs."""
     # Open things are counted as at the quarter's end, or today while the quarter is still running.
     as_of = min(quarter.ends_on, today)
     return {
         "rollouts": rollouts(facts.assessments, quarter, today, edition),
         "distributions": distributions(table, quarter, edition),
         "trend": trend(table, quarter.last(TREND_QUARTERS), edition),
-        "weakest_controls": weakest(scores.controls, table, quarter, "control", control_titles, edition),
-        "weakest_recommendations": weakest(scores.recommendations, table, quarter, "recommendation",
-                                           placed["title"], edition),
-        "recommendations": recommendation_progress(scores.recommendations, table, quarter, placed, edition),
-        "heatmap": heatmap(scores.areas, table, quarter, area_titles, edition),
-        "providers": providers(table, quarter, facts.audits_closed, edition),
+        "recommendations": recommendation_progress(facts.scores.recommendations, table, quarter, placed, edition),
         "assurance_gap": assurance_gap(table, quarter, facts.audits_closed, edition),
         "corrective_actions": corrective_actions(facts.actions, facts.providers, quarter, as_of, edition),
         "device_exceptions": device_exceptions(facts, quarter, as_of, attestation_days, edition),
@@ -658,7 +665,8 @@ def quarterly(facts: Facts, quarter: Quarter, edition: Edition, *, today: date, 
     previous quarter's figures are made the same way, as at its own end, for the headlines' comparison."""
     table = provider_table(facts.providers, facts.standings, facts.scores)
     body = _body(facts, table, quarter, edition, today, now, attestation_days)
-    before = _body(facts, table, quarter.previous(), edition, today, now, attestation_days)
+    before = _headline_body(facts, table, quarter.previous(), edition, today, now, attestation_days,
+                            _titles(facts.library)[2])
     return QuarterlyReport(
         quarter=str(quarter), starts_on=quarter.starts_on, ends_on=quarter.ends_on,
         previous_quarter=str(quarter.previous()), audience=edition.audience, made_at=now,
