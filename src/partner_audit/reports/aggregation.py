@@ -9,15 +9,17 @@ What the frames hold (``services.quarterly`` reads them, one query a table; test
 - the engine's ``Scores`` over the same subjects, and the ``Library`` for titles.
 - fact frames (``Facts``): the quarter's rollouts' assessments, closed audits, corrective actions, device
   assignments and attestations, spot-check items, incidents and breach assessments. Dates are ``datetime64``
-  days; instants (breach clocks) are UTC ``datetime64``.
+  midnights (a timestamp as the New Zealand day it fell on); instants (breach clocks) are UTC ``datetime64``.
 
 As-at rules. Scores stand as at the quarter's end (the contract). Counts of things open (corrective actions,
 devices) are taken as at ``as_of``: the quarter's end, or today while the quarter is still running, rebuilt from
 their dates (an action verified after the quarter's end was still open at it). Lateness of a round, and breach
 clocks, are judged now: a round due in the quarter and still not submitted is late whenever the report is made.
 
-Governance edition: no provider names or ids anywhere, the lists of providers and actions empty, and any group of
-fewer providers than the minimum group size suppressed (its figures null, ``suppressed`` true).
+Governance edition: no provider names or ids anywhere, the lists of providers, actions and devices by provider
+empty, and any group of fewer providers than the minimum group size suppressed (its figures null, ``suppressed``
+true). Where a struct has no ``suppressed`` flag (weakest controls, rounds), a part scored by too few providers or
+a round of too few assessments is left out.
 
 Numbers are rounded to one decimal here, at the edge, and nowhere earlier.
 """
@@ -60,9 +62,6 @@ KIND_LABELS = {"iwi_maori": "Iwi/Māori provider", "ngo": "NGO", "contractor": "
 DIMENSIONS = ("all", "region", "tier", "kind")
 ALL_PROVIDERS = "All providers"
 BANDS = ("red", "amber", "green")
-# An action still to be put right: the provider has not answered, has answered and waits for the auditor, or it
-# was carried past the audit's close. Only the auditor's verification ends it.
-OPEN_ACTION = ("open", "responded", "carried_forward")
 SUBMITTED = ("submitted", "accepted")
 DEVICE_EXCEPTION_RESULTS = ("discrepancy", "not_seen")  # a sampled device not as the register says
 WEAKEST = 10
@@ -423,7 +422,9 @@ def rollouts(assessments: pd.DataFrame, quarter: Quarter, today: date, edition: 
 
 
 def _open_actions(actions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Actions open at the end of ``as_of``: raised by then and not verified by then."""
+    """Actions open at the end of ``as_of``: raised by then and not verified by then. Open, responded (waiting
+    for the auditor) and carried forward are all still to be put right: only the auditor's verification ends an
+    action, and its date says whether it had ended by ``as_of``."""
     verified = actions["verified_on"]
     return actions[(actions["created_on"] <= as_of) & (verified.isna() | (verified > as_of))]
 
