@@ -420,3 +420,22 @@ def test_the_engine_agrees_with_the_audits_overall_score_on_the_plans_template()
     got = {s: (rounded(r.self_assessed), rounded(r.verified)) for s, r in scores.overall.iterrows()}
     assert got == expected
     assert sum(v is not None and s != v for s, v in expected.values()) > 100  # ratings really moved most scores
+
+
+def test_several_template_versions_and_categorical_columns_give_the_same_figures():
+    # a1 (s1, s2) stands on a second version (partly effective scores 60 there); subjects of the two versions
+    # interleave, and the answers come as categoricals (as a loader may give them): the figures are the ones each
+    # version gives alone, in the subjects' order.
+    other = yaml.parse(HAND.format(extra="rating_scores: {partly_effective: 60}"))
+    lib = scoring.library({"v1": TEMPLATE, "v2": other})
+    mixed = SUBJECTS.assign(template_version=["v2", "v2", "v1", "v1"]).iloc[[2, 0, 3, 1]]
+    both = scoring.score(lib, mixed, ANSWERS.astype("category"), RATINGS)
+    one, two = run(), run(other)
+    assert list(both.overall.index) == ["s3", "s1", "s4", "s2"]
+    for subject, alone in (("s1", two), ("s2", two), ("s3", one), ("s4", one)):
+        for part in ("overall", "areas", "controls", "recommendations"):
+            got, expected = getattr(both, part).loc[subject], getattr(alone, part).loc[subject]
+            pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(expected), check_names=False)
+    assert both.controls.loc[("s2", "c2"), "verified"] == 60.0
+    with pytest.raises(ValueError, match="a1"):  # one assessment answers one template version
+        scoring.score(lib, SUBJECTS.assign(template_version=["v1", "v2", "v1", "v1"]), ANSWERS)

@@ -73,6 +73,8 @@ class _Version:
 @dataclass(frozen=True)
 class _Compiled:
     versions: dict[str, _Version]
+    question_ids: pd.Index  # every question id of every version
+    positions: dict[str, np.ndarray]  # per version: each of ``question_ids``' position in it, -1 where absent
     values: list[str]  # V: every option value of every version
     value_json: pd.Index  # stored JSON texts of the option values (and number forms: '3' beside '"3"')
     value_code: np.ndarray  # the code in ``values`` of each entry of ``value_json``
@@ -207,7 +209,10 @@ def _compile(lib: Library) -> _Compiled:
             ratings=dict(zip(vratings["rating"].astype(str), vratings["score"].astype(float), strict=True)),
         )
     keys = pd.Index(list(json_forms), dtype=object)
-    return _Compiled(versions=versions, values=values, value_json=keys,
+    question_ids = pd.Index(sorted({qid for v in versions.values() for qid in v.questions}), dtype=object)
+    positions = {vid: pd.Index(v.questions).get_indexer(question_ids) for vid, v in versions.items()}
+    return _Compiled(versions=versions, question_ids=question_ids, positions=positions, values=values,
+                     value_json=keys,
                      value_code=np.array(list(json_forms.values()), dtype=np.int64))
 
 
@@ -252,7 +257,6 @@ class _Answers:
     """The answer rows that belong to the subjects' assessments, as integer codes."""
 
     assessment: np.ndarray  # position among the subjects' distinct assessments
-    question_id: np.ndarray  # object: the question id (looked up per version)
     question: np.ndarray  # position in the library's distinct question ids
     value: np.ndarray  # option value code, -1 for none
     answered: np.ndarray  # bool: a value is stored (N/A included)
@@ -284,7 +288,7 @@ def _answers(comp: _Compiled, answers: pd.DataFrame, assessments: pd.Index, ques
     present = vj >= 0
     at = np.maximum(vj, 0)
     return _Answers(
-        assessment=a, question=q, question_id=np.asarray(question_ids, dtype=object)[q],
+        assessment=a, question=q,
         value=np.where(present, u_value[at], -1),
         answered=present & ~u_null[at], na=present & u_na[at],
         multi=np.where(present, u_multi[at], -1), lists=lists,
@@ -310,11 +314,14 @@ def score(library: Library, subjects: pd.DataFrame, answers: pd.DataFrame,
     first = np.unique(subject_of_assessment, return_index=True)[1]
     version_of_subject = subjects["template_version"].astype(str).to_numpy(dtype=object)
     version_of_assessment = version_of_subject[first]
+    torn = version_of_subject != version_of_assessment[subject_of_assessment]
+    if torn.any():
+        raise ValueError("an assessment stands on one template version; given two for "
+                         + ", ".join(sorted(set(subjects["assessment_id"].astype(str)[torn]))))
     unknown = set(version_of_assessment) - set(comp.versions)
     if unknown:
         raise ValueError(f"template versions not in the library: {', '.join(sorted(unknown))}")
-    question_ids = pd.Index(sorted({qid for v in comp.versions.values() for qid in v.questions}), dtype=object)
-    given = _answers(comp, answers, assessments, question_ids)
+    given = _answers(comp, answers, assessments, comp.question_ids)
     rated = _latest_ratings(subjects, ratings)
 
     parts: dict[str, list[dict[str, np.ndarray]]] = {"controls": [], "areas": [], "overall": [],
@@ -326,7 +333,7 @@ def score(library: Library, subjects: pd.DataFrame, answers: pd.DataFrame,
     for vid in pd.unique(version_of_assessment):
         version = comp.versions[vid]
         block = np.flatnonzero(version_of_assessment == vid)  # assessments of this version
-        sums = _assessment_sums(version, given, block)
+        sums = _assessment_sums(version, comp.positions[vid], given, block, len(block) == len(assessments))
         in_block = np.flatnonzero(version_of_subject == vid)
         local = np.searchsorted(block, subject_of_assessment[in_block])
         _subject_parts(version, sums, local, in_block, rated, parts, control_level, area_level, rec_level)
@@ -340,13 +347,18 @@ def score(library: Library, subjects: pd.DataFrame, answers: pd.DataFrame,
     )
 
 
-def _assessment_sums(version: _Version, given: _Answers, block: np.ndarray) -> dict[str, np.ndarray]:
+def _assessment_sums(version: _Version, positions: np.ndarray, given: _Answers, block: np.ndarray, every: bool
+                     ) -> dict[str, np.ndarray]:
     """Per assessment of ``block`` and control of ``version``: the weighted sums of the self-assessment, the weight
     of every shown scored question (what a rating scores over), and the counts."""
     n_a, n_q = len(block), len(version.questions)
-    rows = np.flatnonzero(np.isin(given.assessment, block))
-    a = np.searchsorted(block, given.assessment[rows])
-    pos = pd.Index(version.questions).get_indexer(given.question_id[rows])
+    if every:  # one template version: every answer row is in this block, and block[i] == i
+        rows = np.arange(len(given.assessment))
+        a = given.assessment
+    else:
+        rows = np.flatnonzero(np.isin(given.assessment, block))
+        a = np.searchsorted(block, given.assessment[rows])
+    pos = positions[given.question[rows]]
     ok = pos >= 0
     rows, a, pos = rows[ok], a[ok], pos[ok]
     value = given.value[rows]
@@ -396,18 +408,24 @@ def _shown(version: _Version, n_a: int, a: np.ndarray, pos: np.ndarray, value: n
     shown = np.ones((n_a, len(version.questions)), dtype=bool)
     if not (version.condition >= 0).any():
         return shown
-    targets = np.unique(version.condition[version.condition >= 0])
+    # Single answers: the value each condition question holds, looked up per condition (a gather, no search).
+    held = np.full((n_a, len(version.questions)), -1, dtype=np.int64)
+    held[a[single], pos[single]] = value[single]
+    # Lists (multi-choice conditions, rare): which values each listed answer includes.
+    listed = np.unique(pos[pair_row]) if len(pair_row) else np.empty(0, dtype=np.int64)
     slot = np.full(len(version.questions), -1, dtype=np.int64)
-    slot[targets] = np.arange(len(targets))
-    holds = np.zeros((n_a, len(targets), version.equals.shape[1]), dtype=bool)  # the values each target's answer has
-    s = single & (slot[pos] >= 0)
-    holds[a[s], slot[pos[s]], value[s]] = True
-    m = slot[pos[pair_row]] >= 0
-    holds[a[pair_row[m]], slot[pos[pair_row[m]]], pair_value[m]] = True
+    slot[listed] = np.arange(len(listed))
+    includes = np.zeros((n_a, len(listed), version.equals.shape[1]), dtype=bool)
+    includes[a[pair_row], slot[pos[pair_row]], pair_value] = True
     for level in range(1, int(version.depth.max()) + 1):
         at = np.flatnonzero(version.depth == level)
         on = version.condition[at]
-        match = (holds[:, slot[on], :] & version.equals[at][None, :, :]).any(axis=2)
+        value_on = held[:, on]
+        match = (value_on >= 0) & version.equals[at[None, :], np.maximum(value_on, 0)]
+        by_list = slot[on] >= 0
+        if by_list.any():
+            lists = includes[:, slot[on[by_list]], :] & version.equals[at[by_list]][None, :, :]
+            match[:, by_list] |= lists.any(axis=2)
         shown[:, at] = shown[:, on] & match
     return shown
 
@@ -447,16 +465,19 @@ def _subject_parts(version: _Version, sums: dict[str, np.ndarray], local: np.nda
     verified_weighted = np.where(overridden, np.nan_to_num(rating_score) * at["counted_weight"], at["weighted"])
     verified_weight = np.where(overridden, at["counted_weight"], at["weight"])
 
+    stacked = np.stack([at["weighted"], at["weight"], verified_weighted, verified_weight, at["answered"],
+                        at["not_applicable"], at["unanswered"]])
+
     def figures(matrix: np.ndarray | str) -> dict[str, np.ndarray]:
         """The figures of the parts ``matrix`` sums controls into ("control": each its own, "all": overall)."""
-        def up(x: np.ndarray) -> np.ndarray:
-            if isinstance(matrix, str):
-                return x if matrix == "control" else x.sum(axis=1)
-            return x @ matrix
-        answered, na, unanswered = up(at["answered"]), up(at["not_applicable"]), up(at["unanswered"])
+        if isinstance(matrix, str):
+            summed = stacked if matrix == "control" else stacked.sum(axis=2)
+        else:  # one matrix product for all seven quantities
+            summed = (stacked.reshape(-1, n_c) @ matrix).reshape(len(stacked), n_s, -1)
+        weighted, weight, v_weighted, v_weight, answered, na, unanswered = summed
         return {
-            "self_assessed": _ratio(up(at["weighted"]), up(at["weight"])),
-            "verified": _ratio(up(verified_weighted), up(verified_weight)),
+            "self_assessed": _ratio(weighted, weight),
+            "verified": _ratio(v_weighted, v_weight),
             "answered": answered, "not_applicable": na, "unanswered": unanswered,
             "completeness": _ratio((answered + na) * 100.0, answered + na + unanswered),
         }
@@ -502,7 +523,9 @@ def _frame(blocks: list[dict[str, np.ndarray]], subjects: pd.Index, level: pd.In
         data = {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
     else:
         data = {k: np.empty(0) for k in [*columns, "subject", "part", "order"]}
-    order = np.lexsort((data["order"], data["subject"]))
+    key = data["subject"].astype(np.int64) * (int(data["order"].max(initial=0)) + 1) + data["order"]
+    # One template version gives the rows in order already; several interleave and are sorted back.
+    order = np.arange(len(key)) if (np.diff(key) >= 0).all() else np.argsort(key, kind="stable")
     out: dict[str, Any] = {}
     for column in columns:
         values = data[column][order]
