@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import uuid
 from typing import Any
 
 import numpy as np
@@ -221,6 +222,18 @@ def test_the_frames_have_the_contracts_shape():
     assert list(scores.areas.loc["s4"].index) == ["governance", "devices"]
     assert list(scores.recommendations.loc["s2"].index) == [1, 2, 3, 4]
     assert scores.controls["answered"].dtype == np.int64
+
+
+def test_ids_given_as_uuids_are_read_as_text():
+    ids = {a: uuid.uuid4() for a in ("a1", "a2", "a3")}
+    providers = {p: uuid.uuid4() for p in ("p1", "p2", "p3")}
+    scores = scoring.score(
+        scoring.library({"v1": TEMPLATE}),
+        SUBJECTS.assign(assessment_id=SUBJECTS["assessment_id"].map(ids),
+                        provider_id=SUBJECTS["provider_id"].map(providers)),
+        ANSWERS.assign(assessment_id=ANSWERS["assessment_id"].map(ids)),
+        RATINGS.assign(provider_id=RATINGS["provider_id"].map(providers)))
+    pd.testing.assert_frame_equal(scores.overall, run().overall)
 
 
 def test_no_ratings_and_an_unknown_template_version():

@@ -240,8 +240,10 @@ def _codes_in(column: pd.Series, index: pd.Index) -> np.ndarray:
     """Each value's position in ``index`` (-1 when absent). A categorical column is looked up by its categories
     only, which is what makes a categorical answers frame cheap."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        by_category = np.append(index.get_indexer(column.cat.categories.astype(index.dtype)), -1)
+        by_category = np.append(index.get_indexer(column.cat.categories.astype(str)), -1)
         return by_category[column.cat.codes.to_numpy()]  # code -1 (missing) picks the appended -1
+    if len(column) and not isinstance(column.iat[0], str):  # ids as UUIDs (as PostgreSQL gives them): as text
+        column = column.astype(str)
     return index.get_indexer(column)
 
 
