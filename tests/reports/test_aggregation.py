@@ -259,6 +259,18 @@ def test_governance_counts_the_providers_whose_scores_make_the_figure(table: pd.
     assert (full.providers, full.median_verified, full.bands) == (5, 62.5, {"red": 1, "amber": 2, "green": 1})
 
 
+def test_changes_and_gaps_are_between_the_figures_as_shown() -> None:
+    standing = pd.DataFrame({"subject": ["x:2025-Q2", "x:2025-Q3"], "provider_id": [pid(1)] * 2,
+                             "quarter": ["2025-Q2", "2025-Q3"]})
+    overall = pd.DataFrame({"self_assessed": [80.66, 80.66], "verified": [80.66, 80.64], "completeness": 100.0,
+                            "audited": True}, index=pd.Index(standing["subject"], name="subject"))
+    table = agg.provider_table(PROVIDERS, standing, scoring.Scores(overall, *(pd.DataFrame(),) * 3))
+    [every] = [d for d in agg.distributions(table, Q3, edition()) if d.dimension == "all"]
+    assert (every.median_verified, every.median_verified_previous, every.change) == (80.6, 80.7, -0.1)
+    [row] = agg.providers(table, Q3, facts().audits_closed, edition())
+    assert (row.self_assessed, row.verified, row.gap, row.change) == (80.7, 80.6, 0.1, -0.1)
+
+
 def test_trend_is_eight_quarters_oldest_first(table: pd.DataFrame) -> None:
     points = agg.trend(table, Q3.last(8), edition())
     assert [p.quarter for p in points][0] == "2023-Q4" and points[-1].quarter == "2025-Q3"

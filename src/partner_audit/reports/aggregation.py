@@ -126,6 +126,13 @@ def _num(value: Any) -> float | None:
     return round(float(value), 1)
 
 
+def _shown_difference(value: Any, previous: Any) -> float | None:
+    """A change or gap between two figures as shown: the difference of the one-decimal figures, so what a reader
+    sees adds up (80.6 beside 80.7 is a change of -0.1, whatever the figures were before rounding)."""
+    a, b = _num(value), _num(previous)
+    return None if a is None or b is None else round(a - b, 1)
+
+
 def _int(value: Any) -> int:
     return 0 if value is None or pd.isna(value) else int(value)
 
@@ -203,7 +210,6 @@ def distributions(table: pd.DataFrame, quarter: Quarter, edition: Edition) -> li
     current = stats[quarters == now].droplevel("quarter")
     previous = stats.loc[quarters == before, "median_verified"].droplevel("quarter")
     current = current.join(previous.rename("median_verified_previous"), how="left")
-    current["change"] = current["median_verified"] - current["median_verified_previous"]
 
     latest = long[long["quarter"] == now].assign(band=lambda f: edition.bands(f["verified"]))
     counts = (latest.dropna(subset=["band"]).groupby(["dimension", "group", "band"]).size()
@@ -220,7 +226,8 @@ def distributions(table: pd.DataFrame, quarter: Quarter, edition: Edition) -> li
         median_self_assessed=_num(row["median_self_assessed"]), median_verified=_num(row["median_verified"]),
         q1_verified=_num(row["q1_verified"]), q3_verified=_num(row["q3_verified"]),
         median_verified_previous=_num(row["median_verified_previous"]),
-        change=None if row["suppressed"] else _num(row["change"]),
+        change=None if row["suppressed"] else _shown_difference(row["median_verified"],
+                                                                row["median_verified_previous"]),
         bands={} if row["suppressed"] else {b: int(row[b]) for b in BANDS},
     ) for row in current.to_dict("records")]
 
@@ -335,7 +342,6 @@ def _provider_frame(table: pd.DataFrame, quarter: Quarter, audits_closed: pd.Dat
     now = table[table["quarter"] == str(quarter)]
     before = table.loc[table["quarter"] == str(quarter.previous()), ["provider_id", "verified"]]
     rows = now.merge(before.rename(columns={"verified": "verified_previous"}), on="provider_id", how="left")
-    rows["change"] = rows["verified"] - rows["verified_previous"]
     rows["self_band"] = edition.bands(rows["self_assessed"])
     rows["verified_band"] = edition.bands(rows["verified"])
     closed = audits_closed[audits_closed["closed_on"] <= _day(quarter.ends_on)]
@@ -348,8 +354,9 @@ def _provider_rows(rows: pd.DataFrame) -> list[ProviderRow]:
         provider_id=_uuid(row["provider_id"]), provider_name=str(row["name"]), region=str(row["region"]),
         tier=int(row["tier"]), kind=str(row["kind"]),
         self_assessed=_num(row["self_assessed"]), self_band=_band(row["self_band"]),
-        verified=_num(row["verified"]), verified_band=_band(row["verified_band"]), gap=_num(row["gap"]),
-        completeness=_num(row["completeness"]), change=_num(row["change"]),
+        verified=_num(row["verified"]), verified_band=_band(row["verified_band"]),
+        gap=_shown_difference(row["self_assessed"], row["verified"]),
+        completeness=_num(row["completeness"]), change=_shown_difference(row["verified"], row["verified_previous"]),
         last_audit_closed_on=None if pd.isna(row["last_audit_closed_on"]) else row["last_audit_closed_on"].date(),
     ) for row in rows.to_dict("records")]
 
