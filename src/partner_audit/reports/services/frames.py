@@ -40,7 +40,8 @@ RATING_COLUMNS = ["provider_id", "control_id", "rating", "reported_on"]
 # them. SQLite takes the ids as one JSON array, so any number of them is one statement within its variable limit.
 _ANSWERS_SQL = {
     "postgres": "SELECT assessment::text, question_id, value::text FROM answer WHERE assessment = ANY($1::uuid[])",
-    "sqlite": "SELECT CAST(assessment AS TEXT), question_id, CAST(value AS TEXT) FROM answer "
+    "sqlite": "SELECT CAST(assessment AS TEXT) AS assessment_id, question_id, CAST(value AS TEXT) AS value_json "
+              "FROM answer "
               "WHERE assessment IN (SELECT value FROM json_each(?))",
 }
 
@@ -122,10 +123,11 @@ async def answers(assessment_ids: list[str]) -> pd.DataFrame:
         connection = db.engine().current_transaction.get().connection
         if isinstance(db.engine(), PostgresEngine):
             rows = await connection.fetch(_ANSWERS_SQL["postgres"], ids)
-        else:
+        else:  # Piccolo's SQLite connections give each row as a dict
             cursor = await connection.execute(_ANSWERS_SQL["sqlite"], (json.dumps(ids),))
-            rows = await cursor.fetchall()
+            found = pd.DataFrame(await cursor.fetchall(), columns=ANSWER_COLUMNS)
             await cursor.close()
+            return found if not found.empty else _empty(ANSWER_COLUMNS)
     if not rows:
         return _empty(ANSWER_COLUMNS)
     assessment, question, value = zip(*rows, strict=True)
