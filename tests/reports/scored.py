@@ -55,3 +55,25 @@ def rated(world, provider: dict[str, Any], ratings: dict[str, str | None], repor
 
     world.run(findings)
     return audit_id
+
+
+def provider_with_people(world, name: str, index: int, key: str, **fields: Any) -> dict[str, Any]:
+    """Another provider (``register_provider``'s index), with a privacy lead ``<key>_admin`` and a staff member
+    ``<key>_user`` in ``world.people``."""
+    from partner_audit.security.caller import Role
+    from tests.support.world import register_provider
+
+    provider = register_provider(world.run, name, index, **fields)
+    world.add_person(f"{key}_admin", Role.provider_admin, provider["id"])
+    world.add_person(f"{key}_user", Role.provider_user, provider["id"])
+    return provider
+
+
+def accepted_at(world, template_id: str, provider: dict[str, Any], key: str, period: str, decided_at: datetime,
+                how: str) -> dict[str, Any]:
+    """``accepted_on`` for a provider made by ``provider_with_people``."""
+    made = accepted_assessment(world, template_id, period, answers=ANSWERS[how], admin=world.people[f"{key}_admin"],
+                               staff=world.people[f"{key}_user"], provider=provider)
+    world.run(lambda: Assessment.update({Assessment.decided_at: decided_at}).where(
+        Assessment.id == made["id"]).run())
+    return made
