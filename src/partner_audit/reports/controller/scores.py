@@ -18,11 +18,9 @@ from partner_audit.security import policies
 from partner_audit.security.caller import Caller
 from partner_audit.settings import Settings
 
-QUARTER = r"^\d{4}-Q[1-4]$"
-
-
 def _quarter(text: str | None, field: str) -> Quarter | None:
-    """A quarter from a query parameter; a year out of range is a 400 like any other bad query parameter."""
+    """A quarter from a query parameter, or a 400 naming the parameter by its own name (a pattern on the parameter
+    would be refused by Litestar under the Python argument's name, ``first`` for ``from``) and the form expected."""
     if text is None:
         return None
     try:
@@ -42,10 +40,10 @@ class ProviderScoresController(Controller):
         settings: NamedDependency[Settings],
         provider_id: FromPath[UUID],
         first: Annotated[str | None, QueryParameter(
-            name="from", pattern=QUARTER, description="The first quarter, e.g. 2025-Q1 (default: seven before `to`)",
+            name="from", description="The first quarter, e.g. 2025-Q1 (default: seven before `to`)",
         )] = None,
         last: Annotated[str | None, QueryParameter(
-            name="to", pattern=QUARTER, description="The last quarter, e.g. 2026-Q4 (default: this quarter)",
+            name="to", description="The last quarter, e.g. 2026-Q4 (default: this quarter)",
         )] = None,
     ) -> ProviderScoresOut:
         """The provider's scores at the end of each quarter from `from` to `to` (at most 20; by default the last
@@ -68,7 +66,7 @@ class ScoreAggregatesController(Controller):
         caller: NamedDependency[Caller],
         settings: NamedDependency[Settings],
         quarter: Annotated[str | None, QueryParameter(
-            pattern=QUARTER, description="The quarter, e.g. 2026-Q3 (default: this quarter)")] = None,
+            description="The quarter, e.g. 2026-Q3 (default: this quarter)")] = None,
         dimension: Annotated[Literal["all", "region", "tier", "kind"], QueryParameter(
             description="How to group the providers: all of them together (the default), or by region, risk tier or "
                         "kind")] = "all",
