@@ -73,6 +73,14 @@ def test_answers_read_back_as_they_were_saved(world, run, template_id):
     # (SQLite gives a JSON number back as a number: its JSON column has numeric affinity.)
     assert {r["question_id"]: json.loads(r["value"]) if isinstance(r["value"], str) else r["value"]
             for r in stored} == {k: json.loads(v) for k, v in got.items()}
+    # Text with quotes, a comma and a new line comes back whole; a cleared answer (NULL) as None.
+    tricky = json.dumps('Hine "Aroha" Walker, lead\nsince 2024')
+    run(lambda: Answer.update({Answer.value: tricky}).where(
+        (Answer.assessment == made["id"]) & (Answer.question_id == "lead-name")).run())
+    run(lambda: Answer.update({Answer.value: None}).where(
+        (Answer.assessment == made["id"]) & (Answer.question_id == "device-count")).run())
+    again = run(lambda: frames.answers([made["id"]])).set_index("question_id")["value_json"]
+    assert (again["lead-name"], again["device-count"], again["has-lead"]) == (tricky, None, '"yes"')
     both = run(lambda: frames.answers([made["id"], other["id"]]))
     assert len(both) == 7 and set(both["assessment_id"]) == {made["id"], other["id"]}
     assert run(lambda: frames.answers([])).empty

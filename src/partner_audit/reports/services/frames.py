@@ -8,6 +8,7 @@ quarter that begins that day, as the people who accepted it would say.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -35,14 +36,15 @@ ANSWER_COLUMNS = ["assessment_id", "question_id", "value_json"]
 RATING_COLUMNS = ["provider_id", "control_id", "rating", "reported_on"]
 
 # The heaviest read (every answer of every standing assessment: 1.4 million rows for 2,000 providers over eight
-# quarters) is plain SQL on the transaction's own connection, returning tuples: Piccolo's select builds a dict a
-# row and converts each column, which took most of the time. Ids and values come back as text, as the frames keep
-# them. SQLite takes the ids as one JSON array, so any number of them is one statement within its variable limit.
+# quarters). On PostgreSQL it is COPY to CSV on the transaction's own connection, parsed by pandas' C reader: measured
+# on 800,000 answers, 1.0 s, against 2.4 s for a fetch of the same rows as text and 3.5 s for Piccolo's select (which
+# builds a dict a row and a UUID object an id). Ids and values stay text, as the frames keep them; an empty field is
+# a NULL value (a JSON text is never empty). SQLite takes the ids as one JSON array, so any number of them is one
+# statement within its variable limit.
 _ANSWERS_SQL = {
-    "postgres": "SELECT assessment::text, question_id, value::text FROM answer WHERE assessment = ANY($1::uuid[])",
+    "postgres": "SELECT assessment, question_id, value FROM answer WHERE assessment = ANY($1::uuid[])",
     "sqlite": "SELECT CAST(assessment AS TEXT) AS assessment_id, question_id, CAST(value AS TEXT) AS value_json "
-              "FROM answer "
-              "WHERE assessment IN (SELECT value FROM json_each(?))",
+              "FROM answer WHERE assessment IN (SELECT value FROM json_each(?))",
 }
 
 # Parsed templates by version id: a loaded version never changes (its content is hashed), so it is parsed once.
@@ -122,17 +124,18 @@ async def answers(assessment_ids: list[str]) -> pd.DataFrame:
     async with db.reading():
         connection = db.engine().current_transaction.get().connection
         if isinstance(db.engine(), PostgresEngine):
-            rows = await connection.fetch(_ANSWERS_SQL["postgres"], ids)
+            csv = io.BytesIO()
+            await connection.copy_from_query(_ANSWERS_SQL["postgres"], ids, output=csv, format="csv")
+            written = csv.tell()
+            csv.seek(0)
+            found = pd.read_csv(csv, header=None, names=ANSWER_COLUMNS, dtype=object, keep_default_na=False,
+                                na_values=[""]) if written else _empty(ANSWER_COLUMNS)
         else:  # Piccolo's SQLite connections give each row as a dict
             cursor = await connection.execute(_ANSWERS_SQL["sqlite"], (json.dumps(ids),))
             found = pd.DataFrame(await cursor.fetchall(), columns=ANSWER_COLUMNS)
             await cursor.close()
-            return found if not found.empty else _empty(ANSWER_COLUMNS)
-    if not rows:
-        return _empty(ANSWER_COLUMNS)
-    assessment, question, value = zip(*rows, strict=True)
-    return pd.DataFrame({"assessment_id": assessment, "question_id": question, "value_json": value},
-                        columns=ANSWER_COLUMNS)
+    found["value_json"] = found["value_json"].astype(object).where(found["value_json"].notna(), None)
+    return found
 
 
 async def ratings(provider_ids: list[str] | None = None) -> pd.DataFrame:
