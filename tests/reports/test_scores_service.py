@@ -85,6 +85,7 @@ def test_a_providers_scores_over_time_self_assessed_and_verified(world, run, set
     five = {r.id: r for r in second.recommendations}["5"]
     assert (five.title, five.self_assessed.score, five.verified.score, five.self_assessed.completeness) == (
         "Recommendation 5", 75.0, 0.0, 100.0)
+    assert (five.self_assessed.answered, five.self_assessed.not_applicable, five.self_assessed.unanswered) == (2, 0, 0)
 
     # The bands follow the settings.
     lower = dataclasses.replace(settings, score_band_green_from=70, score_band_amber_from=40)

@@ -88,7 +88,8 @@ async def provider_scores(caller: Caller, provider_id: UUID | str, quarters: lis
     overall = _with_bands(scores.overall, green, amber).to_dict("index")
     areas = _parts(_with_bands(scores.areas, green, amber), "area_id", titles["areas"])
     controls = _parts(_with_bands(scores.controls, green, amber), "control_id", titles["controls"])
-    recommendations = _parts(_with_bands(scores.recommendations, green, amber), "recommendation", {})
+    recommendations = _parts(_with_bands(_with_counts(scores.recommendations, scores.controls, library, standing),
+                                         green, amber), "recommendation", {})
     out = []
     for quarter in quarters:
         key = str(quarter)
@@ -116,6 +117,20 @@ def _titles(library: scoring.Library) -> dict[str, dict[str, str]]:
     areas = questions.drop_duplicates("area_id").set_index("area_id")["area_title"].to_dict()
     controls = questions.drop_duplicates("control_id").set_index("control_id")["control_title"].to_dict()
     return {"areas": areas, "controls": controls}
+
+
+COUNTS = ["answered", "not_applicable", "unanswered"]
+
+
+def _with_counts(recommendations: pd.DataFrame, controls: pd.DataFrame, library: scoring.Library,
+                 standing: pd.DataFrame) -> pd.DataFrame:
+    """The recommendations' scores with their questions' counts: the sums over the controls that carry each (a
+    question sits in one control, so none is counted twice), as the engine gives recommendations no counts."""
+    carried = controls[COUNTS].reset_index().merge(
+        standing[["subject", "template_version"]], on="subject").merge(
+        library.recommendations, on=["template_version", "control_id"])
+    counts = carried.groupby(["subject", "recommendation"])[COUNTS].sum()
+    return recommendations.join(counts, how="left")
 
 
 def _with_bands(frame: pd.DataFrame, green: float, amber: float) -> pd.DataFrame:
