@@ -24,6 +24,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.formatting.rule import ColorScaleRule, DataBarRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -165,8 +166,8 @@ def _providers(sheet: _Sheet, report: QuarterlyReport) -> None:
     rows = sorted(report.providers, key=_weakest_first)
     first, last = sheet.table(PROVIDER_COLUMNS, [_provider_cells(p) for p in rows], freeze_column=True)
     # Each score coloured by its band, from the band word beside it: a reader without colour reads the word.
-    sheet.band_colours(f"E{first}:F{last}", f"$F{first}")
-    sheet.band_colours(f"G{first}:H{last}", f"$H{first}")
+    sheet.band_colours(first, last, "E", "F")
+    sheet.band_colours(first, last, "G", "H")
 
 
 def _weakest_first(p: ProviderRow) -> tuple[bool, float, str]:
@@ -227,8 +228,7 @@ def _heatmap(sheet: _Sheet, report: QuarterlyReport) -> None:
     rows = [[c.area_title, c.region, c.providers, c.median_verified, _band(c.band), "yes" if c.suppressed else "no"]
             for c in report.heatmap]
     first, last = sheet.table(columns, rows, filter=False)
-    if rows:
-        sheet.band_colours(f"D{first}:E{last}", f"$E{first}")
+    sheet.band_colours(first, last, "D", "E")
 
 
 def _recommendations(sheet: _Sheet, report: QuarterlyReport) -> None:
@@ -280,8 +280,8 @@ def _assurance_gap(sheet: _Sheet, report: QuarterlyReport) -> None:
         return
     rows = sorted(gap.by_provider, key=lambda p: (p.gap is None, -(p.gap or 0.0), p.provider_name.casefold()))
     first, last = sheet.table(PROVIDER_COLUMNS, [_provider_cells(p) for p in rows], freeze_column=True)
-    sheet.band_colours(f"E{first}:F{last}", f"$F{first}")
-    sheet.band_colours(f"G{first}:H{last}", f"$H{first}")
+    sheet.band_colours(first, last, "E", "F")
+    sheet.band_colours(first, last, "G", "H")
 
 
 def _corrective_actions(sheet: _Sheet, report: QuarterlyReport) -> None:
@@ -347,7 +347,7 @@ def _incidents(sheet: _Sheet, report: QuarterlyReport) -> None:
         chart.x_axis.title = "Kind"
         chart.add_data(Reference(sheet.ws, min_col=2, max_col=3, min_row=first - 1, max_row=last),
                        titles_from_data=True)
-        chart.set_categories(Reference(sheet.ws, min_col=1, min_row=first, max_row=last))
+        _text_categories(chart, Reference(sheet.ws, min_col=1, min_row=first, max_row=last))
         for series, colour in zip(chart.series, (QUARTER_BARS, PREVIOUS_BARS), strict=True):
             series.graphicalProperties.solidFill = colour
             series.graphicalProperties.line.solidFill = colour
@@ -382,7 +382,7 @@ def _trend(sheet: _Sheet, report: QuarterlyReport) -> None:
         # Verified first: it is the figure the committee follows; self-assessed beside it shows the gap.
         chart.add_data(Reference(sheet.ws, min_col=4, min_row=first - 1, max_row=last), titles_from_data=True)
         chart.add_data(Reference(sheet.ws, min_col=3, min_row=first - 1, max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(sheet.ws, min_col=1, min_row=first, max_row=last))
+        _text_categories(chart, Reference(sheet.ws, min_col=1, min_row=first, max_row=last))
         for series, colour in zip(chart.series, (VERIFIED_LINE, SELF_LINE), strict=True):
             series.graphicalProperties.line.solidFill = colour
             series.graphicalProperties.line.width = 28575  # 2.25 pt
@@ -394,6 +394,13 @@ def _trend(sheet: _Sheet, report: QuarterlyReport) -> None:
         chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
         chart.width, chart.height = 18, 9
         sheet.ws.add_chart(chart, "H2")
+
+
+def _text_categories(chart: BarChart | LineChart, labels: Reference) -> None:
+    # openpyxl's set_categories refers to the labels as numbers; Excel then numbers the axis 1, 2, 3 rather than
+    # showing the quarters' or kinds' names.
+    for series in chart.series:
+        series.cat = AxDataSource(strRef=StrRef(f=str(labels)))
 
 
 def _show_axes(chart: BarChart | LineChart) -> None:
@@ -496,11 +503,13 @@ class _Sheet:
             self.note("None this quarter.")
         return first, last
 
-    def band_colours(self, cells: str, band_cell: str) -> None:
-        """Fill ``cells`` by the band word in ``band_cell`` (relative to the range's first row)."""
-        for band, word in BAND_WORDS.items():
-            self.ws.conditional_formatting.add(cells, FormulaRule(formula=[f'{band_cell}="{word}"'],
-                                                                  fill=BAND_FILLS[band]))
+    def band_colours(self, first: int, last: int, score: str, band: str) -> None:
+        """Fill the score and band columns of rows ``first`` to ``last`` by the band word in each row."""
+        if last < first:
+            return
+        for name, word in BAND_WORDS.items():
+            self.ws.conditional_formatting.add(f"{score}{first}:{band}{last}", FormulaRule(
+                formula=[f'${band}{first}="{word}"'], fill=BAND_FILLS[name]))
 
     def finish(self) -> None:
         for column, length in self.widths.items():
