@@ -693,3 +693,14 @@ CASES += [
          lambda w, who: who.post(f"/api/v1/auditor-conflicts/{b_conflict_id(w)}/withdraw"), BOTH_403,
          snapshot=b_conflicts_as_admin_see_them),
 ]
+
+
+# --- the quarterly report: the agency's and governance's, never a provider's people's ---
+
+
+CASES += [
+    Case("GET", "/api/v1/reports/quarterly/{quarter:str}",
+         lambda w, who: who.get("/api/v1/reports/quarterly/2025-Q3"), BOTH_403),
+    Case("GET", "/api/v1/reports/quarterly/{quarter:str}/workbook",
+         lambda w, who: who.get("/api/v1/reports/quarterly/2025-Q3/workbook"), BOTH_403),
+]
