@@ -188,7 +188,7 @@ def _distribution(sheet: _Sheet, report: QuarterlyReport) -> None:
                Column("Suppressed")]
     rows = []
     for d in report.distributions:
-        suppressed = f"yes: fewer than {report.min_group_size} providers" if d.suppressed else "no"
+        suppressed = _suppressed(d, report)
         rows.append([d.dimension.capitalize(), d.group, d.providers, d.median_self_assessed, d.median_verified,
                      d.q1_verified, d.q3_verified, d.median_verified_previous, d.change, d.bands.get("red"),
                      d.bands.get("amber"), d.bands.get("green"), suppressed])
@@ -220,7 +220,7 @@ def _heatmap(sheet: _Sheet, report: QuarterlyReport) -> None:
             mid_color="FFEB84", end_type="num", end_value=100, end_color="63BE7B"))
     sheet.ws.freeze_panes = "B2"
     sheet.skip()
-    sheet.note(f"Suppressed: fewer than {report.min_group_size} providers in the region (governance edition). "
+    sheet.note(f"Suppressed: fewer than {report.min_group_size} providers (governance edition). "
                "A blank cell: no provider of the region has a score in the focus area.")
     sheet.skip()
     columns = [Column("Focus area"), Column("Region"), Column("Providers", COUNT), Column("Median verified", SCORE),
@@ -236,9 +236,10 @@ def _recommendations(sheet: _Sheet, report: QuarterlyReport) -> None:
     columns = [Column("Recommendation", COUNT), Column("Focus area"), Column("Controls"), Column("Providers", COUNT),
                Column("Median verified", SCORE), Column("Implemented (green)", COUNT),
                Column("Partly (amber)", COUNT), Column("Not implemented (red)", COUNT),
-               Column("Implemented share", PERCENT)]
+               Column("Implemented share", PERCENT), Column("Suppressed")]
     rows = [[r.recommendation, r.title, ", ".join(r.controls), r.providers, r.median_verified, r.implemented,
-             r.partly, r.not_implemented, r.implemented / r.providers if r.providers else None]
+             r.partly, r.not_implemented, _share(r.implemented, r.implemented + r.partly + r.not_implemented),
+             _suppressed(r, report)]
             for r in sorted(report.recommendations, key=lambda r: r.recommendation)]
     first, last = sheet.table(columns, rows)
     if rows:
@@ -274,6 +275,9 @@ def _assurance_gap(sheet: _Sheet, report: QuarterlyReport) -> None:
     sheet.pairs([("Providers audited", gap.providers_audited, COUNT), ("Mean gap", gap.mean_gap, SCORE_CHANGE),
                  ("Median gap", gap.median_gap, SCORE_CHANGE), ("Largest gap", gap.largest_gap, SCORE_CHANGE),
                  ("Self-assessed above verified", gap.outrunning, COUNT)])
+    if getattr(gap, "suppressed", False):
+        sheet.note(f"Suppressed: fewer than {report.min_group_size} audited providers, too few to show the gap "
+                   "without pointing at them.")
     sheet.skip()
     if report.audience is Audience.governance:
         sheet.note(GOVERNANCE_LEFT_OUT.format(what="the gap provider by provider"))
@@ -370,9 +374,9 @@ def _trend(sheet: _Sheet, report: QuarterlyReport) -> None:
     sheet.ws.title = TREND
     columns = [Column("Quarter"), Column("Providers", COUNT), Column("Median self-assessed", SCORE),
                Column("Median verified", SCORE), Column("Lower quartile verified", SCORE),
-               Column("Upper quartile verified", SCORE)]
-    rows = [[t.quarter, t.providers, t.median_self_assessed, t.median_verified, t.q1_verified, t.q3_verified]
-            for t in report.trend]
+               Column("Upper quartile verified", SCORE), Column("Suppressed")]
+    rows = [[t.quarter, t.providers, t.median_self_assessed, t.median_verified, t.q1_verified, t.q3_verified,
+             _suppressed(t, report)] for t in report.trend]
     first, last = sheet.table(columns, rows, filter=False)
     if rows:
         chart = LineChart()
@@ -415,6 +419,16 @@ def _show_axes(chart: BarChart | LineChart) -> None:
 def _percent(value: float | int | None) -> float | None:
     """A percentage (0 to 100, as the JSON gives it) as Excel keeps one (0 to 1), shown with PERCENT."""
     return None if value is None else value / 100
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _suppressed(figures: Any, report: QuarterlyReport) -> str:
+    """Whether a group's figures are held back from the governance edition, in words."""
+    # getattr: only some groups can be suppressed (the report's structs say which with a ``suppressed`` field).
+    return f"yes: fewer than {report.min_group_size} providers" if getattr(figures, "suppressed", False) else "no"
 
 
 def _same(value: Any) -> Any:
