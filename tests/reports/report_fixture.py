@@ -188,7 +188,7 @@ def rows_below(sheet: Any, header: str, column: int = 1) -> list[dict[str, Any]]
     names = values[start]
     out = []
     for r in values[start + 1:]:
-        if all(v is None for v in r):
+        if all(v is None for v in r) or r[0] == "None this quarter.":
             break
         out.append({n: v for n, v in zip(names, r, strict=True) if n is not None})
     return out

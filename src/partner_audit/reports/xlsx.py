@@ -383,11 +383,12 @@ def _trend(sheet: _Sheet, report: QuarterlyReport) -> None:
         chart.title = "Median score over the quarters"
         chart.y_axis.title = "Score (0 to 100)"
         chart.x_axis.title = "Quarter"
-        # Verified first: it is the figure the committee follows; self-assessed beside it shows the gap.
-        chart.add_data(Reference(sheet.ws, min_col=4, min_row=first - 1, max_row=last), titles_from_data=True)
+        # Verified drawn last, so on top where the two lines meet (no audit has rated anything yet): it is the
+        # figure the committee follows; the self-assessed line above it shows the gap.
         chart.add_data(Reference(sheet.ws, min_col=3, min_row=first - 1, max_row=last), titles_from_data=True)
+        chart.add_data(Reference(sheet.ws, min_col=4, min_row=first - 1, max_row=last), titles_from_data=True)
         _text_categories(chart, Reference(sheet.ws, min_col=1, min_row=first, max_row=last))
-        for series, colour in zip(chart.series, (VERIFIED_LINE, SELF_LINE), strict=True):
+        for series, colour in zip(chart.series, (SELF_LINE, VERIFIED_LINE), strict=True):
             series.graphicalProperties.line.solidFill = colour
             series.graphicalProperties.line.width = 28575  # 2.25 pt
             series.marker.symbol = "circle"
