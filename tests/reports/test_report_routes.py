@@ -72,3 +72,16 @@ def test_a_bad_quarter_is_a_400_naming_it(world, quarter):
 def test_an_unknown_audience_is_a_400_naming_it(world):
     body = problem(world.partnerships.get(JSON, params={"audience": "everyone"}), 400)
     assert "audience" in body["detail"] or "audience" in str(body.get("errors")), body
+
+
+def test_the_document_describes_the_workbook_as_a_file_and_the_json_as_the_report(client):
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    workbook = paths["/api/v1/reports/quarterly/{quarter}/workbook"]["get"]
+    assert workbook["responses"]["200"]["content"] == {xlsx.MEDIA_TYPE: {"schema": {"type": "string",
+                                                                                    "format": "binary"}}}
+    report = paths["/api/v1/reports/quarterly/{quarter}"]["get"]
+    assert report["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/QuarterlyReport"}
+    for operation in (workbook, report):
+        assert {"400", "401", "403", "422"} <= set(operation["responses"]), operation["responses"]
+        assert [p["name"] for p in operation["parameters"]] == ["quarter", "audience"]
