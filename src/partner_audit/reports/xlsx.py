@@ -64,6 +64,7 @@ TITLE = Font(bold=True, size=14)
 HEADER_FILL = PatternFill("solid", start_color="D9E1F2", end_color="D9E1F2")
 HEADING_FILL = PatternFill("solid", start_color="EDEDED", end_color="EDEDED")
 WRAP = Alignment(wrap_text=True, vertical="top")
+INDENTED = Alignment(indent=1)
 MIN_WIDTH, MAX_WIDTH = 8, 60
 
 GOVERNANCE_LEFT_OUT = ("Left out of the governance edition, which names no provider and holds no personal "
@@ -498,7 +499,9 @@ class _Sheet:
 
     def row_of(self, values: Sequence[Any], formats: Sequence[str | None]) -> None:
         for index, (value, number_format) in enumerate(zip(values, formats, strict=True), start=1):
-            self.put(self.row, index, value, number_format)
+            target = self.put(self.row, index, value, number_format)
+            if index > 1 and isinstance(target.value, str):
+                target.alignment = INDENTED  # not run into the right-aligned number before it
         self.row += 1
 
     def table(self, columns: Sequence[Column], rows: Sequence[Sequence[Any]], *, filter: bool = True,
