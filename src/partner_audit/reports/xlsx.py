@@ -32,7 +32,15 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from partner_audit import spreadsheets
-from partner_audit.reports.schemas import Audience, Headline, ProviderRow, QuarterlyReport
+from partner_audit.reports.schemas import (
+    Audience,
+    Distribution,
+    Headline,
+    ProviderRow,
+    QuarterlyReport,
+    RecommendationProgress,
+    TrendPoint,
+)
 
 MEDIA_TYPE = spreadsheets.XLSX_MEDIA_TYPE
 
@@ -276,7 +284,7 @@ def _assurance_gap(sheet: _Sheet, report: QuarterlyReport) -> None:
     sheet.pairs([("Providers audited", gap.providers_audited, COUNT), ("Mean gap", gap.mean_gap, SCORE_CHANGE),
                  ("Median gap", gap.median_gap, SCORE_CHANGE), ("Largest gap", gap.largest_gap, SCORE_CHANGE),
                  ("Self-assessed above verified", gap.outrunning, COUNT)])
-    if getattr(gap, "suppressed", False):
+    if gap.suppressed:
         sheet.note(f"Suppressed: fewer than {report.min_group_size} audited providers, too few to show the gap "
                    "without pointing at them.")
     sheet.skip()
@@ -427,10 +435,9 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _suppressed(figures: Any, report: QuarterlyReport) -> str:
+def _suppressed(figures: Distribution | TrendPoint | RecommendationProgress, report: QuarterlyReport) -> str:
     """Whether a group's figures are held back from the governance edition, in words."""
-    # getattr: only some groups can be suppressed (the report's structs say which with a ``suppressed`` field).
-    return f"yes: fewer than {report.min_group_size} providers" if getattr(figures, "suppressed", False) else "no"
+    return f"yes: fewer than {report.min_group_size} providers" if figures.suppressed else "no"
 
 
 def _same(value: Any) -> Any:
