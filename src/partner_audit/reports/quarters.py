@@ -9,7 +9,7 @@ from datetime import date
 
 from partner_audit.errors import Invalid
 
-_FORM = re.compile(r"(\d{4})-Q([1-4])")
+_FORM = re.compile(r"([0-9]{4})-Q([1-4])")  # ASCII digits only: \d would take "２０２５-Q3" as 2025-Q3
 
 
 @dataclass(frozen=True, order=True)

@@ -13,11 +13,13 @@ from litestar.params import PathParameter, QueryParameter
 from partner_audit.api import download, file_download
 from partner_audit.errors import DomainError, Invalid
 from partner_audit.reports import xlsx
+from partner_audit.reports.controller.params import one_of_each
 from partner_audit.reports.quarters import Quarter
 from partner_audit.reports.schemas import Audience, QuarterlyReport
 from partner_audit.reports.services import quarterly
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
+from partner_audit.settings import Settings
 
 AUDIENCE = Annotated[Audience | None, QueryParameter(
     description="`governance`: the committee's edition (aggregates only: no provider names or personal "
@@ -38,9 +40,10 @@ def _quarter(text: str) -> Quarter:
 class QuarterlyReportController(Controller):
     path = "/reports/quarterly"
     tags = ["Reports"]
+    before_request = one_of_each
 
     @get("/{quarter:str}", guards=[policies.MAKE_QUARTERLY_REPORT.guard], summary="The quarterly report")
-    async def report(self, caller: NamedDependency[Caller],
+    async def report(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                      quarter: QUARTER,
                      audience: AUDIENCE = None) -> QuarterlyReport:
         """The quarterly privacy report for the governance group and the risk and assurance committee, under
@@ -50,19 +53,20 @@ class QuarterlyReportController(Controller):
         implementation of agreed controls and recommendations (by band, the weakest, corrective actions
         overdue), and trends (eight quarters' medians). Each headline figure has last quarter's beside it.
         Figures are as at the quarter's last day; the same figures as the workbook (`/workbook`). Logged."""
-        return await quarterly.quarterly_report(caller, _quarter(quarter), audience=audience)
+        # The app's settings (minimum group size, bands), as the scores routes use: not the process environment.
+        return await quarterly.quarterly_report(caller, _quarter(quarter), audience=audience, settings=settings)
 
     @get("/{quarter:str}/workbook", guards=[policies.MAKE_QUARTERLY_REPORT.guard],
          summary="The quarterly report as a workbook",
          responses={200: download(xlsx.MEDIA_TYPE, description="The .xlsx workbook.")})
-    async def workbook(self, caller: NamedDependency[Caller],
+    async def workbook(self, caller: NamedDependency[Caller], settings: NamedDependency[Settings],
                        quarter: QUARTER,
                        audience: AUDIENCE = None) -> Response:
         """The same report as an .xlsx workbook, for Excel or LibreOffice: a summary sheet with the headline
         figures under recommendation 18's headings, providers by score with their bands (full edition), a
         heatmap of focus areas by region, recommendations by implementation, the assurance gap, overdue
         corrective actions, device exceptions, incidents and breach assessments, and the trend, with charts."""
-        report = await quarterly.quarterly_report(caller, _quarter(quarter), audience=audience)
+        report = await quarterly.quarterly_report(caller, _quarter(quarter), audience=audience, settings=settings)
         content = await asyncio.to_thread(xlsx.workbook, report)  # a second or so of CPU for thousands of providers
         return file_download(content, xlsx.file_name(report), xlsx.MEDIA_TYPE)
 

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from partner_audit.errors import Invalid
+from partner_audit.reports.controller.params import one_of_each
 from partner_audit.reports.quarters import Quarter
 from partner_audit.reports.schemas import Distribution, ProviderScoresOut
 from partner_audit.reports.services import scores
@@ -32,6 +33,7 @@ def _quarter(text: str | None, field: str) -> Quarter | None:
 class ProviderScoresController(Controller):
     path = "/providers/{provider_id:uuid}/scores"
     tags = ["Scores"]
+    before_request = one_of_each
 
     @get("/", guards=[policies.SEE_PROVIDER_SCORES.guard], summary="A provider's scores over time")
     async def provider_scores(
@@ -59,6 +61,7 @@ class ProviderScoresController(Controller):
 class ScoreAggregatesController(Controller):
     path = "/scores"
     tags = ["Scores"]
+    before_request = one_of_each
 
     @get("/", guards=[policies.SEE_SCORE_AGGREGATES.guard], summary="Scores across providers")
     async def aggregates(

@@ -51,9 +51,21 @@ def nz_today() -> date:
     return datetime.now(ZoneInfo(frames.NZ)).date()
 
 
+def not_begun(quarter: Quarter, field: str, today: date | None = None) -> None:
+    """A quarter that has not begun is a 400 naming ``field``: its "scores at the quarter's end" would be today's,
+    labelled with a quarter still to come (the quarterly report refuses one the same way)."""
+    today = today or nz_today()
+    if quarter.starts_on > today:
+        raise BadQuery(f"{field}: {quarter} has not begun yet (it starts on {quarter.starts_on:%-d %B %Y}): ask for "
+                       f"{Quarter.of(today)} or an earlier quarter",
+                       errors=[{"field": field, "message": f"{quarter} has not begun yet"}])
+
+
 def quarter_range(start: Quarter | None, end: Quarter | None, today: date | None = None) -> list[Quarter]:
-    """The quarters from ``start`` to ``end`` (both included, oldest first): by default the eight to this one."""
-    end = end or Quarter.of(today or nz_today())
+    """The quarters from ``start`` to ``end`` (both included, oldest first): by default the eight to this one.
+    Neither may be a quarter that has not begun."""
+    today = today or nz_today()
+    end = end or Quarter.of(today)
     start = start or end.shifted(-(DEFAULT_QUARTERS - 1))
     if start > end:
         raise BadQuery(f"from: {start} is after to ({end}): give the earlier quarter first",
@@ -62,6 +74,8 @@ def quarter_range(start: Quarter | None, end: Quarter | None, today: date | None
     if count > MAX_QUARTERS:
         raise BadQuery(f"from: {start} to {end} is {count} quarters; ask for at most {MAX_QUARTERS} at a time",
                        errors=[{"field": "from", "message": f"at most {MAX_QUARTERS} quarters before `to`"}])
+    not_begun(start, "from", today)
+    not_begun(end, "to", today)
     return end.last(count)
 
 
@@ -187,6 +201,7 @@ async def aggregates(caller: Caller, quarter: Quarter, dimension: Dimension = "a
     "all"), with the previous quarter's median beside each group's. Counted: every provider with a standing
     that has not exited. Governance: groups smaller than the minimum group size are suppressed."""
     policies.SEE_SCORE_AGGREGATES.check(caller)
+    not_begun(quarter, "quarter")
     if dimension not in DIMENSIONS:
         raise BadQuery(f"dimension: must be one of {', '.join(DIMENSIONS)}",
                        errors=[{"field": "dimension", "message": f"must be one of {', '.join(DIMENSIONS)}"}])
