@@ -434,7 +434,8 @@ def cmd_report_quarterly(settings: Settings, args: argparse.Namespace) -> int:
 
     audience = Audience(args.audience)
     report = asyncio.run(_with_db(settings, lambda: quarterly.quarterly_report(
-        Caller.system("report"), args.quarter, audience=audience, progress=_step_printer())))
+        Caller.system("report"), args.quarter, audience=audience, progress=_step_printer(),
+        settings=settings)))
     out = args.out or Path(xlsx.file_name(report))
     out.write_bytes(xlsx.workbook(report))
     print(f"wrote the {audience.value} edition of the quarterly report for {report.quarter} "

@@ -238,8 +238,9 @@ def test_distribution_medians_quartiles_bands_and_change(table: pd.DataFrame) ->
 def test_governance_suppresses_groups_below_the_minimum_and_not_at_it(table: pd.DataFrame) -> None:
     by = {(x.dimension, x.group): x for x in agg.distributions(table, Q3, edition(Audience.governance, 3))}
     wellington, auckland = by[("region", "Wellington")], by[("region", "Auckland")]
-    assert (wellington.providers, wellington.suppressed, wellington.median_verified) == (3, False, 70.0)
-    assert wellington.median_verified_previous == 50.0  # three stood last quarter too
+    # Wellington (3) is at the minimum, but "All providers" minus Wellington would be Auckland: hidden too.
+    assert (wellington.providers, wellington.suppressed, wellington.median_verified) == (3, True, None)
+    assert by[("all", "All providers")].median_verified == 55.0  # five at a minimum of three: shown
     assert (auckland.providers, auckland.suppressed) == (2, True)
     assert (auckland.median_verified, auckland.median_self_assessed, auckland.q1_verified, auckland.q3_verified,
             auckland.median_verified_previous, auckland.change, auckland.bands) == (None,) * 6 + ({},)
@@ -448,5 +449,6 @@ def test_the_governance_edition_names_no_provider() -> None:
     assert report.providers == [] and report.assurance_gap.by_provider == []
     assert report.corrective_actions.overdue_actions == [] and report.device_exceptions.by_provider == []
     assert report.audience is Audience.governance
+    # Auckland is under the minimum; Wellington is hidden too, or "All providers" minus it would be Auckland.
     assert {(d.group, d.suppressed) for d in report.distributions if d.dimension == "region"} == {
-        ("Wellington", False), ("Auckland", True)}
+        ("Wellington", True), ("Auckland", True)}

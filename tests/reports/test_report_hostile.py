@@ -28,6 +28,7 @@ from openpyxl import load_workbook
 
 from partner_audit.audits.tables import Audit, CorrectiveAction, Finding
 from partner_audit.devices.tables import Assignment, Incident
+from partner_audit.providers.schemas import Region
 from partner_audit.providers.tables import Provider
 from partner_audit.reports.quarters import Quarter
 from partner_audit.reports.services import scores as scores_service
@@ -214,6 +215,21 @@ def test_a_suppressed_groups_band_counts_and_figures_are_not_shown(world, hostil
     for group in scores:
         if group["suppressed"]:
             assert not any(group["bands"].values()) and group["median_verified"] is None, group
+
+
+@pytest.mark.parametrize("group_size", [2], indirect=True)
+def test_a_lone_suppressed_groups_bands_do_not_follow_by_difference(world, hostile, group_size):
+    # Everyone but Auckland's one provider moved to Wellington: Auckland alone is under the minimum, and "All
+    # providers" minus Wellington would be its provider's band, unless Wellington is hidden too.
+    providers = hostile["providers"]
+    for key in ("d", "e"):
+        _update(world, Provider, {Provider.region: Region.wellington.value}, Provider.id == providers[key]["id"])
+    report = world.governance.get(JSON).json()
+    shown = {d["group"]: d for d in report["distributions"] if d["dimension"] in ("all", "region")}
+    assert shown["Auckland"]["suppressed"] and shown["Auckland"]["providers"] == 1
+    every, wellington = shown["All providers"], shown["Wellington"]
+    assert not every["suppressed"] and sum(every["bands"].values()) == 5, every
+    assert wellington["suppressed"] and wellington["bands"] == {} and wellington["median_verified"] is None
 
 
 def test_hostile_text_makes_a_workbook_with_no_formula_that_libreoffice_opens(world, hostile, tmp_path):

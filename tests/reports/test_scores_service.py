@@ -146,10 +146,15 @@ def test_aggregates_by_region_with_governances_small_groups_suppressed(world, ru
     by_region = run(lambda: scores.aggregates(auditor, Q("2025-Q2"), "region", settings=small))
     assert figures(by_region) == {"Otago": otago, "Wellington": wellington}
 
+    # Otago (1) is under the minimum. Wellington (2) is not, but "All providers" minus Wellington would be Otago's
+    # one provider, so Wellington is hidden too (secondary suppression); each still shows its size.
+    hidden = {"suppressed": True, "median_self_assessed": None, "median_verified": None, "q1_verified": None,
+              "q3_verified": None, "median_verified_previous": None, "change": None, "bands": {}}
     seen = run(lambda: scores.aggregates(governance, Q("2025-Q2"), "region", settings=small))
-    assert figures(seen) == {"Wellington": wellington, "Otago": {
-        "providers": 1, "suppressed": True, "median_self_assessed": None, "median_verified": None,
-        "q1_verified": None, "q3_verified": None, "median_verified_previous": None, "change": None, "bands": {}}}
+    assert figures(seen) == {"Wellington": {"providers": 2, **hidden}, "Otago": {"providers": 1, **hidden}}
+    assert figures(run(lambda: scores.aggregates(governance, Q("2025-Q2"), "all", settings=small))) == {
+        "All providers": figures(run(lambda: scores.aggregates(auditor, Q("2025-Q2"), "all", settings=small)))[
+            "All providers"]}
     text = msgspec.json.encode(seen).decode()
     for provider in (world.provider_a, world.provider_b, spread["c"]):
         assert str(provider["id"]) not in text and provider["name"] not in text

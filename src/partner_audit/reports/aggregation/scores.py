@@ -76,8 +76,24 @@ def _spread(frame: pd.DataFrame, keys: list[str], edition: Edition) -> pd.DataFr
                         scored_verified=("verified", "count"))
     stats["q1_verified"] = grouped["verified"].quantile(0.25)
     stats["q3_verified"] = grouped["verified"].quantile(0.75)
-    stats["suppressed"] = edition.too_small(stats[["scored_self", "scored_verified"]].min(axis=1))
+    size = stats[["scored_self", "scored_verified"]].min(axis=1)
+    stats["suppressed"] = edition.too_small(size)
+    if "dimension" in keys:
+        stats["suppressed"] = _also_hidden(stats["suppressed"], size, edition, [k for k in keys if k != "group"])
     return _none_if_suppressed(stats, ["median_self_assessed", "median_verified", "q1_verified", "q3_verified"])
+
+
+def _also_hidden(suppressed: pd.Series, size: pd.Series, edition: Edition, by: list[str]) -> pd.Series:
+    """Secondary suppression: the groups of one dimension add up to "All providers", so a lone hidden group's band
+    counts would follow by subtraction. While the hidden groups of a dimension hold fewer providers between them
+    than the minimum, the next smallest shown group is hidden too (smallest first: a running total per dimension)."""
+    order = pd.DataFrame({"suppressed": suppressed, "size": size}).sort_values("size", kind="stable")
+    grouped = order.groupby(level=by, sort=False)
+    before = grouped["size"].cumsum() - order["size"]
+    hidden_here = grouped["suppressed"].transform("any")
+    single = order.index.get_level_values("dimension") == "all"
+    extra = hidden_here & (before < edition.min_group_size) & ~single
+    return (order["suppressed"] | extra).reindex(suppressed.index)
 
 
 def distributions(table: pd.DataFrame, quarter: Quarter, edition: Edition) -> list[Distribution]:
