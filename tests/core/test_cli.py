@@ -166,7 +166,7 @@ def test_demo_prints_a_login_per_role_and_runs_again_without_duplicates(target: 
     assert users == len(first) + 9 - 2 + 2
     # A lived-in quarter, and it says what it made.
     holds = [line.strip() for line in ok(printed) if line.strip().startswith("- ")]
-    assert len(holds) == 10, ok(printed)
+    assert len(holds) == 11, ok(printed)
     assert "8 accepted, 1 never submitted" in holds[2]
     # Two quarters ago, 8; and the 9 active providers' three rounds before it (demo.history), 27.
     assert target.scalar("SELECT count(*) FROM assessment WHERE status = 'accepted'") == 8 + 27
@@ -177,9 +177,15 @@ def test_demo_prints_a_login_per_role_and_runs_again_without_duplicates(target: 
     assert target.scalar("SELECT count(*) FROM device") == 40
     assert target.scalar("SELECT count(*) FROM assignment WHERE closed_at IS NULL") == 26
     assert target.scalar("SELECT count(*) FROM attestation") > 10
-    assert target.scalar("SELECT count(*) FROM incident") == 2
-    assert target.scalar("SELECT count(*) FROM breach_assessment") == 2
+    # This quarter's loss and theft, and the last two complete quarters' six (demo.incidents), their assessments
+    # closed; the devices of those six back in stock but the lost phone, written off.
+    assert target.scalar("SELECT count(*) FROM incident") == 2 + 6
+    assert target.scalar("SELECT count(*) FROM breach_assessment") == 2 + 6
+    assert target.scalar("SELECT count(*) FROM breach_assessment WHERE status = 'closed'") == 6
+    assert target.scalar("SELECT count(*) FROM device WHERE status = 'retired'") == 1
+    assert target.scalar("SELECT count(*) FROM device WHERE status IN ('lost', 'stolen', 'in_repair')") == 3
     assert "26 held by providers' staff" in holds[4]
+    assert holds[5].startswith("- 6 incidents in ") and "1 late" in holds[5], holds[5]
     assessments = target.scalar("SELECT count(*) FROM assessment")
 
     second = demo_logins(cli(target.env, "demo"))
@@ -188,6 +194,7 @@ def test_demo_prints_a_login_per_role_and_runs_again_without_duplicates(target: 
     assert target.scalar("SELECT count(*) FROM app_user") == users
     assert target.scalar("SELECT count(*) FROM device") == 40
     assert target.scalar("SELECT count(*) FROM assessment") == assessments
+    assert target.scalar("SELECT count(*) FROM incident") == 2 + 6
     assert all(second[email][1] != first[email][1] for email in first)
 
     new = {email: password for email, (_, password) in second.items()}

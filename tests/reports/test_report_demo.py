@@ -22,10 +22,11 @@ from openpyxl import load_workbook
 
 from partner_audit import demo
 from partner_audit.reports import xlsx
+from partner_audit.reports.aggregation import KIND_LABELS
 from partner_audit.reports.quarters import Quarter
 from partner_audit.security.csrf import token_for_session
 from partner_audit.security.middleware import SESSION_COOKIE
-from tests.reports.report_fixture import assert_workbook_matches
+from tests.reports.report_fixture import assert_workbook_matches, rows_below
 
 # A series' colour, give or take what anti-aliasing and the PDF's colour handling do to it.
 NEAR = 12
@@ -103,6 +104,15 @@ def test_the_demos_quarterly_report_opens_in_libreoffice_with_its_charts_and_the
     assert report["providers"] and any(p["verified"] is not None for p in report["providers"]), report["providers"]
     assert len([t for t in report["trend"] if t["median_verified"] is not None]) >= 2, report["trend"]
     assert report["incidents"], report
+    # The committee's first look: the quarter's incidents of several kinds (demo.incidents), their breach
+    # assessments decided, one against each clock's rule, and a device lost in the quarter.
+    kinds = {i["kind"] for i in report["incidents"] if i["quarter"]}
+    assert len(kinds) >= 3 and "near_miss" in kinds, report["incidents"]
+    assert any(i["previous"] for i in report["incidents"]), "the quarter before has incidents too"
+    breaches = report["breaches"]
+    assert breaches["decided"] >= 1 and breaches["decided_on_time"] < breaches["decided"], breaches
+    assert breaches["notifiable"] >= 1 and breaches["notified_on_time"] == breaches["notifiable"], breaches
+    assert report["device_exceptions"]["lost_or_stolen"] >= 1, report["device_exceptions"]
 
     r = client.get(f"/api/v1/reports/quarterly/{quarter}/workbook", headers=partnerships)
     assert r.status_code == 200, r.text
@@ -110,6 +120,9 @@ def test_the_demos_quarterly_report_opens_in_libreoffice_with_its_charts_and_the
     assert r.headers["content-disposition"] == f'attachment; filename="quarterly-report-{quarter}.xlsx"'
     book = load_workbook(io.BytesIO(r.content))
     assert_workbook_matches(book, report)
+    # Each provider's kind in the words the rest of the report uses, not the stored value.
+    kinds_shown = {r["Kind"] for r in rows_below(book[xlsx.PROVIDERS], "Provider")}
+    assert kinds_shown and kinds_shown <= set(KIND_LABELS.values()), kinds_shown
 
     workbook = tmp_path / f"quarterly-report-{quarter}.xlsx"
     workbook.write_bytes(r.content)

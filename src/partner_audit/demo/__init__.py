@@ -9,7 +9,9 @@
 - the rounds before those, every second quarter back to two years ago, each accepted in its quarter, so scores
   have a past: most providers improve round by round, one slips (``history``);
 - the device register: laptops and phones held by providers' staff, some attested, some overdue for attestation or
-  return, some back in stock, one lost and one stolen with their breach assessments.
+  return, some back in stock, one lost and one stolen with their breach assessments;
+- the last two complete quarters' incidents, near misses and breach assessments, decided and closed, so the
+  quarterly report has them (``incidents``).
 
 Safe to run again: providers and users are matched by NZBN and email, templates by content hash, rollouts by name,
 devices by asset tag; each part that exists already is left alone, and the demo passwords are made afresh.
@@ -79,7 +81,7 @@ class Demo:
 
 async def load(settings: Settings, today: date | None = None) -> Demo:
     """Create or refresh the demo data (``today``: the day the demo's quarter is lived up to)."""
-    from partner_audit.demo import assessments, audits, devices, history
+    from partner_audit.demo import assessments, audits, devices, history, incidents
 
     today = today or date.today()
     system = Caller.system("demo")
@@ -92,7 +94,11 @@ async def load(settings: Settings, today: date | None = None) -> Demo:
                      "privacy lead at each active provider")
     demo.made.extend(await assessments.load(system, evidence_store(settings), staff, active, today))
     demo.made.extend(await devices.load(system, settings, active, today))
+    after_devices = len(demo.made)
     demo.made.extend(await audits.load(system, settings, staff, active, today))
+    # After the audits, so that their triggers propose follow-ups for this quarter's losses only, as before; its
+    # line beside the register's, which it completes.
+    demo.made[after_devices:after_devices] = await incidents.load(system, settings, active, today)
     # Last, so that what the rounds, devices and audits above made (and the triggers proposed) is as it was.
     demo.made.extend(await history.load(system, evidence_store(settings), staff, active, today))
     return demo

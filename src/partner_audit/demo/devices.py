@@ -117,4 +117,4 @@ async def load(system: Caller, settings: Settings, active: list[DemoProvider], t
             f"attested, {len(overdue_attestation & still_held)} overdue for attestation, "
             f"{len(overdue_return & still_held)} past their return date), 3 back in stock, 1 in repair, 1 lost and "
             f"1 stolen (each with a breach assessment: the theft judged notifiable, its 72-hour clock running; the "
-            f"loss waiting to be assessed), {len(devices) - len(held)} never issued"]
+            f"loss waiting to be assessed), {len(devices) - len(held)} not issued this quarter"]

@@ -32,6 +32,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from partner_audit import spreadsheets
+from partner_audit.reports.aggregation import KIND_LABELS
 from partner_audit.reports.schemas import (
     Audience,
     Distribution,
@@ -184,8 +185,9 @@ def _weakest_first(p: ProviderRow) -> tuple[bool, float, str]:
 
 
 def _provider_cells(p: ProviderRow) -> list[Any]:
-    return [p.provider_name, p.region, p.tier, p.kind, p.self_assessed, _band(p.self_band), p.verified,
-            _band(p.verified_band), p.gap, _percent(p.completeness), p.change, p.last_audit_closed_on]
+    return [p.provider_name, p.region, p.tier, KIND_LABELS.get(p.kind, p.kind), p.self_assessed,
+            _band(p.self_band), p.verified, _band(p.verified_band), p.gap, _percent(p.completeness), p.change,
+            p.last_audit_closed_on]
 
 
 def _distribution(sheet: _Sheet, report: QuarterlyReport) -> None:
