@@ -274,7 +274,8 @@ def report(url: str, var_dir: Path, quarter: Quarter, runs: int, save: Path | No
                 middle, middle_cpu = time.perf_counter(), time.process_time()
                 data = xlsx.workbook(body)
                 runs_.append({"report": middle - started, "report_cpu": middle_cpu - cpu,
-                              "workbook": time.perf_counter() - middle, "workbook_cpu": time.process_time() - middle_cpu})
+                              "workbook": time.perf_counter() - middle,
+                              "workbook_cpu": time.process_time() - middle_cpu})
             if save:
                 save.write_bytes(data)
             best = min(runs_, key=lambda r: r["report"] + r["workbook"])
@@ -369,7 +370,8 @@ def main() -> None:
     a = engine_in_memory(world, args.runs)
     print(f"\n(a) {a['subjects']:,} subjects, {a['answers']:,} answers, {a['ratings']:,} ratings; "
           f"library {a.get('library', float('nan')):.3f} s (once per set of template versions, not in the figure)")
-    results.append(_row("(a) bare pandas weighted mean", a["baseline"], None, f"{a['baseline_scores']:,} control scores"))
+    results.append(_row("(a) bare pandas weighted mean", a["baseline"], None,
+                        f"{a['baseline_scores']:,} control scores"))
     if "engine" in a:
         results.append(_row("(a) scoring.score, full recompute", a["engine"], a["baseline"],
                             f"{a['engine_scores']:,} control scores; {a['checks']}", target=1.5))
@@ -423,7 +425,8 @@ def _row(label: str, timing: dict[str, float], baseline: dict[str, float] | None
     shown = f"{wall:6.2f}x" if wall is not None else " " * 7
     shown_cpu = f"{cpu:6.2f}x" if cpu is not None else " " * 7
     verdict = f" (target {target}x: {'met' if wall <= target else 'NOT met'})" if target and wall else ""
-    return f"{label:<44} {timing['wall']:>8.3f} {shown} {timing.get('cpu', float('nan')):>7.3f} {shown_cpu}  {notes}{verdict}"
+    cpu_seconds = timing.get("cpu", float("nan"))
+    return f"{label:<44} {timing['wall']:>8.3f} {shown} {cpu_seconds:>7.3f} {shown_cpu}  {notes}{verdict}"
 
 
 async def _version_in(url: str) -> str:

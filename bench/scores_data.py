@@ -282,6 +282,10 @@ def _answers(rng: np.random.Generator, template: Template, people: pd.DataFrame,
         }))
     out = pd.concat(frames, ignore_index=True)
     out["answer_key"] = out["assessment_id"] + ":" + out["question_id"]
+    # In the order of the unique answer key, with ids counted up: COPY then fills both indexes in order, about
+    # three times as fast as random ids in random order. The rows come back from the database in this order too.
+    out = out.sort_values("answer_key", ignore_index=True)
+    out.insert(0, "answer_id", [f"00000000-0000-4000-8000-{i:012x}" for i in range(len(out))])
     return out
 
 
@@ -507,7 +511,8 @@ def _devices(rng: np.random.Generator, people: pd.DataFrame, span: list[Quarter]
         "due_at": reported_at + pd.Timedelta(hours=48),
         "serious_harm_likely": pd.Series(np.where(late_open, None, serious), dtype=object),
         "assessed_at": decided.where(~late_open),
-        "notifiable_at": decided.where(serious), "notification_due_at": (decided + pd.Timedelta(hours=72)).where(serious),
+        "notifiable_at": decided.where(serious),
+        "notification_due_at": (decided + pd.Timedelta(hours=72)).where(serious),
         "notifier": pd.Series(np.where(serious, "agency", None), dtype=object),
         "commissioner_notified_at": notified.where(serious),
         "individuals_notified_at": (notified + pd.Timedelta(hours=12)).where(serious),
@@ -563,7 +568,7 @@ def _tables(world: World) -> list[tuple[str, pd.DataFrame, dict[str, Any]]]:
             "template_version": "template_version", "period": "period", "dedupe_key": "dedupe_key",
             "status": "status", "opens_on": "opens_on", "due_on": "due_on", "submitted_at": "submitted_at",
             "decided_at": "decided_at"}),
-        ("answer", world.answers, {"assessment": "assessment_id", "question_id": "question_id",
+        ("answer", world.answers, {"id": "answer_id", "assessment": "assessment_id", "question_id": "question_id",
                                    "answer_key": "answer_key", "value": "value_json"}),
         ("device", world.devices, {"id": "device_id", "asset_tag": "asset_tag", "serial": "serial", "kind": "kind",
                                    "make": "make", "encrypted": "encrypted", "mdm_enrolled": "mdm_enrolled",
