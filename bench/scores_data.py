@@ -241,6 +241,9 @@ def _assessments(rng: np.random.Generator, people: pd.DataFrame, rollouts: pd.Da
                             + rng.normal(0, 0.04, n), 0.05, 0.98),
     })
     out["dedupe_key"] = out["provider_id"] + ":" + out["period"] + ":" + out["template_version"]
+    # Rows say when they were made, so anything read "as at" a past day sees them as they were then.
+    out["created_at"] = _at(opens, 0)
+    out["updated_at"] = out["decided_at"].fillna(out["submitted_at"]).fillna(out["created_at"])
     return out
 
 
@@ -363,6 +366,7 @@ def _audits(rng: np.random.Generator, template: Template, people: pd.DataFrame, 
         "closed_at": _at(reported + pd.Timedelta(days=45), 4).where(status == "closed"),
         "strength": people["strength"].to_numpy()[p_idx],
         "quarter_index": q_idx,
+        "created_at": _at(starts - pd.Timedelta(days=30), 0),
     })
     # Findings: which controls each audit rated (4 to 12 of them, or the whole template for 3 in 10).
     controls_ = np.array([c.id for a in template.areas for c in a.controls], dtype=object)
@@ -402,7 +406,7 @@ def _audits(rng: np.random.Generator, template: Template, people: pd.DataFrame, 
     due = reported_on + pd.to_timedelta(days, unit="D")
     old = (due < last_end - pd.Timedelta(days=30)).to_numpy()
     states = np.array(["open", "responded", "verified", "carried_forward"], dtype=object)
-    status = np.where(old, rng.choice(states, k, p=[0.15, 0.10, 0.70, 0.05]),
+    status = np.where(old, rng.choice(states, k, p=[0.05, 0.04, 0.88, 0.03]),
                       rng.choice(states, k, p=[0.60, 0.30, 0.10, 0.0]))
     verified_at = _at(due - pd.to_timedelta(rng.integers(-20, 25, k), unit="D"), 5)
     # Verified no later than the report quarter's end (the data are as at then).
@@ -411,7 +415,7 @@ def _audits(rng: np.random.Generator, template: Template, people: pd.DataFrame, 
         "action_id": _ids(rng, k), "finding_id": needs["finding_id"], "audit_id": needs["audit_id"],
         "provider_id": needs["provider_id"], "description": "Put the control in place: " + needs["control_id"],
         "owner_name": [f"Owner {i % 500}" for i in range(k)], "due_on": due,
-        "status": status, "verified_at": verified_at.where(status == "verified"),
+        "status": status, "created_at": needs["reported_at"], "verified_at": verified_at.where(status == "verified"),
         "responded_at": _at(due - pd.Timedelta(days=10), 6).where(np.isin(status, ["responded", "verified"])),
     })
     return audits, findings, actions
@@ -462,7 +466,7 @@ def _devices(rng: np.random.Generator, people: pd.DataFrame, span: list[Quarter]
         "holder_name": [f"Holder {i}" for i in range(m)],
         "holder_email": [f"holder{i}@provider.example" for i in range(m)],
         "purpose": "Case work on home visits", "starts_on": a_start, "expected_return_on": expected,
-        "returned_on": a_returned, "closed_at": _at(a_returned, 4).where(~open_),
+        "returned_on": a_returned, "closed_at": _at(a_returned, 4).where(~open_), "created_at": _at(a_start, 0),
         "data_wiped": np.where(open_, None, rng.random(m) < 0.95),
     })
     # Attestations every 90 days while held; 7% of holders stop attesting some months before the quarter's end.
@@ -567,7 +571,7 @@ def _tables(world: World) -> list[tuple[str, pd.DataFrame, dict[str, Any]]]:
             "id": "assessment_id", "rollout": "rollout_id", "provider": "provider_id",
             "template_version": "template_version", "period": "period", "dedupe_key": "dedupe_key",
             "status": "status", "opens_on": "opens_on", "due_on": "due_on", "submitted_at": "submitted_at",
-            "decided_at": "decided_at"}),
+            "decided_at": "decided_at", "created_at": "created_at", "updated_at": "updated_at"}),
         ("answer", world.answers, {"id": "answer_id", "assessment": "assessment_id", "question_id": "question_id",
                                    "answer_key": "answer_key", "value": "value_json"}),
         ("device", world.devices, {"id": "device_id", "asset_tag": "asset_tag", "serial": "serial", "kind": "kind",
@@ -577,7 +581,7 @@ def _tables(world: World) -> list[tuple[str, pd.DataFrame, dict[str, Any]]]:
             "id": "assignment_id", "device": "device_id", "open_device": "open_device", "provider": "provider_id",
             "holder_name": "holder_name", "holder_email": "holder_email", "purpose": "purpose",
             "starts_on": "starts_on", "expected_return_on": "expected_return_on", "returned_on": "returned_on",
-            "closed_at": "closed_at", "data_wiped": "data_wiped"}),
+            "closed_at": "closed_at", "data_wiped": "data_wiped", "created_at": "created_at"}),
         ("attestation", world.attestations, {
             "id": "attestation_id", "assignment": "assignment_id", "method": "method",
             "holds_device": "holds_device", "authorised_use_only": "authorised_use_only",
@@ -595,13 +599,13 @@ def _tables(world: World) -> list[tuple[str, pd.DataFrame, dict[str, Any]]]:
         ("audit", world.audits, {
             "id": "audit_id", "provider": "provider_id", "kind": "kind", "status": "status", "title": "title",
             "template_version": "template_version", "starts_on": "starts_on", "ends_on": "ends_on",
-            "reported_at": "reported_at", "closed_at": "closed_at"}),
+            "reported_at": "reported_at", "closed_at": "closed_at", "created_at": "created_at"}),
         ("finding", world.findings, {"id": "finding_id", "audit": "audit_id", "control_id": "control_id",
                                      "audit_control": "audit_control", "rating": "rating", "severity": "severity"}),
         ("corrective_action", world.actions, {
             "id": "action_id", "finding": "finding_id", "audit": "audit_id", "provider": "provider_id",
             "description": "description", "owner_name": "owner_name", "due_on": "due_on", "status": "status",
-            "responded_at": "responded_at", "verified_at": "verified_at"}),
+            "responded_at": "responded_at", "verified_at": "verified_at", "created_at": "created_at"}),
         ("spot_check_item", world.spot_checks, {
             "id": "item_id", "audit": "audit_id", "assignment": "assignment_id", "device": "device_id",
             "position": "position", "audit_assignment": "audit_assignment", "result": "result", "note": "note",
