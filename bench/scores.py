@@ -35,6 +35,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -207,8 +208,8 @@ def aggregate(providers: pd.DataFrame, standings: pd.DataFrame, scores: Any, lib
     return sum(len(m) for m in made)
 
 
-def end_to_end(url: str, var_dir: Path, quarter: Quarter, quarters: int, runs: int, ids_file: Path
-               ) -> dict[str, Any]:
+def end_to_end(url: str, var_dir: Path, quarter: Quarter, quarters: int, runs: int, ids_file: Path,
+               product_only: bool = False) -> dict[str, Any]:
     """(b), in a child process: the baseline over the standings the generator made (``ids_file``: subject ->
     assessment id), then the product, each best of ``runs``; and whether the product found the same standings."""
     import asyncpg
@@ -251,12 +252,14 @@ def end_to_end(url: str, var_dir: Path, quarter: Quarter, quarters: int, runs: i
                     return aggregate(providers, standings, scores, library, quarter, settings), standings
 
                 # Warm both (the server's cache, the pool, the parsed template), then turn about, as in (a).
-                await bare()
+                if not product_only:
+                    await bare()
                 await product()
-                base, mine = Timing(wall=np.inf, cpu=np.inf), Timing(wall=np.inf, cpu=np.inf)
+                base, mine = Timing(wall=np.nan, cpu=np.nan), Timing(wall=np.inf, cpu=np.inf)
                 for _ in range(runs):
-                    one, _ = await best_of_async(1, bare)
-                    base = Timing(wall=min(base["wall"], one["wall"]), cpu=min(base["cpu"], one["cpu"]))
+                    if not product_only:
+                        one, _ = await best_of_async(1, bare)
+                        base = Timing(wall=np.fmin(base["wall"], one["wall"]), cpu=np.fmin(base["cpu"], one["cpu"]))
                     one, (out["structs"], standings) = await best_of_async(1, product)
                     mine = Timing(wall=min(mine["wall"], one["wall"]), cpu=min(mine["cpu"], one["cpu"]))
                 out["baseline"], out["product"] = base, mine
@@ -308,7 +311,8 @@ def child(args: argparse.Namespace) -> None:
     quarter = Quarter.parse(args.quarter)
     with tempfile.TemporaryDirectory() as tmp:
         if args.child == "e2e":
-            figures = end_to_end(args.url, Path(tmp), quarter, args.quarters, args.runs, args.ids)
+            figures = end_to_end(args.url, Path(tmp), quarter, args.quarters, args.runs, args.ids,
+                                 args.product_only)
         else:
             figures = report(args.url, Path(tmp), quarter, args.runs, args.save_report)
     figures["peak_rss_mib"] = peak_rss_mib()
@@ -322,12 +326,44 @@ def run_child(mode: str, url: str, args: argparse.Namespace, ids: Path | None = 
         command += ["--ids", str(ids)]
     if args.save_report:
         command += ["--save-report", str(args.save_report)]
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        # Profiled, (b) runs the product alone, so the stacks are its own (and the figures are no measurement).
+        command = [args.py_spy, "record", "--format", "raw", "--rate", "200", "--nolineno", "--output",
+                   str(args.profile / f"{mode}.txt"), "--", *command, "--product-only"]
     env = {**os.environ, "PICCOLO_CONF": "partner_audit.piccolo_conf"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    if done.returncode == 0 and args.profile:
+        print(f"\n{mode}: py-spy profile in {args.profile / f'{mode}.txt'}")
+        print(summarise(args.profile / f"{mode}.txt"))
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}",
                 "stderr": done.stderr[-3000:]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
+
+
+def summarise(path: Path, top: int = 15) -> str:
+    """py-spy's collapsed stacks as the functions holding the most samples: inclusive (anywhere on the stack,
+    the project's own functions) and self (the innermost frame, any code)."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        samples = int(count)
+        total += samples
+        frames = stack.split(";")
+        for frame in set(frames):
+            if ("partner_audit" in frame or "bench/" in frame) and not frame.startswith("process "):
+                inclusive[frame] = inclusive.get(frame, 0) + samples
+        own[frames[-1]] = own.get(frames[-1], 0) + samples
+    lines = [f"  {total} samples; inclusive, the project's functions:"]
+    lines += [f"    {n / total:6.1%}  {f}" for f, n in sorted(inclusive.items(), key=lambda i: -i[1])[:top]]
+    lines.append("  self, any code:")
+    lines += [f"    {n / total:6.1%}  {f}" for f, n in sorted(own.items(), key=lambda i: -i[1])[:top]]
+    return "\n".join(lines)
 
 
 # --- the run -------------------------------------------------------------------------------------------------------
@@ -344,9 +380,14 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help=f"use {DATABASE} as a --keep run left it")
     parser.add_argument("--save-report", type=Path, help="write the report's workbook here")
     parser.add_argument("--verbose", action="store_true", help="print a failed child's stderr")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="run (b) and (c) under py-spy, collapsed stacks into DIR, and print the top frames")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "/tmp/pyspy/bin/py-spy",
+                        help="the py-spy binary (in a venv of its own: `pip install py-spy`)")
     parser.add_argument("--child", choices=["e2e", "report"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--ids", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--product-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -430,6 +471,8 @@ def main() -> None:
     print(f"{'path':<44} {'seconds':>8} {'ratio':>7} {'cpu s':>7} {'ratio':>7}  notes")
     for line in results:
         print(line)
+    if args.profile:
+        print("(b) and (c) ran under py-spy, (b) without its baseline: their seconds are no measurement")
 
 
 def _row(label: str, timing: dict[str, float], baseline: dict[str, float] | None, notes: str,
@@ -439,7 +482,8 @@ def _row(label: str, timing: dict[str, float], baseline: dict[str, float] | None
     cpu = timing["cpu"] / baseline["cpu"] if baseline and baseline.get("cpu") else None
     shown = f"{wall:6.2f}x" if wall is not None else " " * 7
     shown_cpu = f"{cpu:6.2f}x" if cpu is not None else " " * 7
-    verdict = f" (target {target}x: {'met' if wall <= target else 'NOT met'})" if target and wall else ""
+    verdict = (f" (target {target}x: {'met' if wall <= target else 'NOT met'})"
+               if target and wall is not None and not np.isnan(wall) else "")
     cpu_seconds = timing.get("cpu", float("nan"))
     return f"{label:<44} {timing['wall']:>8.3f} {shown} {cpu_seconds:>7.3f} {shown_cpu}  {notes}{verdict}"
 
