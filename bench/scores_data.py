@@ -14,9 +14,9 @@ The providers and their answers:
 * Each provider has a strength (beta 4, 1.8: most do well, a few struggle) that rises a little each quarter; each
   assessment picks the strongest option of a question with that probability and any option otherwise. Numbers,
   dates and text are answered plausibly. About 8% of the questions that allow it are answered N/A, 2% of shown
-  questions are left unanswered (1 in 4 of those as a saved comment with a null value, as the service stores a
-  cleared answer), and a question whose ``show_if`` does not hold is left out 95% of the time (the rest are stale
-  answers of a hidden question, which the engine must ignore).
+  questions are left unanswered (40% in an assessment still in progress or returned; 1 in 4 of the unanswered
+  stored as JSON ``null``, as the service stores a cleared answer), and a question whose ``show_if`` does not hold
+  is left out 95% of the time (the rest are stale answers of a hidden question, which the engine must ignore).
 * One round (rollout) a quarter, opening on its first day, due six weeks later. Before the last quarter 93% of
   assessments are accepted; in the last 70% are, the rest submitted, returned, in progress or not started. Some are
   submitted late, and a few decided after their quarter ended (then they stand from the next quarter).
