@@ -81,6 +81,9 @@ def test_postgres_and_s3_are_accepted(tmp_path: Path) -> None:
         ("PA_SESSION_HOURS", "0", "at least 1"),
         ("PA_MAX_UPLOAD_MB", "lots", "whole number"),
         ("PA_S3_ENDPOINT_URL", "s3.example.org:9000", "http(s) URL"),
+        ("PA_SCORE_BAND_AMBER_FROM", "80", "must be below PA_SCORE_BAND_GREEN_FROM=80"),
+        ("PA_SCORE_BAND_GREEN_FROM", "101", "between 1 and 100"),
+        ("PA_REPORT_MIN_GROUP_SIZE", "0", "between 1 and 1000"),
     ],
 )
 def test_a_bad_value_names_the_variable(tmp_path: Path, variable: str, value: str, reason: str) -> None:

@@ -18,6 +18,10 @@ from partner_audit.api import Output
 # The answer a person gives when a question does not apply to them (only where the question allows it).
 NA = "n/a"
 
+# What an audit rating of a control scores in the verified score, unless the template sets ``rating_scores``.
+# ``not_tested`` is absent on purpose: a control the auditor did not test keeps its self-assessment.
+DEFAULT_RATING_SCORES: dict[str, float] = {"effective": 100.0, "partly_effective": 50.0, "ineffective": 0.0}
+
 
 class QuestionType(str, Enum):
     yes_no = "yes_no"
@@ -95,6 +99,13 @@ class Template(Model, kw_only=True):
     version: str
     description: str = ""
     areas: list[FocusArea]
+    # What each audit rating scores (every key of DEFAULT_RATING_SCORES, filled in by the checker); None: the
+    # defaults. Left out of the canonical JSON when None, so templates loaded before it existed keep their hash.
+    rating_scores: dict[str, float] | None = None
+
+    def rating_score(self, rating: str) -> float | None:
+        """What an audit rating of a control scores, or None when it changes nothing (``not_tested``)."""
+        return (self.rating_scores or DEFAULT_RATING_SCORES).get(rating)
 
     def questions(self) -> list[tuple[FocusArea, Control, Question]]:
         """Every question in order, with its area and control."""

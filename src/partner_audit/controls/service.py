@@ -27,8 +27,12 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "audit_templates"
 
 
 def canonical_json(template: Template) -> str:
-    """The one text a template's content hashes to: key order and spacing never make a new version."""
-    return json.dumps(msgspec.to_builtins(template), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The one text a template's content hashes to: key order and spacing never make a new version. An optional
+    field left unset is left out, so adding one never changes the hash of a template already loaded."""
+    content = msgspec.to_builtins(template)
+    if content.get("rating_scores") is None:
+        content.pop("rating_scores", None)
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def content_hash(template: Template) -> str:

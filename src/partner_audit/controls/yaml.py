@@ -18,13 +18,13 @@ import msgspec
 import yaml
 
 from partner_audit.controls.answers import FIXED_OPTIONS, as_value, is_number
-from partner_audit.controls.schemas import NA, OPTION_TYPES, Option, QuestionType, Template
+from partner_audit.controls.schemas import DEFAULT_RATING_SCORES, NA, OPTION_TYPES, Option, QuestionType, Template
 from partner_audit.errors import Invalid
 
 SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 SLUG_MAX = 80  # Answer.question_id is Varchar(80)
 
-TEMPLATE_FIELDS = {"key", "title", "version", "description", "areas"}
+TEMPLATE_FIELDS = {"key", "title", "version", "description", "areas", "rating_scores"}
 AREA_FIELDS = {"id", "title", "controls"}
 CONTROL_FIELDS = {"id", "title", "description", "recommendations", "questions"}
 QUESTION_FIELDS = {"id", "text", "help", "type", "weight", "required", "evidence", "evidence_on", "options",
@@ -231,13 +231,35 @@ class _Checker:
         else:
             version_text = self.text(d, "version", "", max_length=40)
         key = self.slug(d, "key", "", None, "template")
-        return {
+        out = {
             "key": key,
             "title": self.text(d, "title", "", max_length=200),
             "version": version_text,
             "description": self.text(d, "description", "", required=False),
             "areas": [self.area(a, f"areas[{i}]") for i, a in enumerate(self.items(d, "areas", "", "focus area"))],
         }
+        if d.get("rating_scores") is not None:
+            out["rating_scores"] = self.rating_scores(d["rating_scores"], "rating_scores")
+        return out
+
+    def rating_scores(self, raw: Any, path: str) -> dict[str, float]:
+        """What each audit rating scores; a rating left out keeps its default, filled in here so that readers
+        never re-apply defaults."""
+        out = dict(DEFAULT_RATING_SCORES)
+        if not isinstance(raw, dict):
+            self.problem(path, "must map audit ratings to scores, e.g. {effective: 100, partly_effective: 60, "
+                         "ineffective: 0}")
+            return out
+        for rating, score in raw.items():
+            where = _child(path, rating)
+            if rating not in DEFAULT_RATING_SCORES:
+                self.problem(where, f"'{rating}' is not an audit rating that scores (one of "
+                             f"{', '.join(DEFAULT_RATING_SCORES)}; not_tested never changes a score)")
+            elif not is_number(score) or not 0 <= score <= 100:
+                self.problem(where, f"{score!r} must be a number from 0 to 100")
+            else:
+                out[rating] = float(score)
+        return out
 
     def area(self, raw: Any, path: str) -> dict[str, Any]:
         d = self.mapping(raw, path, AREA_FIELDS, ("id", "title", "controls"), "focus area") or {}

@@ -45,7 +45,7 @@ def overall(template: Template, values: dict[str, Any], ratings: dict[str, Ratin
         if value is not None:
             shown[question.id] = value
         rating = ratings.get(control.id)
-        score = RATING_SCORES.get(rating) if rating is not None else None
+        score = template.rating_score(rating) if rating is not None else None
         if score is None:
             score = answer_rules.score_of(question, value) if question.scored else None
         elif not question.scored:
