@@ -32,6 +32,7 @@ from partner_audit.errors import PAGE_ERROR_HANDLERS, problem_details_plugin
 from partner_audit.outbox import controller as outbox
 from partner_audit.piccolo_app import TABLES
 from partner_audit.providers import controller as providers
+from partner_audit.reports import controller as reports
 from partner_audit.security import controller as security
 from partner_audit.security import access_log, tokens
 from partner_audit.security.csrf import csrf_middleware
@@ -126,6 +127,7 @@ def _api() -> Router:
         *assessments.ROUTERS,
         *devices.ROUTERS,
         *audits.ROUTERS,
+        *reports.ROUTERS,
         *outbox.ROUTERS,
     ])
 

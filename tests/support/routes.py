@@ -693,3 +693,17 @@ CASES += [
          lambda w, who: who.post(f"/api/v1/auditor-conflicts/{b_conflict_id(w)}/withdraw"), BOTH_403,
          snapshot=b_conflicts_as_admin_see_them),
 ]
+
+
+# --- scores: a provider's people see their own provider's; aggregates are the agency's and governance's ---
+
+
+CASES += [
+    Case("GET", "/api/v1/providers/{provider_id:uuid}/scores",
+         lambda w, who: who.get(f"/api/v1/providers/{b(w)}/scores"), BOTH_404),
+    Case("GET", "/api/v1/providers/{provider_id:uuid}/scores",
+         lambda w, who: who.get(f"/api/v1/providers/{w.provider_a['id']}/scores"), BOTH_LIST, own=own_provider,
+         note="their own provider's"),
+    Case("GET", "/api/v1/scores", lambda w, who: who.get("/api/v1/scores", params={"dimension": "region"}),
+         BOTH_403),
+]

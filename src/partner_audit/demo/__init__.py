@@ -6,6 +6,8 @@
 - the plan's self-assessment two quarters ago, accepted for most providers (one went back and forth with its
   reviewer, one never finished), and this quarter's round, open now: some providers are still answering, one has
   submitted, one was returned with a question from the reviewer;
+- the rounds before those, every second quarter back to two years ago, each accepted in its quarter, so scores
+  have a past: most providers improve round by round, one slips (``history``);
 - the device register: laptops and phones held by providers' staff, some attested, some overdue for attestation or
   return, some back in stock, one lost and one stolen with their breach assessments.
 
@@ -77,7 +79,7 @@ class Demo:
 
 async def load(settings: Settings, today: date | None = None) -> Demo:
     """Create or refresh the demo data (``today``: the day the demo's quarter is lived up to)."""
-    from partner_audit.demo import assessments, audits, devices
+    from partner_audit.demo import assessments, audits, devices, history
 
     today = today or date.today()
     system = Caller.system("demo")
@@ -91,6 +93,8 @@ async def load(settings: Settings, today: date | None = None) -> Demo:
     demo.made.extend(await assessments.load(system, evidence_store(settings), staff, active, today))
     demo.made.extend(await devices.load(system, settings, active, today))
     demo.made.extend(await audits.load(system, settings, staff, active, today))
+    # Last, so that what the rounds, devices and audits above made (and the triggers proposed) is as it was.
+    demo.made.extend(await history.load(system, evidence_store(settings), staff, active, today))
     return demo
 
 

@@ -1,0 +1,5 @@
+"""HTTP for scores and reports, by part; thin: the rules are in ``reports.services``."""
+
+from partner_audit.reports.controller import scores
+
+ROUTERS = [*scores.ROUTERS]
