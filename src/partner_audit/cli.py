@@ -405,6 +405,61 @@ def cmd_audits_follow_ups(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- reports ---------------------------------------------------------------------------------------------------
+
+
+def _quarter(text: str) -> Any:
+    from partner_audit.reports.quarters import Quarter
+
+    try:
+        return Quarter.parse(text)
+    except Invalid as exc:
+        raise argparse.ArgumentTypeError(exc.errors[0]["message"]) from None
+
+
+def _step_printer(out: Any = sys.stderr) -> Callable[[str, int, int], None]:
+    """The report service's progress (a step's label, steps done, steps in all), one line a step."""
+    def show(label: str, done: int, total: int) -> None:
+        print(f"report: {label} ({done}/{total})", file=out, flush=True)
+    return show
+
+
+def cmd_report_quarterly(settings: Settings, args: argparse.Namespace) -> int:
+    import msgspec
+
+    from partner_audit.reports import xlsx
+    from partner_audit.reports.schemas import Audience
+    from partner_audit.reports.services import quarterly
+    from partner_audit.security.caller import Caller
+
+    audience = Audience(args.audience)
+    report = asyncio.run(_with_db(settings, lambda: quarterly.quarterly_report(
+        Caller.system("report"), args.quarter, audience=audience, progress=_step_printer())))
+    out = args.out or Path(xlsx.file_name(report))
+    out.write_bytes(xlsx.workbook(report))
+    print(f"wrote the {audience.value} edition of the quarterly report for {report.quarter} "
+          f"({report.starts_on.isoformat()} to {report.ends_on.isoformat()}) to {out}")
+    if args.json:
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(report)) + b"\n")
+        print(f"wrote its JSON to {args.json}")
+    heading = None
+    for h in report.headlines:
+        if h.heading != heading:
+            heading = h.heading
+            print(f"{heading}:")
+        print(f"  {h.label}: {_figure(h.value, h.unit)} (last quarter {_figure(h.previous, h.unit)}"
+              f"{'' if h.change is None else ', change ' + _figure(h.change, h.unit, sign=True)})")
+    return 0
+
+
+def _figure(value: float | int | None, unit: str, sign: bool = False) -> str:
+    if value is None:
+        return "none"
+    shown = f"{value:+.1f}" if sign and isinstance(value, float) else f"{value:+d}" if sign else (
+        f"{value:.1f}" if isinstance(value, float) else str(value))
+    return shown + ("%" if unit == "%" else "")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="partner-audit",
@@ -511,6 +566,19 @@ def parser() -> argparse.ArgumentParser:
                                                "daily (safe to repeat)")
     auf.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="the day to act as (default: today in NZ)")
     auf.set_defaults(func=cmd_audits_follow_ups)
+
+    rep = sub.add_parser("report", help="reports: the quarterly governance report (recommendation 18)")
+    rep_sub = rep.add_subparsers(dest="report_command", required=True)
+    rq = rep_sub.add_parser("quarterly", help="the quarterly privacy report as an .xlsx workbook (and JSON), with "
+                                              "its headline figures printed")
+    rq.add_argument("quarter", type=_quarter, metavar="QUARTER", help="the quarter, e.g. 2025-Q3")
+    rq.add_argument("--audience", choices=["full", "governance"], default="full",
+                    help="governance: the committee's edition, aggregates only with no provider names and small "
+                         "groups suppressed (default: full)")
+    rq.add_argument("--out", type=Path, metavar="FILE.xlsx",
+                    help="the workbook to write (default: quarterly-report-QUARTER.xlsx here)")
+    rq.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
+    rq.set_defaults(func=cmd_report_quarterly)
     return p
 
 

@@ -707,3 +707,14 @@ CASES += [
     Case("GET", "/api/v1/scores", lambda w, who: who.get("/api/v1/scores", params={"dimension": "region"}),
          BOTH_403),
 ]
+
+
+# --- the quarterly report: the agency's and governance's, never a provider's people's ---
+
+
+CASES += [
+    Case("GET", "/api/v1/reports/quarterly/{quarter:str}",
+         lambda w, who: who.get("/api/v1/reports/quarterly/2025-Q3"), BOTH_403),
+    Case("GET", "/api/v1/reports/quarterly/{quarter:str}/workbook",
+         lambda w, who: who.get("/api/v1/reports/quarterly/2025-Q3/workbook"), BOTH_403),
+]

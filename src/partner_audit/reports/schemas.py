@@ -100,6 +100,8 @@ class TrendPoint(Output):
     median_verified: float | None
     q1_verified: float | None
     q3_verified: float | None
+    # Governance: a quarter with fewer providers than the minimum group size shows no figures.
+    suppressed: bool = False
 
 
 class WeakPoint(Output):
@@ -137,6 +139,8 @@ class RecommendationProgress(Output):
     implemented: int  # green
     partly: int  # amber
     not_implemented: int  # red
+    # Governance: scored by fewer providers than the minimum group size; figures null and counts 0.
+    suppressed: bool = False
 
 
 class RolloutProgress(Output):
@@ -182,6 +186,8 @@ class AssuranceGap(Output):
     largest_gap: float | None
     outrunning: int  # audited providers whose self-assessed score is above the verified one
     by_provider: list[ProviderRow]  # full edition only; empty for governance
+    # Governance: fewer audited providers than the minimum group size; the gap figures null, outrunning 0.
+    suppressed: bool = False
 
 
 class OverdueAction(Output):

@@ -1,5 +1,5 @@
 """HTTP for scores and reports, by part; thin: the rules are in ``reports.services``."""
 
-from partner_audit.reports.controller import scores
+from partner_audit.reports.controller import quarterly, scores
 
-ROUTERS = [*scores.ROUTERS]
+ROUTERS = [*scores.ROUTERS, *quarterly.ROUTERS]

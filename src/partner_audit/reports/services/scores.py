@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from partner_audit.errors import DomainError
-from partner_audit.providers.schemas import ProviderStatus
 from partner_audit.providers.tables import Provider
-from partner_audit.reports import scoring
+from partner_audit.reports import aggregation, scoring
 from partner_audit.reports.quarters import Quarter
 from partner_audit.reports.schemas import (
     AssessmentScores,
+    Audience,
     Band,
     Distribution,
     PartScore,
@@ -38,9 +38,6 @@ MAX_QUARTERS = 20  # five years of one provider's scores in one answer
 DEFAULT_QUARTERS = 8
 Dimension = Literal["all", "region", "tier", "kind"]
 DIMENSIONS: tuple[str, ...] = ("all", "region", "tier", "kind")
-ALL_PROVIDERS = "All providers"
-KIND_LABELS = {"iwi_maori": "Iwi/Māori provider", "ngo": "NGO", "contractor": "Contractor", "other": "Other"}
-BANDS = [b.value for b in Band]
 
 
 class BadQuery(DomainError):
@@ -199,50 +196,8 @@ async def aggregates(caller: Caller, quarter: Quarter, dimension: Dimension = "a
         registry = await frames.providers()
     if standing.empty:
         return []
-    figures = standing.join(scores.overall[["self_assessed", "verified"]], on="subject")
-    figures = figures.merge(registry, on="provider_id")
-    figures = figures[figures["status"] != ProviderStatus.exited.value]
-    figures["group"] = group_labels(figures, dimension)
-    now = distribution(figures[figures["quarter"] == str(quarter)], settings)
-    before = figures[figures["quarter"] == str(quarter.previous())].groupby("group")["verified"].median()
-    now["median_verified_previous"] = before.reindex(now.index)
-    now["change"] = now["median_verified"] - now["median_verified_previous"]
-    minimum = settings.report_min_group_size
-    suppress = caller.role is Role.governance
-    out = []
-    for group, row in now.sort_index().to_dict("index").items():  # a row a group: a handful, not one a provider
-        hidden = suppress and row["providers"] < minimum
-        out.append(Distribution(
-            dimension=dimension, group=str(group), providers=int(row["providers"]), suppressed=bool(hidden),
-            **{k: None if hidden else _round(row[k]) for k in (
-                "median_self_assessed", "median_verified", "q1_verified", "q3_verified", "median_verified_previous",
-                "change")},
-            bands={} if hidden else {b: int(row[b]) for b in BANDS},
-        ))
-    return out
-
-
-def group_labels(figures: pd.DataFrame, dimension: str) -> pd.Series:
-    """The group each provider falls in, in words: a region's name, "Tier 2", a kind's label, or all of them."""
-    if dimension == "region":
-        return figures["region"].astype(str)
-    if dimension == "tier":
-        return "Tier " + figures["tier"].astype(str)
-    if dimension == "kind":
-        return figures["kind"].map(KIND_LABELS).fillna(figures["kind"])
-    return pd.Series(ALL_PROVIDERS, index=figures.index)
-
-
-def distribution(figures: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Per group (``figures["group"]``): providers, median self-assessed, verified quartiles and the count of
-    providers in each band by verified score. Vectorised: one groupby each, no Python per group."""
-    grouped = figures.groupby("group")
-    out = pd.DataFrame({"providers": grouped.size(), "median_self_assessed": grouped["self_assessed"].median()})
-    quartiles = grouped["verified"].quantile([0.25, 0.5, 0.75]).unstack()
-    if quartiles.empty:
-        quartiles = pd.DataFrame(columns=[0.25, 0.5, 0.75], index=out.index, dtype=float)
-    out["q1_verified"], out["median_verified"], out["q3_verified"] = (
-        quartiles[0.25], quartiles[0.5], quartiles[0.75])
-    banded = scoring.bands(figures["verified"], settings.score_band_green_from, settings.score_band_amber_from)
-    counts = pd.crosstab(figures["group"], banded).reindex(index=out.index, columns=BANDS, fill_value=0)
-    return out.join(counts.fillna(0).astype(int))
+    table = aggregation.provider_table(registry, standing, scores)
+    audience = Audience.governance if caller.role is Role.governance else Audience.full
+    edition = aggregation.Edition(audience, settings.report_min_group_size, settings.score_band_green_from,
+                                  settings.score_band_amber_from)
+    return [d for d in aggregation.distributions(table, quarter, edition) if d.dimension == dimension]
