@@ -348,9 +348,14 @@ def run_child(mode: str, url: str, args: argparse.Namespace, ids: Path | None = 
     return json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
 
 
+# Innermost frames that are a thread waiting, which py-spy counts as active: an idle thread of a pool, and the
+# event loop waiting on the database server.
+WAITING = {"_worker", "EpollSelector.select"}
+
+
 def summarise(path: Path, top: int = 15) -> str:
     """py-spy's collapsed stacks as the functions holding the most samples: inclusive (anywhere on the stack,
-    the project's own functions) and self (the innermost frame, any code)."""
+    the project's own functions) and self (the innermost frame, any code). Waiting threads are left out."""
     inclusive: dict[str, int] = {}
     own: dict[str, int] = {}
     total = 0
@@ -358,14 +363,16 @@ def summarise(path: Path, top: int = 15) -> str:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
+        frames = stack.split(";")
+        if frames[-1].split(" (")[0] in WAITING:
+            continue
         samples = int(count)
         total += samples
-        frames = stack.split(";")
         for frame in set(frames):
             if ("partner_audit" in frame or "bench/" in frame) and not frame.startswith("process "):
                 inclusive[frame] = inclusive.get(frame, 0) + samples
         own[frames[-1]] = own.get(frames[-1], 0) + samples
-    lines = [f"  {total} samples; inclusive, the project's functions:"]
+    lines = [f"  {total} samples busy; inclusive, the project's functions:"]
     lines += [f"    {n / total:6.1%}  {f}" for f, n in sorted(inclusive.items(), key=lambda i: -i[1])[:top]]
     lines.append("  self, any code:")
     lines += [f"    {n / total:6.1%}  {f}" for f, n in sorted(own.items(), key=lambda i: -i[1])[:top]]
