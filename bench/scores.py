@@ -507,11 +507,17 @@ def _row(label: str, timing: dict[str, float], baseline: dict[str, float] | None
 async def _version_in(url: str) -> str:
     import asyncpg
 
-    connection = await asyncpg.connect(url)
     try:
-        return str(await connection.fetchval("SELECT id FROM template_version WHERE key = 'pip-2024-25'"))
+        connection = await asyncpg.connect(url)
+    except asyncpg.InvalidCatalogNameError:
+        raise SystemExit(f"--reuse: there is no database {DATABASE}; run once with --keep first") from None
+    try:
+        found = await connection.fetchval("SELECT id FROM template_version WHERE key = 'pip-2024-25'")
     finally:
         await connection.close()
+    if found is None:
+        raise SystemExit(f"--reuse: {DATABASE} holds no plan template; run once with --keep first")
+    return str(found)
 
 
 if __name__ == "__main__":
