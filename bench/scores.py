@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import importlib.util
 import json
 import os
@@ -435,6 +436,7 @@ def main() -> None:
     results: list[str] = []
     subjects = world.subjects()
     ids = Path(tempfile.mkstemp(prefix="bench-scores-", suffix=".json")[1])
+    atexit.register(ids.unlink, missing_ok=True)  # however the run ends
     ids.write_text(json.dumps(dict(zip(subjects["subject"], subjects["assessment_id"]))))
     a = engine_in_memory(world, args.runs)
     print(f"\n(a) {a['subjects']:,} subjects, {a['answers']:,} answers, {a['ratings']:,} ratings; "
@@ -482,7 +484,6 @@ def main() -> None:
     else:
         results.append("(b), (c) skipped: set PA_TEST_POSTGRES_URL to a server URL whose user may create databases")
 
-    ids.unlink()
     print(f"\nbest of {args.runs}; load average before {load_before}, after {loadavg()}")
     print(f"{'path':<44} {'seconds':>8} {'ratio':>7} {'cpu s':>7} {'ratio':>7}  notes")
     for line in results:
