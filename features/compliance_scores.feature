@@ -25,12 +25,22 @@ Feature: Compliance scores
   Scenario: Governance sees regions, but not a region too small to hide a provider
     Given provider B's self-assessment was accepted in March 2025, answered "yes" and "5"
     And provider C in Otago, whose self-assessment was accepted in March 2025, answered "yes" and "3"
+    And provider D in Canterbury, whose self-assessment was accepted in March 2025, answered "no" and "1"
     And governance sees no group of fewer than 2 providers
     When the governance member looks at the scores by region for 2025-Q3
     Then Wellington shows 2 providers with a median verified score of 75, 1 "amber" and 1 "green"
     And Otago shows 1 provider, suppressed, with no figures
+    And Canterbury shows 1 provider, suppressed, with no figures
     And no provider's name or id is in what they see
     When the partnerships officer looks at the scores by region for 2025-Q3
     Then Otago shows 1 provider with a median verified score of 75, 1 "amber" and 0 "green"
     When the privacy lead at provider A looks at the scores by region for 2025-Q3
     Then they are told they are not allowed
+
+  Scenario: A region too small to show cannot be worked out from the others
+    Given provider B's self-assessment was accepted in March 2025, answered "yes" and "5"
+    And provider C in Otago, whose self-assessment was accepted in March 2025, answered "yes" and "3"
+    And governance sees no group of fewer than 2 providers
+    When the governance member looks at the scores by region for 2025-Q3
+    Then Otago shows 1 provider, suppressed, with no figures
+    And Wellington shows 2 providers, suppressed, with no figures, since all providers less Wellington would be Otago

@@ -10,7 +10,7 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from partner_audit.providers.schemas import Region
-from tests.reports.scored import accepted_at, accepted_on, provider_with_people, rated
+from tests.support.scores import accepted_at, accepted_on, provider_with_people, rated
 from tests.support.bdd import Journey, person_of, provider_of
 from tests.support.databases import make_settings
 
@@ -135,6 +135,8 @@ def group_figures(journey: Journey, region: str, count: int, median: float, ambe
 
 
 @then(parsers.parse("{region} shows {count:d} provider, suppressed, with no figures"))
+@then(parsers.parse("{region} shows {count:d} providers, suppressed, with no figures, since all providers less "
+                    "{_region} would be {_other}"))
 def suppressed(journey: Journey, region: str, count: int) -> None:
     group = _group(journey, region)
     assert (group["providers"], group["suppressed"], group["bands"]) == (count, True, {})

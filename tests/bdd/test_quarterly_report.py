@@ -13,7 +13,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from partner_audit.reports import xlsx
 from partner_audit.reports.quarters import Quarter
-from tests.reports.report_fixture import assert_workbook_matches, rows_below
+from tests.support.reports import assert_workbook_matches, rows_below
 from tests.support.bdd import Journey, person_of, provider_of
 from tests.support.devices import checked_out
 from tests.support.problems import problem

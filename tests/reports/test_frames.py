@@ -11,7 +11,7 @@ import pandas as pd
 from partner_audit.assessments.tables import Answer
 from partner_audit.reports.quarters import Quarter
 from partner_audit.reports.services import frames
-from tests.reports.scored import accepted_on, rated
+from tests.support.scores import accepted_on, rated
 
 
 def quarters(first: str, last: str) -> list[Quarter]:

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from partner_audit.reports import xlsx
 from partner_audit.reports.quarters import Quarter
-from tests.reports.report_fixture import assert_workbook_matches
+from tests.support.reports import assert_workbook_matches
 from tests.support.processes import PARTNER_AUDIT, base_env, cli, ok
 
 

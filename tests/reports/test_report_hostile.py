@@ -34,12 +34,12 @@ from partner_audit.reports.quarters import Quarter
 from partner_audit.reports.services import scores as scores_service
 from partner_audit.security.caller import Role
 from partner_audit.security.tables import User
-from tests.reports.test_report_demo import to_pdf
 from tests.support import audit_records
 from tests.support.assessments import accepted_assessment, load_template
 from tests.support.devices import checked_out
 from tests.support.paths import DATA
 from tests.support.problems import is_problem, problem
+from tests.support.workbooks import libreoffice_pdf
 
 QUARTER = Quarter.of(scores_service.nz_today())
 JSON = f"/api/v1/reports/quarterly/{QUARTER}"
@@ -247,7 +247,7 @@ def test_hostile_text_makes_a_workbook_with_no_formula_that_libreoffice_opens(wo
     assert not any(re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", t) for t in texts)
     path = tmp_path / "hostile.xlsx"
     path.write_bytes(r.content)
-    to_pdf(path, tmp_path)
+    libreoffice_pdf(path, tmp_path)
 
 
 BAD_QUERIES = [

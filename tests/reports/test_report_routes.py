@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from partner_audit.reports import xlsx
-from tests.reports.report_fixture import assert_workbook_matches
+from tests.support.reports import assert_workbook_matches
 from tests.support.problems import problem
 
 QUARTER = "2025-Q3"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.reports.scored import accepted_on, rated
+from tests.support.scores import accepted_on, rated
 from tests.support.problems import problem
 
 

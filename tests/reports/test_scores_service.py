@@ -20,7 +20,7 @@ from partner_audit.reports.quarters import Quarter
 from partner_audit.reports.services import frames, scores
 from partner_audit.security.caller import Caller, Role
 from partner_audit.security.tables import AccessLogEntry
-from tests.reports.scored import accepted_at, accepted_on, provider_with_people, rated
+from tests.support.scores import accepted_at, accepted_on, provider_with_people, rated
 
 Q = Quarter.parse
 

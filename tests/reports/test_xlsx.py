@@ -15,7 +15,7 @@ from openpyxl.chart import BarChart, LineChart
 
 from partner_audit.reports import xlsx
 from partner_audit.reports.schemas import Audience
-from tests.reports.report_fixture import (
+from tests.support.reports import (
     HOSTILE_ACTION,
     HOSTILE_NAME,
     HOSTILE_ROLLOUT,

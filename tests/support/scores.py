@@ -1,7 +1,7 @@
 """Scores to test with: accepted self-assessments of the mini template dated where a test wants them, and audit
 ratings reported on a given day, written where time would write them (the services date both today).
 
-Helpers only: ``from tests.reports.scored import accepted_on, rated``."""
+Helpers only: ``from tests.support.scores import accepted_on, rated``."""
 
 from __future__ import annotations
 
