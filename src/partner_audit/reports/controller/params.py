@@ -1,10 +1,22 @@
-"""What the scores and report routes ask of their query strings beyond their parameters' types."""
+"""What the scores and report routes ask of their parameters beyond their types: quarters, and each once."""
 
 from __future__ import annotations
 
 from litestar import Request
 
-from partner_audit.errors import DomainError
+from partner_audit.errors import DomainError, Invalid
+from partner_audit.reports.quarters import Quarter
+
+
+def quarter_named(text: str | None, field: str = "quarter") -> Quarter | None:
+    """A quarter given in the path or the query; a bad one is a 400 naming the parameter, like any other bad
+    parameter (the same text is a 422 from the service, where it is input that parsed but breaks a rule)."""
+    if text is None:
+        return None
+    try:
+        return Quarter.parse(text, field=field)
+    except Invalid as exc:
+        raise DomainError(exc.detail, errors=exc.errors) from exc
 
 
 async def one_of_each(request: Request) -> None:

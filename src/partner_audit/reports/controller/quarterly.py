@@ -11,10 +11,8 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
 from partner_audit.api import download, file_download
-from partner_audit.errors import DomainError, Invalid
 from partner_audit.reports import xlsx
-from partner_audit.reports.controller.params import one_of_each
-from partner_audit.reports.quarters import Quarter
+from partner_audit.reports.controller.params import one_of_each, quarter_named
 from partner_audit.reports.schemas import Audience, QuarterlyReport
 from partner_audit.reports.services import quarterly
 from partner_audit.security import policies
@@ -27,14 +25,6 @@ AUDIENCE = Annotated[Audience | None, QueryParameter(
                 "always gets it, and asking for `full` is then a 403. Default: `full` for everyone else.")]
 QUARTER = Annotated[str, PathParameter(description="The quarter, e.g. 2025-Q3 (1 July to 30 September 2025)",
                                       max_length=40)]
-
-
-def _quarter(text: str) -> Quarter:
-    """The quarter in the path; a bad one is a 400 naming it, like any other bad parameter."""
-    try:
-        return Quarter.parse(text)
-    except Invalid as exc:
-        raise DomainError(exc.detail, errors=exc.errors) from exc
 
 
 class QuarterlyReportController(Controller):
@@ -54,7 +44,7 @@ class QuarterlyReportController(Controller):
         overdue), and trends (eight quarters' medians). Each headline figure has last quarter's beside it.
         Figures are as at the quarter's last day; the same figures as the workbook (`/workbook`). Logged."""
         # The app's settings (minimum group size, bands), as the scores routes use: not the process environment.
-        return await quarterly.quarterly_report(caller, _quarter(quarter), audience=audience, settings=settings)
+        return await quarterly.quarterly_report(caller, quarter_named(quarter), audience=audience, settings=settings)
 
     @get("/{quarter:str}/workbook", guards=[policies.MAKE_QUARTERLY_REPORT.guard],
          summary="The quarterly report as a workbook",
@@ -66,7 +56,7 @@ class QuarterlyReportController(Controller):
         figures under recommendation 18's headings, providers by score with their bands (full edition), a
         heatmap of focus areas by region, recommendations by implementation, the assurance gap, overdue
         corrective actions, device exceptions, incidents and breach assessments, and the trend, with charts."""
-        report = await quarterly.quarterly_report(caller, _quarter(quarter), audience=audience, settings=settings)
+        report = await quarterly.quarterly_report(caller, quarter_named(quarter), audience=audience, settings=settings)
         content = await asyncio.to_thread(xlsx.workbook, report)  # a second or so of CPU for thousands of providers
         return file_download(content, xlsx.file_name(report), xlsx.MEDIA_TYPE)
 

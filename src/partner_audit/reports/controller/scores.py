@@ -10,24 +10,13 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
-from partner_audit.errors import Invalid
-from partner_audit.reports.controller.params import one_of_each
+from partner_audit.reports.controller.params import one_of_each, quarter_named
 from partner_audit.reports.quarters import Quarter
 from partner_audit.reports.schemas import Distribution, ProviderScoresOut
 from partner_audit.reports.services import scores
 from partner_audit.security import policies
 from partner_audit.security.caller import Caller
 from partner_audit.settings import Settings
-
-def _quarter(text: str | None, field: str) -> Quarter | None:
-    """A quarter from a query parameter, or a 400 naming the parameter by its own name (a pattern on the parameter
-    would be refused by Litestar under the Python argument's name, ``first`` for ``from``) and the form expected."""
-    if text is None:
-        return None
-    try:
-        return Quarter.parse(text, field=field)
-    except Invalid as exc:
-        raise scores.BadQuery(exc.detail, errors=exc.errors) from exc
 
 
 class ProviderScoresController(Controller):
@@ -54,7 +43,7 @@ class ProviderScoresController(Controller):
         reported by then rated replaces the provider's answers to it), with the `gap` between them, by focus area,
         control and plan recommendation. Every score comes with its band and its completeness. A quarter with no
         accepted self-assessment by its end has null scores. A provider's people see their own provider only."""
-        quarters = scores.quarter_range(_quarter(first, "from"), _quarter(last, "to"))
+        quarters = scores.quarter_range(quarter_named(first, "from"), quarter_named(last, "to"))
         return await scores.provider_scores(caller, provider_id, quarters, settings=settings)
 
 
@@ -79,7 +68,7 @@ class ScoreAggregatesController(Controller):
         quarter's median and the change from it, and how many providers are in each band by verified score.
         Providers that have exited are left out. For governance, a group of fewer providers than the minimum
         group size (PA_REPORT_MIN_GROUP_SIZE) is `suppressed`: its size is shown, its figures are null."""
-        chosen = _quarter(quarter, "quarter") or Quarter.of(scores.nz_today())
+        chosen = quarter_named(quarter) or Quarter.of(scores.nz_today())
         return await scores.aggregates(caller, chosen, dimension, settings=settings)
 
 
